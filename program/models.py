@@ -1,0 +1,251 @@
+from django.conf import settings
+from django.core.files.storage import storages
+from django.db import models
+from django.db.models import Q
+
+from program.markdown import render_markdown
+
+
+def private_storage():
+    """Private media: the file system folder no URL serves, or the private S3 bucket."""
+    return storages["private"]
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class ProgramQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(published=True)
+
+
+class Program(TimeStamped):
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+    summary = models.TextField(blank=True, help_text="One or two sentences shown on the outline.")
+    description = models.TextField(blank=True, help_text="Markdown, shown on the program page.")
+    price_cents = models.PositiveIntegerField(
+        help_text="One-time price in cents, e.g. 9700 = 97.00."
+    )
+    currency = models.CharField(max_length=3, default="usd", help_text="ISO code, lower case.")
+    published = models.BooleanField(default=False, help_text="Only published programs are shown.")
+
+    objects = ProgramQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[a-z]{3}$"), name="program_program_currency_iso"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def price_display(self) -> str:
+        return f"{self.price_cents / 100:,.2f} {self.currency.upper()}"
+
+    @property
+    def description_html(self) -> str:
+        return render_markdown(self.description)
+
+
+class Video(TimeStamped):
+    """A media file served only through the access-checking media view."""
+
+    title = models.CharField(max_length=200)
+    file = models.FileField(upload_to="videos/", storage=private_storage)
+    poster = models.ImageField(upload_to="posters/", blank=True, storage=private_storage)
+    captions = models.FileField(
+        upload_to="captions/",
+        blank=True,
+        storage=private_storage,
+        help_text="WebVTT (.vtt) captions; shown under the video and as a transcript.",
+    )
+    audio = models.FileField(
+        upload_to="audio/",
+        blank=True,
+        storage=private_storage,
+        help_text="Audio-only version, made automatically from the video when possible.",
+    )
+    duration_seconds = models.PositiveIntegerField(default=0)
+    size_bytes = models.PositiveBigIntegerField(default=0, editable=False)
+    content_type = models.CharField(max_length=100, default="video/mp4")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Unit(TimeStamped):
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="units")
+    position = models.PositiveIntegerField(default=0, help_text="Units are shown in this order.")
+    title = models.CharField(max_length=200)
+    slug = models.SlugField()
+    summary = models.TextField(blank=True)
+    expected_result = models.TextField(
+        blank=True, help_text="What the member can expect after practising this unit."
+    )
+    is_free = models.BooleanField(default=False, help_text="Free units are open to everyone.")
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "slug"], name="program_unit_unique_slug")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Lesson(TimeStamped):
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="lessons")
+    position = models.PositiveIntegerField(default=0, help_text="Lessons are shown in this order.")
+    title = models.CharField(max_length=200)
+    slug = models.SlugField()
+    instructions = models.TextField(blank=True, help_text="Markdown: how to do the movement.")
+    duration_seconds = models.PositiveIntegerField(default=0)
+    uses_working_side = models.BooleanField(
+        default=False,
+        help_text="Done on one side: the page names the side to work today from the journal.",
+    )
+    video = models.ForeignKey(
+        Video, on_delete=models.SET_NULL, null=True, blank=True, related_name="lessons"
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "slug"], name="program_lesson_unique_slug")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def instructions_html(self) -> str:
+        return render_markdown(self.instructions)
+
+
+class ArticleQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(published=True)
+
+
+class Article(TimeStamped):
+    class Page(models.TextChoices):
+        HOME = "home", "Home (main article)"
+        SYMPTOMS = "symptoms", "Symptoms"
+        SELF_CHECK = "self-check", "Self-assessment"
+        PRACTITIONER = "practitioner", "Practitioner and contact"
+        GUARANTEE = "guarantee", "Guarantee"
+        PRIVACY = "privacy", "Privacy"
+        MENTORING = "mentoring", "Mentoring"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+    summary = models.TextField(blank=True, help_text="Shown in lists and search results.")
+    body = models.TextField(help_text="Markdown. Use ## headings to group sections.")
+    page = models.CharField(
+        max_length=20,
+        choices=Page.choices,
+        blank=True,
+        help_text="Which fixed page of the site shows this article (leave empty for a normal article).",
+    )
+    video = models.ForeignKey(
+        Video,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="articles",
+        help_text="A public video shown with the article (e.g. the self-assessment).",
+    )
+    published = models.BooleanField(default=False)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["page"], condition=~Q(page=""), name="program_article_unique_page"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def body_html(self) -> str:
+        return render_markdown(self.body)
+
+
+class Access(TimeStamped):
+    """A member's lifetime access to a program. Active while revoked_at is empty."""
+
+    class Source(models.TextChoices):
+        PURCHASE = "purchase", "Purchase"
+        COMPLIMENTARY = "complimentary", "Complimentary"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="accesses"
+    )
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="accesses")
+    source = models.CharField(max_length=20, choices=Source.choices)
+    granted_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "accesses"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "program"], name="program_access_unique_user_program"
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = "active" if self.is_active else "revoked"
+        return f"{self.user} - {self.program} ({state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class AccessEvent(models.Model):
+    """Append-only record of every change of access: who or what, when and why."""
+
+    class Action(models.TextChoices):
+        GRANT = "grant", "Granted"
+        REVOKE = "revoke", "Revoked"
+        RESTORE = "restore", "Restored"
+
+    access = models.ForeignKey(Access, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    source = models.CharField(
+        max_length=30,
+        help_text="What caused it: purchase, complimentary, staff, refund, dispute...",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="access_actions",
+        help_text="The staff member who did it, when a person did.",
+    )
+    actor_label = models.CharField(
+        max_length=200, blank=True, help_text="The system that did it, e.g. 'Stripe event evt_...'."
+    )
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.access} ({self.source})"

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from program import media_views, views
+
+app_name = "program"
+
+urlpatterns = [
+    path("symptoms/", views.symptoms, name="symptoms"),
+    path("self-check/", views.self_check, name="self-check"),
+    path("practitioner/", views.practitioner, name="practitioner"),
+    path("guarantee/", views.guarantee, name="guarantee"),
+    path("privacy/", views.privacy, name="privacy"),
+    path("articles/<slug:slug>/", views.article_detail, name="article"),
+    path("media/<int:video_id>/<str:kind>/", media_views.serve_media, name="media"),
+    path("programs/<slug:program>/", views.program_detail, name="detail"),
+    path("programs/<slug:program>/<slug:unit>/", views.unit_detail, name="unit"),
+    path("programs/<slug:program>/<slug:unit>/<slug:lesson>/", views.lesson_detail, name="lesson"),
+]

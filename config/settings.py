@@ -177,8 +177,11 @@ elif env_str("EMAIL_HOST"):
             },
         }
     }
-else:
+elif DEBUG:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+else:
+    # Production without settings: a local MTA on port 25, as Django has always assumed.
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"}}
 
 # ------------------------------------------------------------------------------
 # Background work: Django Tasks with the database backend, run by `manage.py db_worker`

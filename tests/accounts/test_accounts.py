@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from tests import factories
+from tests.html_checks import assert_csp_clean
 
 pytestmark = pytest.mark.django_db
 
@@ -27,18 +28,6 @@ def _signup(client: Client, email: str, password1=PASSWORD, password2=PASSWORD):
         reverse("account_signup"),
         {"email": email, "password1": password1, "password2": password2},
     )
-
-
-def assert_csp_clean(response) -> None:
-    """The CSP header is sent and the page needs nothing the policy forbids."""
-    assert "Content-Security-Policy" in response.headers
-    policy = response.headers["Content-Security-Policy"]
-    assert "script-src 'self'" in policy and "style-src 'self'" in policy
-    html = response.content.decode()
-    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script>"
-    assert not re.search(r"<style\b", html), "inline <style>"
-    assert ' style="' not in html and " style='" not in html, "style attribute"
-    assert not re.search(r"\son[a-z]+=", html), "inline event handler"
 
 
 # --- The custom User ------------------------------------------------------------------------

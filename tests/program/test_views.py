@@ -3,12 +3,16 @@
 import re
 
 import pytest
-from django.test import Client
+from django.contrib.auth.models import AnonymousUser
+from django.template.loader import render_to_string
+from django.test import Client, RequestFactory
 from django.urls import reverse
+from django.views import defaults
 
 from program.models import Article, Lesson, Program, Unit, Video
 from program.services import access_grant
 from tests import factories
+from tests.html_checks import assert_csp_clean, assert_html_csp_clean
 
 pytestmark = pytest.mark.django_db
 
@@ -199,6 +203,35 @@ def test_not_found_page_uses_the_site_layout(db, settings):
 
 def test_pages_refuse_post_without_error(site):
     assert Client().post(_urls(site)["outline"]).status_code == 405
+
+
+@pytest.mark.parametrize("role", ["visitor", "member"])
+def test_every_public_page_satisfies_the_content_security_policy(site, role):
+    client = _client(role, site)
+    for name, url in _urls(site).items():
+        if name == "healthz":
+            continue
+        response = client.get(url)
+        assert_csp_clean(response)
+        html = response.content.decode()
+        assert 'class="skip-link" href="#main"' in html, name
+        assert '<main id="main"' in html and '<nav class="site-nav" aria-label="Main">' in html
+
+
+def test_error_pages_are_friendly_and_csp_clean(db):
+    request = RequestFactory().get("/somewhere/")
+    request.user = AnonymousUser()
+    server_error = defaults.server_error(request).content.decode()
+    assert "Sorry, something went wrong" in server_error
+    bad_request = defaults.bad_request(request, Exception("x")).content.decode()
+    assert "Something in that request was not right" in bad_request
+    forbidden = defaults.permission_denied(request, Exception("x")).content.decode()
+    assert "This page is not open to you" in forbidden
+    csrf = render_to_string("403_csrf.html")
+    assert "Please try that again" in csrf
+    for html in (server_error, bad_request, forbidden, csrf):
+        assert_html_csp_clean(html)
+        assert 'class="skip-link"' in html
 
 
 # --- Query counts: the same with 4 and 40 units, lessons per unit varying ------------------

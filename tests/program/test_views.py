@@ -280,3 +280,13 @@ def test_page_queries_do_not_grow_with_units(page, role, units, django_assert_nu
     with django_assert_num_queries(QUERIES[page][role]):
         response = client.get(url)
     assert response.status_code in (200, 403)
+
+
+def test_sections_split_keeps_intro_and_gives_unique_ids():
+    from program.markdown import render_markdown
+    from program.templatetags.program_pages import sections
+
+    parts = sections(render_markdown("Intro **text**.\n\n## Leg\n\nOne.\n\n## Leg\n\nTwo."))
+    assert "<strong>text</strong>" in parts["intro"]
+    assert [s["slug"] for s in parts["sections"]] == ["leg", "leg-2"]
+    assert sections(render_markdown("No headings."))["sections"] == []

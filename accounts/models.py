@@ -1,5 +1,6 @@
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.db.models.functions import Lower
 
 
 class UserManager(BaseUserManager):
@@ -44,6 +45,14 @@ class User(AbstractUser):
     class Meta:
         verbose_name = "member"
         verbose_name_plural = "members"
+        constraints = [
+            # Ann@Example.com and ann@example.com are one person: one account.
+            models.UniqueConstraint(
+                Lower("email"),
+                name="accounts_user_unique_email_ci",
+                violation_error_message="An account with this email address already exists.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.email

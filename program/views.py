@@ -1,51 +1,76 @@
+"""Public pages and the program's outline, unit and lesson pages.
+
+Each view reads through program.selectors (a fixed number of queries) and renders. A locked
+lesson answers 403 with what its unit offers and the way to buy; it never names the video.
+"""
+
 from django.http import Http404
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from program import selectors
-from program.models import Article, Program
+from program.models import Article, Lesson, Program, Unit
+
+PAGE_TEMPLATES = {Article.Page.SYMPTOMS: "program/symptoms.html"}
 
 
-def _page(request, page: str, template: str = "program/article.html"):
+def _page(request, page: str):
     article = selectors.article_for_page(page=page)
     if article is None:
-        raise Http404("This page has not been written yet.")
+        # Rendered here (not via Http404) so the friendly page shows in DEBUG too.
+        return render(
+            request, "404.html", {"not_written": True, "page_name": page.label}, status=404
+        )
+    template = PAGE_TEMPLATES.get(page, "program/article.html")
     return render(request, template, {"article": article})
 
 
+@require_safe
 def home(request):
+    program, first_unit = selectors.program_for_home()
     article = selectors.article_for_page(page=Article.Page.HOME)
-    program = Program.objects.published().order_by("id").first()
-    return render(request, "program/home.html", {"article": article, "program": program})
+    return render(
+        request,
+        "program/home.html",
+        {"article": article, "program": program, "first_unit": first_unit},
+    )
 
 
+@require_safe
 def symptoms(request):
     return _page(request, Article.Page.SYMPTOMS)
 
 
+@require_safe
 def self_check(request):
     return _page(request, Article.Page.SELF_CHECK)
 
 
+@require_safe
 def practitioner(request):
     return _page(request, Article.Page.PRACTITIONER)
 
 
+@require_safe
 def guarantee(request):
     return _page(request, Article.Page.GUARANTEE)
 
 
+@require_safe
 def privacy(request):
     return _page(request, Article.Page.PRIVACY)
 
 
+@require_safe
 def article_detail(request, slug: str):
     try:
-        article = Article.objects.published().select_related("video").get(slug=slug)
+        article = selectors.article_by_slug(slug=slug)
     except Article.DoesNotExist:
         raise Http404("No such article.") from None
     return render(request, "program/article.html", {"article": article})
 
 
+@require_safe
 def program_detail(request, program: str):
     try:
         obj = selectors.program_for_outline(slug=program)
@@ -57,28 +82,30 @@ def program_detail(request, program: str):
     )
 
 
+@require_safe
 def unit_detail(request, program: str, unit: str):
-    from program.models import Unit
-
     try:
         obj = selectors.unit_for_page(program_slug=program, unit_slug=unit)
     except Unit.DoesNotExist:
         raise Http404("No such unit.") from None
     has_access = selectors.user_has_access(user=request.user, program=obj.program)
+    previous_unit, next_unit = selectors.unit_neighbours(unit=obj)
     return render(
         request,
         "program/unit_detail.html",
         {
             "program": obj.program,
             "unit": obj,
+            "has_access": has_access,
             "is_open": selectors.unit_is_open(unit=obj, has_access=has_access),
+            "previous_unit": previous_unit,
+            "next_unit": next_unit,
         },
     )
 
 
+@require_safe
 def lesson_detail(request, program: str, unit: str, lesson: str):
-    from program.models import Lesson
-
     try:
         obj = selectors.lesson_for_page(program_slug=program, unit_slug=unit, lesson_slug=lesson)
     except Lesson.DoesNotExist:
@@ -86,11 +113,8 @@ def lesson_detail(request, program: str, unit: str, lesson: str):
     the_unit = obj.unit
     has_access = selectors.user_has_access(user=request.user, program=the_unit.program)
     is_open = selectors.unit_is_open(unit=the_unit, has_access=has_access)
-    siblings = list(the_unit.lessons.all()) if is_open else []
-    index = next((i for i, item in enumerate(siblings) if item.pk == obj.pk), None)
-    previous_lesson = siblings[index - 1] if index else None
-    next_lesson = siblings[index + 1] if index is not None and index + 1 < len(siblings) else None
-    status = 200 if is_open else 403
+    siblings, previous_lesson, next_lesson = selectors.lesson_neighbours(lesson=obj)
+    _, next_unit = selectors.unit_neighbours(unit=the_unit)
     return render(
         request,
         "program/lesson_detail.html",
@@ -98,9 +122,13 @@ def lesson_detail(request, program: str, unit: str, lesson: str):
             "program": the_unit.program,
             "unit": the_unit,
             "lesson": obj,
+            "has_access": has_access,
             "is_open": is_open,
+            "siblings": siblings,
+            "lesson_number": next((i for i, s in enumerate(siblings, 1) if s.pk == obj.pk), 1),
             "previous_lesson": previous_lesson,
             "next_lesson": next_lesson,
+            "next_unit": next_unit,
         },
-        status=status,
+        status=200 if is_open else 403,
     )

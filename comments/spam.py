@@ -25,15 +25,16 @@ def form_token(*, now: float | None = None) -> str:
 def form_age(token: str) -> float | None:
     """Seconds since the form was shown, or None when the token is missing, forged or stale."""
     try:
-        data = signing.loads(
-            token or "", salt=_TOKEN_SALT, max_age=conf.get("COMMENTS_FORM_MAX_AGE")
-        )
+        data = signing.loads(token or "", salt=_TOKEN_SALT)
     except signing.BadSignature:
         return None
     started = data.get("t") if isinstance(data, dict) else None
     if not isinstance(started, int | float):
         return None
-    return time.time() - started
+    age = time.time() - started
+    if age > conf.get("COMMENTS_FORM_MAX_AGE") or age < -5:
+        return None
+    return age
 
 
 def count_links(text: str) -> int:
@@ -41,7 +42,7 @@ def count_links(text: str) -> int:
 
 
 def client_hash(ip: str) -> str:
-    return salted_hmac("comments.client-ip", ip or "unknown").hexdigest() if ip else ""
+    return salted_hmac("comments.client-ip", ip, algorithm="sha256").hexdigest() if ip else ""
 
 
 def client_ip(request) -> str:

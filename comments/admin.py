@@ -92,17 +92,15 @@ class CommentAdmin(admin.ModelAdmin):
     inlines = [ReplyInline]
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                queue_order=Case(
-                    When(status=Status.PENDING, then=Value(0)),
-                    default=Value(1),
-                    output_field=IntegerField(),
-                )
+        # Annotate before ordering: the default get_queryset orders first.
+        queryset = Comment.objects.annotate(
+            queue_order=Case(
+                When(status=Status.PENDING, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
             )
         )
+        return queryset.order_by(*self.get_ordering(request))
 
     def get_ordering(self, request):
         return ["queue_order", "-created_at"]

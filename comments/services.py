@@ -1,5 +1,7 @@
 """Writes for comments: posting (with the spam rules), moderation, and staff replies."""
 
+from datetime import timedelta
+
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -76,6 +78,7 @@ def comment_post(
     Refuses (CommentRefused, message without the rule's numbers) when: the author may not
     comment here; the honeypot is filled; the form came back too fast or with a bad timestamp;
     the author or their network posted too much lately; the body has too many links.
+    Posting the same text again under the same target (double click, replay) returns the first.
     Approved at once when the author has an earlier approved comment; otherwise it waits for
     review and staff are emailed.
     """
@@ -101,6 +104,21 @@ def comment_post(
         _refuse("empty", "body")
     if spam.count_links(body) > conf.get("COMMENTS_MAX_LINKS"):
         _refuse("links", "body")
+
+    # A double click or a replayed form returns the comment already posted instead of a copy.
+    duplicate = (
+        Comment.objects.filter(
+            author=author,
+            parent__isnull=True,
+            body=body,
+            created_at__gte=timezone.now() - timedelta(minutes=30),
+            **_target_fields(target),
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if duplicate is not None:
+        return duplicate
 
     trusted = (
         author.is_staff or Comment.objects.filter(author=author, status=Status.APPROVED).exists()

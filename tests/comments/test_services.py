@@ -271,3 +271,12 @@ def test_free_user_cannot_post_under_a_paid_lesson(member, paid_lesson, free_les
 def test_every_refusal_message_hides_the_numbers():
     for message in services.MESSAGES.values():
         assert_no_numbers(message)
+
+
+def test_posting_the_same_text_twice_keeps_one_comment(member, staff_user, article_factory):
+    article = article_factory()
+    first = post(member, article, body="Is this safe after surgery?")
+    again = post(member, article, body="Is this safe after surgery?")
+    assert again.pk == first.pk
+    assert Comment.objects.count() == 1
+    assert len(mail.outbox) == 1

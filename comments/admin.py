@@ -108,6 +108,10 @@ class CommentAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def view_on_site(self, obj):
+        # Only shown comments have a public page; the rest would be a 404 there.
+        return obj.get_absolute_url() if obj.status == Status.APPROVED else None
+
     @admin.display(description="comment")
     def short_body(self, obj):
         return str(obj)

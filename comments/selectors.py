@@ -95,14 +95,10 @@ def thread_for_target(*, target, viewer, page_number=1) -> Page:
 def comment_for_permalink(*, comment_id: int, viewer) -> Comment | None:
     """The top-level comment a permalink shows (a reply's link shows its question), with its
     visible replies, or None when the viewer may not see it or its target."""
-    found = (
-        Comment.objects.select_related("parent", "article", "lesson__unit__program")
-        .filter(pk=comment_id)
-        .first()
-    )
+    found = Comment.objects.filter(pk=comment_id).values("pk", "parent_id").first()
     if found is None:
         return None
-    top_id = found.parent_id or found.pk
+    top_id = found["parent_id"] or found["pk"]
     top = (
         _top_level_visible(viewer=viewer)
         .filter(pk=top_id)
@@ -112,7 +108,7 @@ def comment_for_permalink(*, comment_id: int, viewer) -> Comment | None:
     )
     if top is None or not target_is_visible(user=viewer, target=top.target):
         return None
-    if found.pk != top.pk and found.pk not in {r.pk for r in top.visible_replies}:
+    if found["pk"] != top.pk and found["pk"] not in {r.pk for r in top.visible_replies}:
         return None
     return top
 

@@ -78,8 +78,9 @@ def test_reply_from_the_admin_posts_an_answer_and_emails_the_asker(
     assert [m.to for m in mail.outbox] == [[member.email]]
 
 
-def test_change_page_links_to_the_reply_form(admin_client, comment_factory):
-    question = comment_factory()
+@pytest.mark.parametrize("status", [Status.APPROVED, Status.PENDING])
+def test_change_page_links_to_the_reply_form(admin_client, comment_factory, status):
+    question = comment_factory(status=status)
     html = admin_client.get(
         reverse("admin:comments_comment_change", args=[question.pk])
     ).content.decode()

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "accounts",
     "program",
     "billing",
+    "comments",
 ]
 
 MIDDLEWARE = [

@@ -22,5 +22,6 @@ urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("billing/", include("billing.urls")),
+    path("comments/", include("comments.urls")),
     path("", include("program.urls")),
 ]

@@ -31,3 +31,8 @@ def staff_user(db):
 @pytest.fixture
 def program(db):
     return factories.program_factory()
+
+
+@pytest.fixture
+def comment_factory(db):
+    return factories.comment_factory

@@ -60,3 +60,22 @@ def article_factory(**extra) -> Article:
     }
     defaults.update(extra)
     return Article.objects.create(**defaults)
+
+
+def comment_factory(*, target=None, author=None, status: str = "approved", parent=None, **extra):
+    """A comment stored directly (test set-up); posting rules live in comments.services."""
+    from comments.models import Comment
+
+    if parent is not None:
+        target = parent.target
+    target = target or article_factory()
+    defaults = {
+        "author": author or user_factory(),
+        "body": f"Comment {next(_seq)}",
+        "status": status,
+        "parent": parent,
+        "article": target if isinstance(target, Article) else None,
+        "lesson": target if isinstance(target, Lesson) else None,
+    }
+    defaults.update(extra)
+    return Comment.objects.create(**defaults)

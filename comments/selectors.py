@@ -1,0 +1,179 @@
+"""Reads for comments: who may see or post what, threads, the Q&A page, counts.
+
+Comments under a paid lesson are visible only to people with access to that lesson; every read
+here goes through `target_is_visible` or filters by the same rule in SQL.
+"""
+
+from allauth.account.models import EmailAddress
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+
+from comments import conf
+from comments.models import Comment
+from program.models import Access, Article, Lesson
+from program.selectors import unit_is_open, user_has_access
+
+Status = Comment.Status
+
+
+def target_is_visible(*, user, target) -> bool:
+    """Whether `user` may read (and so see comments on) an article or lesson."""
+    if user.is_authenticated and user.is_staff:
+        return True
+    if isinstance(target, Article):
+        return target.published
+    if isinstance(target, Lesson):
+        program = target.unit.program
+        if not program.published:
+            return False
+        if target.unit.is_free:
+            return True
+        return unit_is_open(
+            unit=target.unit, has_access=user_has_access(user=user, program=program)
+        )
+    return False
+
+
+def user_can_comment(*, user) -> bool:
+    """Signed in with a verified email address."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return EmailAddress.objects.filter(user=user, verified=True).exists()
+
+
+def _visible_q(*, viewer, prefix: str = "") -> Q:
+    """Approved, or the viewer's own comment still awaiting review."""
+    q = Q(**{f"{prefix}status": Status.APPROVED})
+    if viewer is not None and viewer.is_authenticated:
+        q |= Q(**{f"{prefix}status": Status.PENDING, f"{prefix}author": viewer})
+    return q
+
+
+def _approved_replies():
+    return Comment.objects.filter(parent=OuterRef("pk"), status=Status.APPROVED)
+
+
+def _top_level_visible(*, viewer) -> QuerySet[Comment]:
+    """Top-level comments a viewer sees; a removed one stays (as a notice) only if it has replies."""
+    return (
+        Comment.objects.filter(parent__isnull=True)
+        .annotate(has_replies=Exists(_approved_replies()))
+        .filter(_visible_q(viewer=viewer) | Q(status=Status.REMOVED, has_replies=True))
+    )
+
+
+def _replies_prefetch(*, viewer) -> Prefetch:
+    return Prefetch(
+        "replies",
+        queryset=Comment.objects.filter(_visible_q(viewer=viewer))
+        .select_related("author")
+        .order_by("created_at", "id"),
+        to_attr="visible_replies",
+    )
+
+
+def _target_filter(target) -> Q:
+    return Q(article=target) if isinstance(target, Article) else Q(lesson=target)
+
+
+def thread_for_target(*, target, viewer, page_number=1) -> Page:
+    """One page of a target's thread, newest first, each comment with its visible replies.
+
+    Three queries whatever the number of comments: count, page, replies (with authors).
+    The caller must have checked `target_is_visible` first.
+    """
+    top = (
+        _top_level_visible(viewer=viewer)
+        .filter(_target_filter(target))
+        .select_related("author")
+        .prefetch_related(_replies_prefetch(viewer=viewer))
+        .order_by("-created_at", "-id")
+    )
+    return Paginator(top, conf.get("COMMENTS_PER_PAGE")).get_page(page_number)
+
+
+def comment_for_permalink(*, comment_id: int, viewer) -> Comment | None:
+    """The top-level comment a permalink shows (a reply's link shows its question), with its
+    visible replies, or None when the viewer may not see it or its target."""
+    found = Comment.objects.filter(pk=comment_id).values("pk", "parent_id").first()
+    if found is None:
+        return None
+    top_id = found["parent_id"] or found["pk"]
+    top = (
+        _top_level_visible(viewer=viewer)
+        .filter(pk=top_id)
+        .select_related("author", "article", "lesson__unit__program")
+        .prefetch_related(_replies_prefetch(viewer=viewer))
+        .first()
+    )
+    if top is None or not target_is_visible(user=viewer, target=top.target):
+        return None
+    if found["pk"] != top.pk and found["pk"] not in {r.pk for r in top.visible_replies}:
+        return None
+    return top
+
+
+def page_number_of(*, comment: Comment, viewer) -> int:
+    """Which page of its thread a top-level comment is on (newest first)."""
+    newer = (
+        _top_level_visible(viewer=viewer)
+        .filter(_target_filter(comment.target))
+        .filter(
+            Q(created_at__gt=comment.created_at)
+            | Q(created_at=comment.created_at, id__gt=comment.pk)
+        )
+        .count()
+    )
+    return newer // conf.get("COMMENTS_PER_PAGE") + 1
+
+
+def _readable_targets_q(*, viewer, prefix: str = "") -> Q:
+    """In SQL, the same rule as target_is_visible: published articles, free-unit lessons of a
+    published program, and lessons of programs the viewer has active access to."""
+    if viewer is not None and viewer.is_authenticated and viewer.is_staff:
+        return Q()
+    q = Q(**{f"{prefix}article__published": True}) | Q(
+        **{
+            f"{prefix}lesson__unit__is_free": True,
+            f"{prefix}lesson__unit__program__published": True,
+        }
+    )
+    if viewer is not None and viewer.is_authenticated:
+        programs = Access.objects.filter(user=viewer, revoked_at__isnull=True).values("program_id")
+        q |= Q(
+            **{
+                f"{prefix}lesson__unit__program__in": programs,
+                f"{prefix}lesson__unit__program__published": True,
+            }
+        )
+    return q
+
+
+def practitioner_answers(*, viewer, page_number=1) -> Page:
+    """Newest practitioner answers (to approved questions) on targets the viewer may read.
+
+    Two queries whatever the number: count and page (question, authors and target joined).
+    """
+    answers = (
+        Comment.objects.filter(
+            is_practitioner_answer=True,
+            status=Status.APPROVED,
+            parent__status=Status.APPROVED,
+        )
+        .filter(_readable_targets_q(viewer=viewer))
+        .select_related("author", "parent__author", "article", "lesson__unit__program")
+        .order_by("-created_at", "-id")
+    )
+    return Paginator(answers, conf.get("COMMENTS_QUESTIONS_PER_PAGE")).get_page(page_number)
+
+
+def with_comment_counts(articles: QuerySet[Article]) -> QuerySet[Article]:
+    """Annotate `comment_count` (approved comments and replies) in the same query."""
+    return articles.annotate(
+        comment_count=Count("comments", filter=Q(comments__status=Status.APPROVED), distinct=True)
+    )
+
+
+def articles_with_comment_counts() -> QuerySet[Article]:
+    """Published articles with their approved comment count, in one query."""
+    return with_comment_counts(Article.objects.published()).order_by("-comment_count", "title")

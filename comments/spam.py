@@ -1,0 +1,76 @@
+"""Spam defences for posting: signed form timestamps, rate limits in the cache, link counting,
+and a keyed hash of the client address (the address itself is never stored)."""
+
+import re
+import time
+
+from django.core import signing
+from django.core.cache import cache
+from django.utils.crypto import salted_hmac
+
+from comments import conf
+
+_TOKEN_SALT = "comments.form-started"  # noqa: S105 (a signing salt, not a secret)
+_LINK_RE = re.compile(
+    r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|info|biz|ru|io|co|xyz|top|shop)\b",
+    re.I,
+)
+
+
+def form_token(*, now: float | None = None) -> str:
+    """A signed note of when the form was shown; sent back in a hidden field."""
+    return signing.dumps({"t": now if now is not None else time.time()}, salt=_TOKEN_SALT)
+
+
+def form_age(token: str) -> float | None:
+    """Seconds since the form was shown, or None when the token is missing, forged or stale."""
+    try:
+        data = signing.loads(token or "", salt=_TOKEN_SALT)
+    except signing.BadSignature:
+        return None
+    started = data.get("t") if isinstance(data, dict) else None
+    if not isinstance(started, int | float):
+        return None
+    age = time.time() - started
+    if age > conf.get("COMMENTS_FORM_MAX_AGE") or age < -5:
+        return None
+    return age
+
+
+def count_links(text: str) -> int:
+    return len(_LINK_RE.findall(text))
+
+
+def client_hash(ip: str) -> str:
+    return salted_hmac("comments.client-ip", ip, algorithm="sha256").hexdigest() if ip else ""
+
+
+def client_ip(request) -> str:
+    """REMOTE_ADDR, or the address the trusted proxies saw (COMMENTS_PROXY_COUNT)."""
+    proxies = conf.get("COMMENTS_PROXY_COUNT")
+    if proxies:
+        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [p for p in forwarded if p]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _key(kind: str, ident: str) -> str:
+    return f"comments:rate:{kind}:{ident}"
+
+
+def rate_exceeded(*, kind: str, ident: str) -> bool:
+    limit, _window = conf.get(f"COMMENTS_RATE_PER_{kind.upper()}")
+    return cache.get(_key(kind, ident), 0) >= limit
+
+
+def rate_count(*, kind: str, ident: str) -> None:
+    """Count one accepted post in the current window (fixed window, starts at the first post)."""
+    _limit, window = conf.get(f"COMMENTS_RATE_PER_{kind.upper()}")
+    key = _key(kind, ident)
+    cache.add(key, 0, timeout=window)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window)

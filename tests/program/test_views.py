@@ -261,7 +261,9 @@ def _program_with(units: int) -> Program:
 QUERIES = {
     "outline": {"visitor": 3, "free": 6, "member": 6, "staff": 5},
     "unit": {"visitor": 3, "free": 6, "member": 6, "staff": 5},
-    "lesson": {"visitor": 3, "free": 6, "member": 6, "staff": 5},
+    # An open lesson also shows its comment thread: count, page of comments, their replies
+    # (the page query is skipped when the count is zero).
+    "lesson": {"visitor": 3, "free": 6, "member": 9, "staff": 7},
 }
 
 

@@ -58,6 +58,9 @@ class User(AbstractUser):
 # ------------------------------------------------------------------------------
 # Consultation (functional assessment) and mentoring requests
 # ------------------------------------------------------------------------------
+from django.core.exceptions import ValidationError  # noqa: E402
+
+
 class BodyRegion(models.TextChoices):
     LOWER_BACK = "lower-back", "Lower back"
     SI_LEFT = "si-left", "Left S-I joint / left buttock"
@@ -70,6 +73,16 @@ class BodyRegion(models.TextChoices):
     UPPER_BACK = "upper-back", "Upper back"
     NECK_SHOULDERS = "neck-shoulders", "Neck or shoulders"
     OTHER = "other", "Somewhere else"
+
+
+def validate_body_regions(value) -> None:
+    if not isinstance(value, list) or not value:
+        raise ValidationError("Choose at least one area.")
+    unknown = [item for item in value if item not in BodyRegion.values]
+    if unknown:
+        raise ValidationError(
+            "Unknown area: %(areas)s", params={"areas": ", ".join(map(str, unknown))}
+        )
 
 
 class RequestStatus(models.TextChoices):
@@ -95,7 +108,9 @@ class ConsultationRequest(models.Model):
         help_text="The account that sent it, when signed in.",
     )
     pain_areas = models.JSONField(
-        default=list, help_text="Body regions where it hurts (codes of BodyRegion)."
+        default=list,
+        validators=[validate_body_regions],
+        help_text="Body regions where it hurts (codes of BodyRegion).",
     )
     how_started = models.TextField("how it started")
     injury_history = models.TextField(blank=True)
@@ -106,7 +121,9 @@ class ConsultationRequest(models.Model):
         max_length=10, choices=ContactPreference.choices, default=ContactPreference.EMAIL
     )
     phone = models.CharField(max_length=40, blank=True)
-    status = models.CharField(max_length=10, choices=RequestStatus.choices, default=RequestStatus.NEW)
+    status = models.CharField(
+        max_length=10, choices=RequestStatus.choices, default=RequestStatus.NEW
+    )
     recommended_program = models.ForeignKey(
         "program.Program",
         on_delete=models.SET_NULL,
@@ -158,7 +175,9 @@ class MentoringRequest(models.Model):
     )
     message = models.TextField()
     preferred_times = models.CharField(max_length=300, blank=True)
-    status = models.CharField(max_length=10, choices=RequestStatus.choices, default=RequestStatus.NEW)
+    status = models.CharField(
+        max_length=10, choices=RequestStatus.choices, default=RequestStatus.NEW
+    )
     staff_reply = models.TextField(blank=True, help_text="The reply emailed to the person.")
     replied_at = models.DateTimeField(null=True, blank=True)
     replied_by = models.ForeignKey(

@@ -534,3 +534,51 @@ def test_without_steps_confirming_still_works_and_sends_nothing_more(client):
     assert response.status_code == 200
     assert Subscriber.objects.get().status == Subscriber.Status.CONFIRMED
     assert len(mail.outbox) == 1
+
+
+# ------------------------------------------------------------------------------
+# Staff
+# ------------------------------------------------------------------------------
+def test_staff_see_subscribers_filter_by_status_and_export_csv(
+    admin_client, django_assert_max_num_queries
+):
+    factories.subscriber_factory(email="one@example.com", status=Subscriber.Status.CONFIRMED)
+    factories.subscriber_factory(email="=cmd@example.com")
+    for _ in range(5):
+        factories.subscriber_factory()
+    url = reverse("admin:program_subscriber_changelist")
+    with django_assert_max_num_queries(12):
+        page = admin_client.get(url, {"status__exact": "confirmed"})
+    assert "one@example.com" in page.content.decode()
+    assert "=cmd@example.com" not in page.content.decode()
+
+    response = admin_client.post(
+        url,
+        {
+            "action": "export_csv",
+            "_selected_action": list(Subscriber.objects.values_list("pk", flat=True)),
+        },
+    )
+    assert response["Content-Type"].startswith("text/csv")
+    lines = response.content.decode().splitlines()
+    assert lines[0].startswith("email,first_name,status")
+    assert len(lines) == 8
+    assert any(line.startswith("'=cmd@example.com") for line in lines)  # no formula injection
+
+
+def test_staff_see_failed_deliveries_and_retry_them(admin_client, settings, course_steps):
+    CourseStep.objects.exclude(position=1).delete()
+    locmem = settings.MAILERS
+    settings.MAILERS = smtp_mailer(free_port())
+    subscriber = factories.subscriber_factory()
+    course_services.subscriber_confirm(subscriber_id=subscriber.pk)
+    settings.MAILERS = locmem
+
+    url = reverse("admin:program_coursedelivery_changelist")
+    page = admin_client.get(url, {"status__exact": "failed"})
+    assert "refused" in page.content.decode().lower()
+    delivery = CourseDelivery.objects.get()
+    admin_client.post(url, {"action": "retry", "_selected_action": [delivery.pk]})
+    delivery.refresh_from_db()
+    assert delivery.status == "sent"
+    assert admin_client.get(reverse("admin:program_coursestep_changelist")).status_code == 200

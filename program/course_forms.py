@@ -15,6 +15,7 @@ class CourseSignupForm(HoneypotMixin, forms.Form):
     )
     email = forms.EmailField(
         label="Email address",
+        max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
         error_messages={
             "required": "Please enter your email address.",
@@ -35,6 +36,7 @@ class CourseSignupForm(HoneypotMixin, forms.Form):
 class CourseResendForm(HoneypotMixin, forms.Form):
     email = forms.EmailField(
         label="Email address",
+        max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
         error_messages={
             "required": "Please enter your email address.",

@@ -5,6 +5,7 @@ tamper with gets anything but a friendly page.
 """
 
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -51,6 +52,7 @@ def free_course_sent(request):
     return render(request, "program/course/sent.html")
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def free_course_confirm(request, token: str):
     """GET only shows a button: mail scanners that fetch links must not confirm anybody."""
@@ -71,6 +73,7 @@ def free_course_confirm(request, token: str):
     return render(request, "program/course/confirmed.html", {**context, "again": not changed})
 
 
+@never_cache
 @csrf_exempt  # RFC 8058 one-click: the mail program POSTs without a session or CSRF token.
 @require_http_methods(["GET", "POST"])
 def free_course_unsubscribe(request, token: str):

@@ -582,3 +582,10 @@ def test_staff_see_failed_deliveries_and_retry_them(admin_client, settings, cour
     delivery.refresh_from_db()
     assert delivery.status == "sent"
     assert admin_client.get(reverse("admin:program_coursestep_changelist")).status_code == 200
+
+
+def test_overlong_input_is_a_form_error_not_a_crash(client):
+    response = signup(client, first_name="A" * 101, email="a" * 250 + "@example.com")
+    assert response.status_code == 200
+    assert b'id="course_email_error"' in response.content
+    assert b'id="course_first_name_error"' in response.content

@@ -62,3 +62,145 @@ class User(AbstractUser):
 
     def get_short_name(self) -> str:
         return self.name.split(" ")[0] if self.name else self.email
+
+
+# ------------------------------------------------------------------------------
+# Consultation (functional assessment) and mentoring requests
+# ------------------------------------------------------------------------------
+from django.core.exceptions import ValidationError  # noqa: E402
+
+
+class BodyRegion(models.TextChoices):
+    LOWER_BACK = "lower-back", "Lower back"
+    SI_LEFT = "si-left", "Left S-I joint / left buttock"
+    SI_RIGHT = "si-right", "Right S-I joint / right buttock"
+    HIP = "hip", "Hip"
+    GROIN = "groin", "Groin or pubic area"
+    THIGH = "thigh", "Thigh"
+    KNEE = "knee", "Knee"
+    LOWER_LEG_FOOT = "lower-leg-foot", "Lower leg or foot"
+    UPPER_BACK = "upper-back", "Upper back"
+    NECK_SHOULDERS = "neck-shoulders", "Neck or shoulders"
+    OTHER = "other", "Somewhere else"
+
+
+def validate_body_regions(value) -> None:
+    if not isinstance(value, list) or not value:
+        raise ValidationError("Choose at least one area.")
+    unknown = [item for item in value if item not in BodyRegion.values]
+    if unknown:
+        raise ValidationError(
+            "Unknown area: %(areas)s", params={"areas": ", ".join(map(str, unknown))}
+        )
+
+
+class RequestStatus(models.TextChoices):
+    NEW = "new", "New"
+    ANSWERED = "answered", "Answered"
+
+
+class ConsultationRequest(models.Model):
+    """A free functional-assessment form. Its answers are health data: only staff see them."""
+
+    class ContactPreference(models.TextChoices):
+        EMAIL = "email", "Email"
+        PHONE = "phone", "Phone"
+
+    name = models.CharField(max_length=150)
+    email = models.EmailField()
+    user = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="consultation_requests",
+        help_text="The account that sent it, when signed in.",
+    )
+    pain_areas = models.JSONField(
+        default=list,
+        validators=[validate_body_regions],
+        help_text="Body regions where it hurts (codes of BodyRegion).",
+    )
+    how_started = models.TextField("how it started")
+    injury_history = models.TextField(blank=True)
+    symptoms = models.TextField()
+    tried = models.TextField("what was tried", blank=True)
+    goals = models.TextField()
+    contact_preference = models.CharField(
+        max_length=10, choices=ContactPreference.choices, default=ContactPreference.EMAIL
+    )
+    phone = models.CharField(max_length=40, blank=True)
+    status = models.CharField(
+        max_length=10, choices=RequestStatus.choices, default=RequestStatus.NEW
+    )
+    recommended_program = models.ForeignKey(
+        "program.Program",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="recommended_in_consultations",
+        help_text="The program staff recommend; linked in the reply email.",
+    )
+    staff_reply = models.TextField(blank=True, help_text="The reply emailed to the person.")
+    replied_at = models.DateTimeField(null=True, blank=True)
+    replied_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="consultation_replies",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=RequestStatus.values),
+                name="accounts_consultationrequest_status_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Consultation from {self.name} <{self.email}>"
+
+    @property
+    def pain_area_labels(self) -> list[str]:
+        labels = dict(BodyRegion.choices)
+        return [labels.get(code, code) for code in self.pain_areas or []]
+
+
+class MentoringRequest(models.Model):
+    name = models.CharField(max_length=150)
+    email = models.EmailField()
+    user = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="mentoring_requests",
+        help_text="The account that sent it, when signed in.",
+    )
+    message = models.TextField()
+    preferred_times = models.CharField(max_length=300, blank=True)
+    status = models.CharField(
+        max_length=10, choices=RequestStatus.choices, default=RequestStatus.NEW
+    )
+    staff_reply = models.TextField(blank=True, help_text="The reply emailed to the person.")
+    replied_at = models.DateTimeField(null=True, blank=True)
+    replied_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="mentoring_replies",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Mentoring request from {self.name} <{self.email}>"

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", program_views.home, name="home"),
     path("healthz", healthz, name="healthz"),
     path(settings.ADMIN_URL, admin.site.urls),
+    path("help/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("billing/", include("billing.urls")),
     path("comments/", include("comments.urls")),

@@ -249,3 +249,133 @@ class AccessEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.access} ({self.source})"
+
+
+# ------------------------------------------------------------------------------
+# The "Getting started for free" email course (double opt-in, drip steps)
+# ------------------------------------------------------------------------------
+class SubscriberQuerySet(models.QuerySet):
+    def confirmed(self):
+        return self.filter(status=Subscriber.Status.CONFIRMED)
+
+    def for_email(self, email: str):
+        return self.filter(email__iexact=(email or "").strip())
+
+
+class Subscriber(TimeStamped):
+    """A person who asked for the free email course. Nothing but the confirmation email is sent
+    until they confirm (double opt-in)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending confirmation"
+        CONFIRMED = "confirmed", "Confirmed"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+
+    first_name = models.CharField(max_length=100)
+    email = models.EmailField(help_text="Unique whatever the letter case.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    consent_text = models.TextField(help_text="The exact consent wording the person agreed to.")
+    consented_at = models.DateTimeField(help_text="When they last submitted the sign-up form.")
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="course_subscriptions",
+        help_text="The account with the same verified email, once there is one.",
+    )
+
+    objects = SubscriberQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                models.functions.Lower("email"), name="program_subscriber_unique_email_ci"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} <{self.email}> ({self.get_status_display()})"
+
+
+class CourseStepQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(published=True)
+
+
+class CourseStep(TimeStamped):
+    """One email of the course, sent `delay_days` after the person confirms."""
+
+    position = models.PositiveIntegerField(default=0, help_text="Steps are sent in this order.")
+    subject = models.CharField(max_length=200, help_text="The email's subject line.")
+    body = models.TextField(
+        help_text="Markdown. Keep it short; the email adds the greeting, the lesson link and the "
+        "unsubscribe link."
+    )
+    delay_days = models.PositiveIntegerField(
+        default=0, help_text="Days after confirmation (0 = right away)."
+    )
+    lesson = models.ForeignKey(
+        Lesson,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="course_steps",
+        help_text="The lesson this email links to.",
+    )
+    published = models.BooleanField(
+        default=True,
+        help_text="Unpublished steps are not sent (also to people already on the course). "
+        "Unpublish rather than delete, to keep the sending history.",
+    )
+
+    objects = CourseStepQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = "email course step"
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.subject}"
+
+    @property
+    def body_html(self) -> str:
+        return render_markdown(self.body)
+
+
+class CourseDelivery(TimeStamped):
+    """One step for one subscriber: queued at confirmation, sent at most once."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")
+    step = models.ForeignKey(CourseStep, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    due_at = models.DateTimeField(help_text="When the step is due to be sent.")
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, help_text="Why the last attempt failed.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    task_id = models.CharField(
+        max_length=64, blank=True, help_text="The background task of the latest attempt."
+    )
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name_plural = "course deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscriber", "step"], name="program_coursedelivery_unique_subscriber_step"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step} to {self.subscriber.email} ({self.get_status_display()})"

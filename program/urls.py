@@ -16,3 +16,22 @@ urlpatterns = [
     path("programs/<slug:program>/<slug:unit>/", views.unit_detail, name="unit"),
     path("programs/<slug:program>/<slug:unit>/<slug:lesson>/", views.lesson_detail, name="lesson"),
 ]
+
+# The "Getting started for free" email course.
+from program import course_views  # noqa: E402
+
+urlpatterns += [
+    path("free-course/", course_views.free_course_signup, name="free-course-signup"),
+    path("free-course/sent/", course_views.free_course_sent, name="free-course-sent"),
+    path("free-course/new-link/", course_views.free_course_resend, name="free-course-resend"),
+    path(
+        "free-course/confirm/<str:token>/",
+        course_views.free_course_confirm,
+        name="free-course-confirm",
+    ),
+    path(
+        "free-course/unsubscribe/<str:token>/",
+        course_views.free_course_unsubscribe,
+        name="free-course-unsubscribe",
+    ),
+]

@@ -36,3 +36,75 @@ def program(db):
 @pytest.fixture
 def comment_factory(db):
     return factories.comment_factory
+
+
+# ------------------------------------------------------------------------------
+# Background tasks run by the real db_worker, and the email course
+# ------------------------------------------------------------------------------
+@pytest.fixture
+def db_task_backend(settings, transactional_db):
+    """Tasks are stored in the database (django_tasks_db) instead of running immediately; run
+    them with `run_db_worker()`. Needs transactional_db: the worker commits and reconnects."""
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+    }
+
+
+@pytest.fixture
+def run_db_worker(db_task_backend):
+    """Run `manage.py db_worker --batch` in this process: every task that is due runs, then it
+    exits. Returns how many task results finished during the run."""
+    import signal
+
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    def run() -> int:
+        before = DBTaskResult.objects.finished().count()
+        saved = {
+            sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)
+        }
+        try:
+            call_command(
+                "db_worker",
+                "--batch",
+                "--no-startup-delay",
+                "--no-reload",
+                "--interval=0",
+                verbosity=0,
+            )
+        finally:
+            for sig, handler in saved.items():
+                signal.signal(sig, handler)
+        return DBTaskResult.objects.finished().count() - before
+
+    return run
+
+
+@pytest.fixture
+def move_task_clock(db_task_backend):
+    """Move time forward for queued tasks: each waiting task becomes due `days`/`minutes` sooner
+    (the worker compares run_after with the real clock)."""
+    from datetime import timedelta
+
+    from django.db.models import F
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    def move(*, days: float = 0, minutes: float = 0) -> int:
+        return (
+            DBTaskResult.objects.filter(status="READY")
+            .exclude(run_after=get_date_max())
+            .update(run_after=F("run_after") - timedelta(days=days, minutes=minutes, seconds=1))
+        )
+
+    return move
+
+
+@pytest.fixture
+def course_steps(program):
+    """Three steps for Unit 1 (three lessons), sent on days 0, 2 and 4 after confirming."""
+    from program.models import Lesson
+
+    unit = program.units.get(position=1)
+    Lesson.objects.create(unit=unit, position=3, title="Lesson 1.3", slug="lesson-3")
+    return factories.course_steps_factory(unit=unit, delays=(0, 2, 4))

@@ -79,3 +79,54 @@ def comment_factory(*, target=None, author=None, status: str = "approved", paren
     }
     defaults.update(extra)
     return Comment.objects.create(**defaults)
+
+
+# ------------------------------------------------------------------------------
+# Email course, consultation and mentoring
+# ------------------------------------------------------------------------------
+def course_steps_factory(*, unit: Unit, delays: tuple[int, ...] = (0, 2, 4)) -> list:
+    """One published step per lesson of `unit` (in order), sent `delays` days after confirming."""
+    from program.models import CourseStep
+
+    lessons = list(unit.lessons.order_by("position", "id"))
+    return [
+        CourseStep.objects.create(
+            position=index + 1,
+            subject=f"Day {delay + 1}: {lesson.title}",
+            body=f"Today: **{lesson.title}**. Move slowly.",
+            delay_days=delay,
+            lesson=lesson,
+        )
+        for index, (lesson, delay) in enumerate(zip(lessons, delays, strict=False))
+    ]
+
+
+def subscriber_factory(*, email: str | None = None, first_name: str = "Ann", **extra):
+    from django.utils import timezone
+
+    from program.course_services import CONSENT_TEXT
+    from program.models import Subscriber
+
+    defaults = {
+        "first_name": first_name,
+        "email": email or f"subscriber{next(_seq)}@example.com",
+        "consent_text": CONSENT_TEXT,
+        "consented_at": timezone.now(),
+    }
+    defaults.update(extra)
+    return Subscriber.objects.create(**defaults)
+
+
+def consultation_request_factory(**extra):
+    from accounts.models import ConsultationRequest
+
+    defaults = {
+        "name": "Ann Walker",
+        "email": f"patient{next(_seq)}@example.com",
+        "pain_areas": ["si-left", "hip"],
+        "how_started": "After a fall on ice.",
+        "symptoms": "A deep ache on the left when I stand up.",
+        "goals": "Walk the dog again.",
+    }
+    defaults.update(extra)
+    return ConsultationRequest.objects.create(**defaults)

@@ -31,3 +31,9 @@ def staff_user(db):
 @pytest.fixture
 def program(db):
     return factories.program_factory()
+
+
+@pytest.fixture
+def video_factory(db):
+    """Videos with files in the private storage (a temporary folder per test run)."""
+    return factories.video_factory

@@ -278,3 +278,61 @@ def test_parse_byte_range(header, size, expected):
             parse_byte_range(header, size)
     else:
         assert parse_byte_range(header, size) == expected
+
+
+@pytest.fixture
+def s3_storage(monkeypatch):
+    """A real S3Storage talking to a moto S3 server on loopback, swapped into Video.file."""
+    from moto.server import ThreadedMotoServer
+    from storages.backends.s3 import S3Storage
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    storage = S3Storage(
+        bucket_name="private-media",
+        endpoint_url=f"http://{host}:{port}",
+        region_name="us-east-1",
+        access_key="testing",
+        secret_key="testing",
+        default_acl=None,
+        querystring_auth=True,
+        querystring_expire=60,
+        file_overwrite=False,
+    )
+    storage.connection.meta.client.create_bucket(Bucket="private-media")
+    # FileFields keep the storage instance they were built with; swap it for this test only.
+    monkeypatch.setattr(Video._meta.get_field("file"), "storage", storage)
+    yield storage
+    server.stop()
+
+
+def test_with_s3_the_view_redirects_to_a_short_lived_presigned_url(client, program, s3_storage):
+    import time
+    import urllib.request
+    from urllib.parse import parse_qs, urlsplit
+
+    video = Video(title="On S3")
+    video.file.save("s3-video.mp4", ContentFile(DATA), save=True)
+    Lesson.objects.filter(unit__program=program, unit__position=1).update(video=video)
+    paid = Video(title="Paid on S3")
+    paid.file.save("s3-paid.mp4", ContentFile(b"paid"), save=True)
+    Lesson.objects.filter(unit__program=program, unit__position=2).update(video=paid)
+
+    response = client.get(media_url(video), HTTP_RANGE="bytes=0-9")
+    assert response.status_code == 302
+    assert response["Cache-Control"] == "private, no-store"
+    location = response["Location"]
+    assert location.startswith(s3_storage.endpoint_url + "/private-media/")
+    query = parse_qs(urlsplit(location).query)
+    if "X-Amz-Expires" in query:  # SigV4
+        assert query["X-Amz-Expires"] == ["60"] and "X-Amz-Signature" in query
+    else:  # SigV2: an absolute expiry time
+        assert 0 < int(query["Expires"][0]) - time.time() <= 61 and "Signature" in query
+    ranged = urllib.request.urlopen(
+        urllib.request.Request(location, headers={"Range": "bytes=0-9"})
+    )
+    assert ranged.status == 206 and ranged.read() == DATA[:10]
+    assert ranged.headers["Content-Type"] == "video/mp4"
+    # No access, no URL.
+    assert client.get(media_url(paid)).status_code == 404

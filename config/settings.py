@@ -223,6 +223,7 @@ if USE_S3:
             "region_name": env_str("AWS_S3_REGION_NAME") or None,
             "default_acl": None,
             "querystring_auth": True,
+            "signature_version": "s3v4",
             "querystring_expire": env_int("AWS_QUERYSTRING_EXPIRE", 3600),
             "file_overwrite": False,
         },

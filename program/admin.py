@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from program import services
 from program.models import Access, AccessEvent, Article, Lesson, Program, Unit, Video
 
 
@@ -49,7 +50,12 @@ class LessonAdmin(admin.ModelAdmin):
 class VideoAdmin(admin.ModelAdmin):
     list_display = ["title", "duration_seconds", "size_bytes", "content_type"]
     search_fields = ["title"]
-    readonly_fields = ["size_bytes"]
+    readonly_fields = ["size_bytes", "content_type"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # The file is in storage now: record its real size and the type it is served with.
+        services.video_update_file_info(video=obj)
 
 
 @admin.register(Article)

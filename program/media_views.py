@@ -1,24 +1,180 @@
-"""Private media: every request checks access; files are never reachable by path."""
+"""Private media: every request checks access; files are never reachable by path.
 
-from django.http import FileResponse, Http404
+GET answers byte ranges (RFC 9110 section 14):
+- no Range header: 200 with the whole file and `Accept-Ranges: bytes`;
+- one satisfiable range (`bytes=0-99`, `bytes=100-`, `bytes=-500`): 206 with `Content-Range`;
+- a valid range that starts past the end (or `bytes=-0`): 416 with `Content-Range: bytes */size`;
+- a Range header that is not valid (`bytes=9-1`, `bytes=abc`, another unit) is ignored: 200 with
+  the whole file, as the RFC allows (and requires for an unknown unit);
+- several ranges (`bytes=0-1,5-9`) are ignored too: 200 with the whole file. Browsers never ask a
+  media file for several ranges, and a multipart/byteranges answer is not worth its code;
+- `If-Range` that does not match the current ETag or Last-Modified: 200 with the whole file.
+HEAD answers the headers of the full 200 (the RFC defines ranges for GET only).
+
+Nobody without access gets a byte, and they get 404 rather than 403 so an id reveals nothing.
+Files are streamed in chunks from the storage, never read whole into memory. With S3 the view
+redirects to a short-lived presigned URL instead, so video bytes never pass through Django.
+"""
+
+import re
+
+from django.core.files.storage import FileSystemStorage
+from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
 from program import selectors
+from program.media_types import FALLBACK, content_type_for
 from program.models import Video
 
+# URL kind -> Video field. Only these names resolve; anything else (a field name, "..") is a 404.
 KINDS = {"video": "file", "poster": "poster", "captions": "captions", "audio": "audio"}
+CHUNK_SIZE = 64 * 1024
+CACHE_CONTROL = "private, max-age=3600"
+# Longer Range headers are ignored: nothing legitimate needs them, and huge numbers cost CPU.
+MAX_RANGE_HEADER = 200
+_RANGE_SPEC = re.compile(r"([0-9]+)-([0-9]*)|-([0-9]+)")
+
+
+class RangeNotSatisfiable(Exception):
+    pass
+
+
+def parse_byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The single (first, last) byte range to send, both inclusive, or None for the whole file.
+
+    Raises RangeNotSatisfiable for a valid range that selects nothing of a `size`-byte file.
+    """
+    if not header or len(header) > MAX_RANGE_HEADER:
+        return None
+    unit, equals, range_set = header.partition("=")
+    if not equals or unit.strip().lower() != "bytes":
+        return None
+    specs = [spec.strip() for spec in range_set.split(",") if spec.strip()]
+    if len(specs) != 1:
+        return None
+    match = _RANGE_SPEC.fullmatch(specs[0])
+    if match is None:
+        return None
+    first, last, suffix = match.groups()
+    if suffix is not None:
+        length = int(suffix)
+        if length == 0 or size == 0:
+            raise RangeNotSatisfiable
+        return max(size - length, 0), size - 1
+    start = int(first)
+    if last and int(last) < start:
+        return None  # "bytes=9-1" is not a valid range-spec: ignore the header
+    if start >= size:
+        raise RangeNotSatisfiable
+    return start, (min(int(last), size - 1) if last else size - 1)
+
+
+class FileChunks:
+    """Yields `length` bytes of an open file from `start`, a chunk at a time.
+
+    Django calls close() when the response is finished or the client goes away, so the file is
+    closed even when iteration never starts.
+    """
+
+    def __init__(self, file, start: int, length: int):
+        self.file, self.start, self.length = file, start, length
+
+    def __iter__(self):
+        self.file.seek(self.start)
+        remaining = self.length
+        while remaining > 0:
+            chunk = self.file.read(min(CHUNK_SIZE, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+
+    def close(self):
+        self.file.close()
+
+
+def _serves_presigned_urls(storage) -> bool:
+    if isinstance(storage, FileSystemStorage):
+        return False
+    from storages.backends.s3 import S3Storage  # boto3 loads only when S3 is configured
+
+    return isinstance(storage, S3Storage)
+
+
+def _presigned_redirect(storage, name: str, content_type: str) -> HttpResponse:
+    # The URL expires after the storage's querystring_expire (AWS_QUERYSTRING_EXPIRE) seconds;
+    # the browser asks this view again for a fresh one next time the page loads.
+    url = storage.url(name, parameters={"ResponseContentType": content_type})
+    response = HttpResponseRedirect(url)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _finish(response: HttpResponse, *, content_type: str, etag: str, last_modified: str):
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = CACHE_CONTROL
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    response["ETag"] = etag
+    response["Last-Modified"] = last_modified
+    if content_type == FALLBACK:
+        response["Content-Disposition"] = "attachment"
+    return response
 
 
 @require_safe
 def serve_media(request, video_id: int, kind: str):
-    if kind not in KINDS:
-        raise Http404
-    video = Video.objects.filter(pk=video_id).first()
+    field_name = KINDS.get(kind)
+    video = Video.objects.filter(pk=video_id).first() if field_name else None
     if video is None or not selectors.can_view_video(user=request.user, video=video):
         raise Http404
-    field = getattr(video, KINDS[kind])
-    if not field:
+    stored = getattr(video, field_name)
+    if not stored:
         raise Http404
-    response = FileResponse(field.open("rb"))
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    name, storage = stored.name, stored.storage
+    content_type = content_type_for(name)
+    if _serves_presigned_urls(storage):
+        return _presigned_redirect(storage, name, content_type)
+
+    try:
+        size = storage.size(name)
+        modified = int(storage.get_modified_time(name).timestamp())
+    except OSError:
+        raise Http404 from None  # the row names a file that is not in storage
+    etag = f'"{size:x}-{modified:x}"'
+    headers = {"content_type": content_type, "etag": etag, "last_modified": http_date(modified)}
+
+    not_modified = get_conditional_response(request, etag=etag, last_modified=modified)
+    if not_modified is not None:
+        return _finish(not_modified, **headers)
+
+    byte_range = None
+    if request.method == "GET" and request.headers.get("If-Range", etag).strip() in (
+        etag,
+        headers["last_modified"],
+    ):
+        try:
+            byte_range = parse_byte_range(request.headers.get("Range"), size)
+        except RangeNotSatisfiable:
+            response = HttpResponse(status=416, content_type=content_type)
+            response["Content-Range"] = f"bytes */{size}"
+            return _finish(response, **headers)
+
+    if request.method == "HEAD":
+        response = HttpResponse(content_type=content_type)
+        response["Content-Length"] = str(size)
+        return _finish(response, **headers)
+
+    start, end = byte_range or (0, size - 1)
+    length = end - start + 1 if size else 0
+    response = StreamingHttpResponse(
+        FileChunks(storage.open(name, "rb"), start, length),
+        status=206 if byte_range else 200,
+        content_type=content_type,
+    )
+    response["Content-Length"] = str(length)
+    if byte_range:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return _finish(response, **headers)

@@ -4,7 +4,7 @@ Every page reader here runs a fixed number of queries, however many units or les
 has (tests/program/test_views.py counts them with 4 and 40 units).
 """
 
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, Q
 
 from program.models import Access, Article, Lesson, Program, Unit, Video
 
@@ -81,22 +81,30 @@ def lesson_neighbours(*, lesson: Lesson) -> tuple[list[Lesson], Lesson | None, L
 
 
 def can_view_video(*, user, video: Video) -> bool:
-    """A video is open when a published article shows it, a free unit's lesson uses it, or the
-    person has access to a program one of its lessons belongs to."""
+    """A video is open when a published article shows it, a free unit's lesson in a published
+    program uses it, or the person has active access to a published program one of whose lessons
+    uses it. Staff see everything. One query; the media view asks on every request."""
     if user.is_authenticated and user.is_staff:
         return True
-    if Article.objects.published().filter(video=video).exists():
-        return True
-    lessons = Lesson.objects.filter(video=video, unit__program__published=True)
-    if lessons.filter(unit__is_free=True).exists():
-        return True
-    if not user.is_authenticated:
-        return False
-    return Access.objects.filter(
-        user=user,
-        revoked_at__isnull=True,
-        program__units__lessons__video=video,
-    ).exists()
+    is_open = Q(Exists(Article.objects.published().filter(video=OuterRef("pk")))) | Q(
+        Exists(
+            Lesson.objects.filter(
+                video=OuterRef("pk"), unit__is_free=True, unit__program__published=True
+            )
+        )
+    )
+    if user.is_authenticated:
+        is_open |= Q(
+            Exists(
+                Lesson.objects.filter(
+                    video=OuterRef("pk"),
+                    unit__program__published=True,
+                    unit__program__accesses__user=user,
+                    unit__program__accesses__revoked_at__isnull=True,
+                )
+            )
+        )
+    return Video.objects.filter(pk=video.pk).filter(is_open).exists()
 
 
 def article_for_page(*, page: str) -> Article | None:

@@ -108,3 +108,9 @@ def course_steps(program):
     unit = program.units.get(position=1)
     Lesson.objects.create(unit=unit, position=3, title="Lesson 1.3", slug="lesson-3")
     return factories.course_steps_factory(unit=unit, delays=(0, 2, 4))
+
+
+@pytest.fixture
+def video_factory(db):
+    """Videos with files in the private storage (a temporary folder per test run)."""
+    return factories.video_factory

@@ -130,3 +130,38 @@ def consultation_request_factory(**extra):
     }
     defaults.update(extra)
     return ConsultationRequest.objects.create(**defaults)
+
+
+def video_factory(
+    *,
+    title: str | None = None,
+    content: bytes | None = None,
+    poster: bool = True,
+    captions: bool = True,
+    audio: bool = False,
+):
+    """A Video whose files are stored in the private (test) storage, each with distinct bytes."""
+    import io
+
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    from program.models import Video
+    from program.services import video_update_file_info
+
+    n = next(_seq)
+    video = Video(title=title or f"Video {n}", duration_seconds=8)
+    if content is None:
+        content = f"video {n} ".encode() + bytes(range(256)) * 40
+    video.file.save(f"video-{n}.mp4", ContentFile(content), save=False)
+    if poster:
+        image = io.BytesIO()
+        Image.new("RGB", (16, 9), (n % 256, 120, 160)).save(image, "JPEG")
+        video.poster.save(f"poster-{n}.jpg", ContentFile(image.getvalue()), save=False)
+    if captions:
+        vtt = f"WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nCaptions of video {n}.\n"
+        video.captions.save(f"captions-{n}.vtt", ContentFile(vtt.encode()), save=False)
+    if audio:
+        video.audio.save(f"audio-{n}.m4a", ContentFile(f"audio {n} ".encode() * 300), save=False)
+    video.save()
+    return video_update_file_info(video=video)

@@ -1,0 +1,176 @@
+"""Demo content and accounts for a local run: `manage.py seed_demo` calls demo_seed().
+
+Idempotent: everything is looked up by a natural key (slug, page, email, video title) and created
+only when missing, so a second run changes nothing and creates nothing. Content staff edited
+after seeding is left alone. Sample media are copied into the private storage through the storage
+API (file system or S3 alike), and copied again only when a stored file has gone missing.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.core.files import File
+from django.db import transaction
+
+from program.course_services import course_seed_default_steps
+from program.demo import content
+from program.models import Article, Lesson, Program, Unit, Video
+from program.services import access_grant, video_update_file_info
+
+MEDIA_DIR = Path(__file__).resolve().parent / "media"
+SAMPLE_SECONDS = 8  # program/demo/make_media.sh makes 8-second samples
+
+
+@dataclass
+class SeedReport:
+    created: list[str] = field(default_factory=list)
+
+    def add(self, what: str) -> None:
+        self.created.append(what)
+
+
+def _stored(field_file) -> bool:
+    return bool(field_file) and field_file.storage.exists(field_file.name)
+
+
+def _copy_sample(field_file, *, sample: str, extension: str, name: str) -> None:
+    with (MEDIA_DIR / f"{sample}.{extension}").open("rb") as handle:
+        field_file.save(f"{name}.{extension}", File(handle), save=False)
+
+
+def _demo_video(*, title: str, sample: str, name: str, report: SeedReport) -> Video:
+    """A Video row with its own copy of the sample's files (so free and paid lessons never share
+    a file, and a paid lesson's video is never public because a free lesson uses it)."""
+    video, created = Video.objects.get_or_create(
+        title=title, defaults={"duration_seconds": SAMPLE_SECONDS}
+    )
+    if created:
+        report.add(f"video {title!r}")
+    missing = False
+    for field_name, extension in (
+        ("file", "mp4"),
+        ("poster", "jpg"),
+        ("captions", "vtt"),
+        ("audio", "m4a"),
+    ):
+        field_file = getattr(video, field_name)
+        if not _stored(field_file):
+            _copy_sample(field_file, sample=sample, extension=extension, name=name)
+            missing = True
+    if missing:
+        video.save()
+        video_update_file_info(video=video)
+    return video
+
+
+def _program(report: SeedReport) -> Program:
+    data = dict(content.PROGRAM)
+    program, created = Program.objects.get_or_create(
+        slug=data.pop("slug"), defaults={**data, "published": True}
+    )
+    if created:
+        report.add(f"program {program.title!r}")
+    for position, unit_data in enumerate(content.UNITS, start=1):
+        unit_data = dict(unit_data)
+        lessons = unit_data.pop("lessons")
+        unit, created = Unit.objects.get_or_create(
+            program=program,
+            slug=unit_data.pop("slug"),
+            defaults={**unit_data, "position": position},
+        )
+        if created:
+            report.add(f"unit {unit.title!r}")
+        for lesson_position, lesson_data in enumerate(lessons, start=1):
+            lesson_data = dict(lesson_data)
+            sample = lesson_data.pop("sample")
+            lesson, created = Lesson.objects.get_or_create(
+                unit=unit,
+                slug=lesson_data.pop("slug"),
+                defaults={**lesson_data, "position": lesson_position},
+            )
+            if created:
+                report.add(f"lesson {lesson.title!r}")
+            title = f"{unit_data['title']} - {lesson_data['title']}"
+            name = f"demo-{unit.slug}-{lesson.slug}"
+            if lesson.video_id is None:
+                lesson.video = _demo_video(title=title, sample=sample, name=name, report=report)
+                lesson.save(update_fields=["video", "updated_at"])
+            elif lesson.video.title == title:  # still the demo video: restore missing files
+                _demo_video(title=title, sample=sample, name=name, report=report)
+    return program
+
+
+def _articles(report: SeedReport) -> None:
+    for data in content.ARTICLES:
+        data = dict(data)
+        sample = data.pop("video_sample", None)
+        article, created = Article.objects.get_or_create(
+            page=data.pop("page"), defaults={**data, "published": True}
+        )
+        if created:
+            report.add(f"article {article.title!r}")
+        if not sample:
+            continue
+        title = f"Article - {data['title']}"
+        name = f"demo-{article.slug}"
+        if article.video_id is None:
+            article.video = _demo_video(title=title, sample=sample, name=name, report=report)
+            article.save(update_fields=["video", "updated_at"])
+        elif article.video.title == title:
+            _demo_video(title=title, sample=sample, name=name, report=report)
+
+
+def _account(*, email: str, name: str, staff: bool, password: str, report: SeedReport):
+    User = get_user_model()
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        create = User.objects.create_superuser if staff else User.objects.create_user
+        user = create(email=email, password=password, name=name)
+        report.add(f"account {email}")
+    elif not user.check_password(password):
+        # Same command, new DEMO_PASSWORD: the printed logins must work.
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    if staff and not (user.is_staff and user.is_superuser):
+        user.is_staff = user.is_superuser = True
+        user.save(update_fields=["is_staff", "is_superuser"])
+    address, _ = EmailAddress.objects.get_or_create(
+        user=user, email=email, defaults={"primary": True, "verified": True}
+    )
+    if not (address.verified and address.primary):
+        address.verified = address.primary = True
+        address.save(update_fields=["verified", "primary"])
+    return user
+
+
+@transaction.atomic
+def demo_seed(*, password: str) -> SeedReport:
+    """Create the demo program, its pages and the demo accounts when they are missing."""
+    if not password:
+        raise ValueError("A demo password is required.")
+    report = SeedReport()
+    program = _program(report)
+    _articles(report)
+    steps = course_seed_default_steps()
+    if steps:
+        report.add(f"{steps} email course steps")
+    for account in content.ACCOUNTS:
+        user = _account(
+            email=account["email"],
+            name=account["name"],
+            staff=account["staff"],
+            password=password,
+            report=report,
+        )
+        if account.get("access"):
+            _, changed = access_grant(
+                user=user,
+                program=program,
+                source="purchase",
+                reason="demo content: bought the program",
+            )
+            if changed:
+                report.add(f"access for {user.email}")
+    return report

@@ -83,8 +83,9 @@ class Purchase(models.Model):
 
     @property
     def checkout_idempotency_key(self) -> str:
-        # One Checkout Session per purchase, however often the request is retried.
-        return f"purchase-{self.pk}-checkout-session"
+        # One Checkout Session per purchase, however often the request is retried. The creation
+        # time keeps keys unique even when a fresh database starts numbering at 1 again.
+        return f"purchase-{self.pk}-{self.created_at:%Y%m%dT%H%M%S%f}-checkout-session"
 
 
 class PurchaseEvent(models.Model):

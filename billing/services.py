@@ -141,7 +141,7 @@ def purchase_start(*, user, program: Program) -> Purchase:
         purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
         purchase.stripe_checkout_session_id = session.id
         purchase.checkout_url = session.url or ""
-        expires_at = session.get("expires_at")
+        expires_at = session.expires_at
         purchase.checkout_expires_at = (
             datetime.fromtimestamp(expires_at, tz=UTC) if expires_at else None
         )

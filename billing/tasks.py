@@ -17,7 +17,7 @@ def purchase_receipt_send(*, purchase_id: int) -> bool:
 
     with transaction.atomic():
         purchase = (
-            Purchase.objects.select_for_update()
+            Purchase.objects.select_for_update(of=("self",))
             .select_related("user", "program")
             .filter(pk=purchase_id)
             .first()

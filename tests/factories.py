@@ -60,3 +60,22 @@ def article_factory(**extra) -> Article:
     }
     defaults.update(extra)
     return Article.objects.create(**defaults)
+
+
+def purchase_factory(*, user, program, status: str = "pending", **extra):
+    """A purchase row as billing.services would leave it (tests of pages and admin)."""
+    from django.utils import timezone
+
+    from billing.models import Purchase
+
+    n = next(_seq)
+    defaults = {
+        "amount_cents": program.price_cents,
+        "currency": program.currency,
+        "status": status,
+        "stripe_checkout_session_id": f"cs_test_factory{n}",
+    }
+    if status == "paid":
+        defaults.update(paid_at=timezone.now(), stripe_payment_intent_id=f"pi_factory{n}")
+    defaults.update(extra)
+    return Purchase.objects.create(user=user, program=program, **defaults)

@@ -92,7 +92,13 @@ def purchase_start(*, user, program: Program) -> Purchase:
         .first()
     )
     if reusable is not None:
-        return reusable
+        session = stripe_client().v1.checkout.sessions.retrieve(reusable.stripe_checkout_session_id)
+        if session.status == "open":
+            return reusable
+        # Paid already (the webhook is late): fulfil now instead of sending them to pay again.
+        purchase_fulfil_from_session(session=session, source_label="checkout (already paid)")
+        if user_has_access(user=user, program=program):
+            raise PurchaseNotAllowed("has_access", "You already have the full program.")
 
     with transaction.atomic():
         purchase = Purchase.objects.create(

@@ -137,7 +137,9 @@ def stripe_webhook(request):
         or body.get("object") != "event"
         or not isinstance(body.get("id"), str)
         or not body["id"]
+        or len(body["id"]) > 255
         or not isinstance(body.get("type"), str)
+        or len(body["type"]) > 100
         or not isinstance(body.get("data"), dict)
         or not isinstance(body["data"].get("object"), dict)
     ):

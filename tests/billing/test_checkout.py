@@ -113,3 +113,18 @@ def test_buy_button_for_an_owner_links_to_the_program(program):
     assert "billing" not in html.split("href")[0]
     assert reverse("program:detail", args=[program.slug]) in html
     assert "<form" not in html
+
+
+def test_pressing_buy_after_paying_but_before_the_webhook_fulfils_instead_of_charging_again(
+    client, standin, program, mailoutbox
+):
+    user = factories.user_factory()
+    purchase = start_checkout(client, user, program)
+    standin.pay(purchase.stripe_checkout_session_id, deliver="none")
+
+    response = client.post(reverse("billing:checkout", args=[program.slug]), follow=True)
+    assert "You already have the full program" in response.content.decode()
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.PAID
+    assert Purchase.objects.count() == 1
+    assert len(mailoutbox) == 1

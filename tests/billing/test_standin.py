@@ -186,3 +186,33 @@ def test_command_refuses_to_start_without_debug(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("stripe_standin", "--port", "0")
+
+
+def test_form_encoding_with_empty_brackets_and_nested_indexes(standin):
+    auth = {"Authorization": "Bearer sk_test_standin"}
+    body = (
+        b"mode=payment&success_url=http%3A%2F%2Fx%2F&line_items[0][quantity]=2"
+        b"&line_items[0][price_data][currency]=eur&line_items[0][price_data][unit_amount]=500"
+        b"&line_items[0][price_data][product_data][name]=Thing&metadata[a]=b&allowed_payment_method_types[]=card"
+    )
+    status, _, created = raw(
+        "POST",
+        f"{standin.base_url}/v1/checkout/sessions",
+        data=body,
+        headers={**auth, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    session = json.loads(created)
+    assert status == 200 and session["amount_total"] == 1000 and session["metadata"] == {"a": "b"}
+    status, _, fetched = raw(
+        "GET",
+        f"{standin.base_url}/v1/checkout/sessions/{session['id']}?expand[]=line_items",
+        headers=auth,
+    )
+    items = json.loads(fetched)["line_items"]
+    assert status == 200 and items["object"] == "list" and items["data"][0]["quantity"] == 2
+    status, _, error = raw(
+        "GET",
+        f"{standin.base_url}/v1/checkout/sessions/{session['id']}?expand[]=customer_x",
+        headers=auth,
+    )
+    assert status == 400 and json.loads(error)["error"]["param"] == "expand"

@@ -1,3 +1,14 @@
+from django.urls import path
+
+from billing import views
+
 app_name = "billing"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("buy/<slug:program>/", views.checkout, name="checkout"),
+    path("checkout/success/", views.checkout_success, name="checkout-success"),
+    path("checkout/cancelled/", views.checkout_cancel, name="checkout-cancel"),
+    path("stripe/webhook/", views.stripe_webhook, name="stripe-webhook"),
+    path("purchases/", views.purchases, name="purchases"),
+    # "refund-request" (billing:refund-request) is the refunds issue's to add.
+]

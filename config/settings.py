@@ -204,6 +204,11 @@ if not STRIPE_SECRET_KEY and DEBUG:
     STRIPE_SECRET_KEY = "sk_test_standin"  # noqa: S105
     STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET or "whsec_standin"  # noqa: S105
     STRIPE_API_BASE = STRIPE_API_BASE or "http://127.0.0.1:12111"
+# Stripe's hosted checkout page. The Buy form's answer redirects there, and browsers apply CSP
+# form-action to that redirect, so these origins are allowed (the stand-in serves its own page).
+STRIPE_CHECKOUT_ORIGINS = env_list("STRIPE_CHECKOUT_ORIGINS", ["https://checkout.stripe.com"])
+if STRIPE_API_BASE:
+    STRIPE_CHECKOUT_ORIGINS.append(STRIPE_API_BASE.rstrip("/"))
 
 # ------------------------------------------------------------------------------
 # Static files (WhiteNoise) and private media
@@ -261,7 +266,7 @@ SECURE_CSP = {
     "font-src": [CSP.SELF],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.SELF],
-    "form-action": [CSP.SELF] + env_list("CSP_FORM_ACTION_HOSTS"),
+    "form-action": [CSP.SELF] + STRIPE_CHECKOUT_ORIGINS + env_list("CSP_FORM_ACTION_HOSTS"),
     "frame-ancestors": [CSP.NONE],
 }
 X_FRAME_OPTIONS = "DENY"

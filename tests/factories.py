@@ -165,3 +165,22 @@ def video_factory(
         video.audio.save(f"audio-{n}.m4a", ContentFile(f"audio {n} ".encode() * 300), save=False)
     video.save()
     return video_update_file_info(video=video)
+
+
+def purchase_factory(*, user, program, status: str = "pending", **extra):
+    """A purchase row as billing.services would leave it (tests of pages and admin)."""
+    from django.utils import timezone
+
+    from billing.models import Purchase
+
+    n = next(_seq)
+    defaults = {
+        "amount_cents": program.price_cents,
+        "currency": program.currency,
+        "status": status,
+        "stripe_checkout_session_id": f"cs_test_factory{n}",
+    }
+    if status == "paid":
+        defaults.update(paid_at=timezone.now(), stripe_payment_intent_id=f"pi_factory{n}")
+    defaults.update(extra)
+    return Purchase.objects.create(user=user, program=program, **defaults)

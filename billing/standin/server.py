@@ -1,0 +1,1050 @@
+"""A local stand-in for the parts of Stripe's API the site uses. For local runs and tests only.
+
+The official stripe library talks to it through STRIPE_API_BASE. It keeps everything in memory,
+answers with Stripe's object shapes and error format, rejects unknown parameters (checked against
+the library's own parameter types), honours Idempotency-Key, serves a hosted checkout page with
+"Pay" and "Cancel", and delivers events signed exactly as Stripe signs them
+(Stripe-Signature: t=...,v1=HMAC-SHA256 of "{t}.{body}" with the webhook secret), retrying with
+back-off until the site answers 2xx.
+
+A small control API under /_standin/ lets tests (and people) pay, redeliver or emit events,
+refund from "the dashboard" and open or close disputes. See billing/standin/README.md.
+"""
+
+import hashlib
+import hmac
+import html
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.request
+from copy import deepcopy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from stripe.params import RefundCreateParams, RefundRetrieveParams
+from stripe.params._payment_intent_retrieve_params import PaymentIntentRetrieveParams
+from stripe.params.checkout import (
+    SessionCreateParams,
+    SessionExpireParams,
+    SessionListLineItemsParams,
+    SessionRetrieveParams,
+)
+
+from billing.standin.params import ParamError, decode_form, validate
+
+logger = logging.getLogger("billing.standin")
+
+DEFAULT_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0)
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, message: str, *, type_="invalid_request_error", param=None, code=None
+    ):
+        super().__init__(message)
+        self.status = status
+        self.body = {"error": {"type": type_, "message": message}}
+        if param:
+            self.body["error"]["param"] = param
+        if code:
+            self.body["error"]["code"] = code
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(18).replace('-', 'A').replace('_', 'B')}"
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
+    """The Stripe-Signature header Stripe sends with a webhook."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+class StandinState:
+    """Everything the stand-in knows, in memory, behind one lock."""
+
+    def __init__(
+        self,
+        *,
+        public_url,
+        webhook_url,
+        webhook_secret,
+        api_version,
+        delivery="async",
+        retry_delays=DEFAULT_RETRY_DELAYS,
+    ):
+        self.lock = threading.RLock()
+        self.public_url = public_url.rstrip("/")
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
+        self.api_version = api_version
+        # "async": a background thread delivers (like Stripe); "before_redirect": the Pay button
+        # delivers and waits before sending the browser back; "none": only when told.
+        self.delivery = delivery
+        self.retry_delays = tuple(retry_delays)
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.objects: dict[str, dict] = {}
+            self.line_items: dict[str, list] = {}
+            self.private: dict[str, dict] = {}  # per-object data Stripe would not show
+            self.idempotency: dict[tuple, tuple] = {}
+            self.event_bodies: dict[str, str] = {}
+            self.event_order: list[str] = []
+            self.deliveries: dict[str, list] = {}
+            self.requests: list[dict] = []
+
+    # -- objects -------------------------------------------------------------------------------
+    def get(self, object_id: str, kind: str, param: str = "id") -> dict:
+        obj = self.objects.get(object_id)
+        if obj is None or obj["object"] != kind:
+            raise ApiError(
+                404,
+                f"No such {kind.split('.')[-1]}: '{object_id}'",
+                param=param,
+                code="resource_missing",
+            )
+        return obj
+
+    def put(self, obj: dict) -> dict:
+        self.objects[obj["id"]] = obj
+        return obj
+
+    # -- events --------------------------------------------------------------------------------
+    def event_create(self, type_: str, obj: dict, *, api_version=None, previous=None) -> dict:
+        data = {"object": deepcopy(obj)}
+        if previous:
+            data["previous_attributes"] = previous
+        event = {
+            "id": _new_id("evt"),
+            "object": "event",
+            "api_version": api_version or self.api_version,
+            "created": _now(),
+            "data": data,
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "type": type_,
+        }
+        with self.lock:
+            self.objects[event["id"]] = event
+            self.event_bodies[event["id"]] = json.dumps(event, indent=2)
+            self.event_order.append(event["id"])
+            self.deliveries[event["id"]] = []
+        return event
+
+    def deliver_once(self, event_id: str) -> int | None:
+        """POST the event to the webhook URL once; the HTTP status, or None when unreachable."""
+        payload = self.event_bodies[event_id]
+        request = urllib.request.Request(  # noqa: S310 (the configured webhook URL)
+            self.webhook_url,
+            data=payload.encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+                "Stripe-Signature": sign(payload, self.webhook_secret),
+            },
+        )
+        status, error = None, ""
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except (urllib.error.URLError, OSError) as exc:
+            error = str(exc)
+        with self.lock:
+            self.deliveries[event_id].append({"at": time.time(), "status": status, "error": error})
+        return status
+
+    def deliver(self, event_id: str, mode: str | None = None) -> int | None:
+        """Deliver now ("sync", returns the status), in the background with retries ("async"),
+        or not at all ("none")."""
+        mode = mode or ("async" if self.delivery == "before_redirect" else self.delivery)
+        if mode == "none":
+            return None
+        if mode == "sync":
+            return self.deliver_once(event_id)
+        thread = threading.Thread(target=self._deliver_with_retries, args=(event_id,), daemon=True)
+        thread.start()
+        return None
+
+    def _deliver_with_retries(self, event_id: str) -> None:
+        for delay in (0.0, *self.retry_delays):
+            time.sleep(delay)
+            status = self.deliver_once(event_id)
+            if status is not None and 200 <= status < 300:
+                return
+        logger.warning("Gave up delivering %s", event_id)
+
+    def emit(self, type_: str, obj: dict, mode: str | None = None, **kwargs) -> dict:
+        event = self.event_create(type_, obj, **kwargs)
+        self.deliver(event["id"], mode)
+        return event
+
+    # -- checkout ------------------------------------------------------------------------------
+    def session_create(self, params: dict) -> dict:
+        mode = params.get("mode")
+        if mode not in {"payment", "setup", "subscription"}:
+            raise ApiError(
+                400, "Invalid mode: must be one of payment, setup, or subscription", param="mode"
+            )
+        if mode != "payment":
+            raise ApiError(400, "The stand-in only does `payment` mode.", param="mode")
+        items_in = params.get("line_items") or []
+        if not items_in:
+            raise ApiError(
+                400, "You must specify `line_items` in `payment` mode.", param="line_items"
+            )
+        if params.get("ui_mode", "hosted") == "hosted" and not params.get("success_url"):
+            raise ApiError(400, "Missing required param: success_url.", param="success_url")
+        session_id = "cs_test_" + secrets.token_hex(24)
+        items, currency, total = [], None, 0
+        for index, item in enumerate(items_in):
+            path = f"line_items[{index}]"
+            if "price" in item:
+                raise ApiError(
+                    400,
+                    f"No such price: '{item['price']}'",
+                    param=f"{path}[price]",
+                    code="resource_missing",
+                )
+            price_data = item.get("price_data")
+            if not isinstance(price_data, dict):
+                raise ApiError(
+                    400, f"Missing required param: {path}[price_data].", param=f"{path}[price_data]"
+                )
+            for required in ("currency", "unit_amount"):
+                if required not in price_data:
+                    raise ApiError(
+                        400,
+                        f"Missing required param: {path}[price_data][{required}].",
+                        param=f"{path}[price_data][{required}]",
+                    )
+            product_data = price_data.get("product_data") or {}
+            if not product_data.get("name"):
+                raise ApiError(
+                    400,
+                    f"Missing required param: {path}[price_data][product_data][name].",
+                    param=f"{path}[price_data][product_data][name]",
+                )
+            quantity = int(item.get("quantity", "1"))
+            unit_amount = int(price_data["unit_amount"])
+            item_currency = price_data["currency"].lower()
+            if currency and item_currency != currency:
+                raise ApiError(
+                    400,
+                    "All line items must use the same currency.",
+                    param=f"{path}[price_data][currency]",
+                )
+            currency = item_currency
+            total += unit_amount * quantity
+            product_id = _new_id("prod")
+            items.append(
+                {
+                    "id": _new_id("li"),
+                    "object": "item",
+                    "amount_discount": 0,
+                    "amount_subtotal": unit_amount * quantity,
+                    "amount_tax": 0,
+                    "amount_total": unit_amount * quantity,
+                    "currency": item_currency,
+                    "description": product_data["name"],
+                    "price": {
+                        "id": _new_id("price"),
+                        "object": "price",
+                        "active": False,
+                        "billing_scheme": "per_unit",
+                        "created": _now(),
+                        "currency": item_currency,
+                        "livemode": False,
+                        "metadata": {},
+                        "product": product_id,
+                        "recurring": None,
+                        "type": "one_time",
+                        "unit_amount": unit_amount,
+                        "unit_amount_decimal": str(unit_amount),
+                    },
+                    "quantity": quantity,
+                }
+            )
+        now = _now()
+        session = {
+            "id": session_id,
+            "object": "checkout.session",
+            "after_expiration": None,
+            "allow_promotion_codes": None,
+            "amount_subtotal": total,
+            "amount_total": total,
+            "automatic_tax": {"enabled": False, "liability": None, "status": None},
+            "billing_address_collection": None,
+            "cancel_url": params.get("cancel_url"),
+            "client_reference_id": params.get("client_reference_id"),
+            "client_secret": None,
+            "created": now,
+            "currency": currency,
+            "customer": None,
+            "customer_creation": "if_required",
+            "customer_details": None,
+            "customer_email": params.get("customer_email"),
+            "expires_at": int(params.get("expires_at") or now + 24 * 3600),
+            "invoice": None,
+            "livemode": False,
+            "locale": params.get("locale"),
+            "metadata": params.get("metadata") or {},
+            "mode": mode,
+            "payment_intent": None,
+            "payment_link": None,
+            "payment_method_collection": "if_required",
+            "payment_method_types": ["card"],
+            "payment_status": "unpaid",
+            "status": "open",
+            "submit_type": params.get("submit_type"),
+            "subscription": None,
+            "success_url": params.get("success_url"),
+            "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+            "ui_mode": params.get("ui_mode", "hosted"),
+            "url": f"{self.public_url}/c/pay/{session_id}",
+        }
+        with self.lock:
+            self.put(session)
+            self.line_items[session_id] = items
+            self.private[session_id] = {
+                "payment_intent_metadata": (params.get("payment_intent_data") or {}).get("metadata")
+                or {}
+            }
+        return session
+
+    def session_pay(self, session_id: str, *, async_payment=False, mode=None) -> tuple[dict, dict]:
+        """What happens when the customer presses Pay: the session completes (paid, or waiting
+        for a delayed payment method) and checkout.session.completed goes out."""
+        with self.lock:
+            session = self.get(session_id, "checkout.session")
+            if session["status"] != "open":
+                raise ApiError(
+                    400,
+                    f"This Checkout Session is {session['status']}.",
+                    code="checkout_session_not_open",
+                )
+            intent = self._payment_intent_create(session, succeeded=not async_payment)
+            session.update(
+                {
+                    "status": "complete",
+                    "payment_status": "unpaid" if async_payment else "paid",
+                    "payment_intent": intent["id"],
+                    "url": None,
+                    "customer_details": {
+                        "address": None,
+                        "email": session["customer_email"] or "customer@example.com",
+                        "name": "Test Customer",
+                        "phone": None,
+                        "tax_exempt": "none",
+                        "tax_ids": [],
+                    },
+                }
+            )
+            snapshot = deepcopy(session)
+        event = self.emit("checkout.session.completed", snapshot, mode)
+        return snapshot, event
+
+    def session_async_result(self, session_id: str, *, succeeded: bool, mode=None):
+        with self.lock:
+            session = self.get(session_id, "checkout.session")
+            intent = self.get(session["payment_intent"], "payment_intent")
+            if succeeded:
+                self._payment_intent_succeed(intent)
+                session["payment_status"] = "paid"
+                type_ = "checkout.session.async_payment_succeeded"
+            else:
+                intent["status"] = "requires_payment_method"
+                type_ = "checkout.session.async_payment_failed"
+            snapshot = deepcopy(session)
+        return snapshot, self.emit(type_, snapshot, mode)
+
+    def session_expire(self, session_id: str, mode=None) -> dict:
+        with self.lock:
+            session = self.get(session_id, "checkout.session")
+            if session["status"] != "open":
+                raise ApiError(
+                    400,
+                    f"Only Checkout Sessions with a status of `open` can be "
+                    f"expired. This session has a status of `{session['status']}`.",
+                )
+            session.update({"status": "expired", "url": None})
+            snapshot = deepcopy(session)
+        self.emit("checkout.session.expired", snapshot, mode)
+        return snapshot
+
+    def _payment_intent_create(self, session: dict, *, succeeded: bool) -> dict:
+        intent = {
+            "id": _new_id("pi"),
+            "object": "payment_intent",
+            "amount": session["amount_total"],
+            "amount_received": 0,
+            "currency": session["currency"],
+            "created": _now(),
+            "customer": None,
+            "description": None,
+            "latest_charge": None,
+            "livemode": False,
+            "metadata": dict(
+                self.private.get(session["id"], {}).get("payment_intent_metadata", {})
+            ),
+            "payment_method_types": ["card"],
+            "receipt_email": session["customer_email"],
+            "status": "processing",
+        }
+        self.put(intent)
+        if succeeded:
+            self._payment_intent_succeed(intent)
+        return intent
+
+    def _payment_intent_succeed(self, intent: dict) -> None:
+        charge = {
+            "id": _new_id("ch"),
+            "object": "charge",
+            "amount": intent["amount"],
+            "amount_captured": intent["amount"],
+            "amount_refunded": 0,
+            "captured": True,
+            "created": _now(),
+            "currency": intent["currency"],
+            "disputed": False,
+            "livemode": False,
+            "metadata": dict(intent["metadata"]),
+            "paid": True,
+            "payment_intent": intent["id"],
+            "receipt_email": intent["receipt_email"],
+            "refunded": False,
+            "status": "succeeded",
+        }
+        self.put(charge)
+        intent.update(
+            {
+                "status": "succeeded",
+                "amount_received": intent["amount"],
+                "latest_charge": charge["id"],
+            }
+        )
+
+    # -- refunds and disputes -------------------------------------------------------------------
+    def _charge_for(self, params: dict) -> dict:
+        if params.get("charge"):
+            return self.get(params["charge"], "charge", param="charge")
+        if params.get("payment_intent"):
+            intent = self.get(params["payment_intent"], "payment_intent", param="payment_intent")
+            if not intent["latest_charge"]:
+                raise ApiError(
+                    400,
+                    f"This PaymentIntent ({intent['id']}) does not have a "
+                    "successful charge to refund.",
+                    param="payment_intent",
+                    code="charge_not_refundable",
+                )
+            return self.get(intent["latest_charge"], "charge")
+        raise ApiError(
+            400,
+            "One of the following params should be provided for this request: "
+            "payment_intent or charge.",
+            param="charge",
+        )
+
+    def refund_create(self, params: dict, mode=None) -> dict:
+        with self.lock:
+            charge = self._charge_for(params)
+            remaining = charge["amount"] - charge["amount_refunded"]
+            if remaining <= 0:
+                raise ApiError(
+                    400,
+                    f"Charge {charge['id']} has already been refunded.",
+                    code="charge_already_refunded",
+                )
+            amount = int(params.get("amount") or remaining)
+            if amount > remaining:
+                raise ApiError(
+                    400,
+                    f"Refund amount ({amount}) is greater than unrefunded amount "
+                    f"on charge ({remaining})",
+                    param="amount",
+                    code="amount_too_large",
+                )
+            failure = self.private.get(charge["id"], {}).get("refund_failure")
+            if failure and failure.get("as") == "api_error":
+                raise ApiError(
+                    400,
+                    failure.get("message", "This charge can no longer be refunded."),
+                    code=failure.get("code", "charge_expired_for_refund"),
+                )
+            refund = {
+                "id": _new_id("re"),
+                "object": "refund",
+                "amount": amount,
+                "charge": charge["id"],
+                "created": _now(),
+                "currency": charge["currency"],
+                "failure_reason": None,
+                "metadata": params.get("metadata") or {},
+                "payment_intent": charge["payment_intent"],
+                "reason": params.get("reason"),
+                "status": "succeeded",
+            }
+            if failure:
+                refund.update(
+                    {
+                        "status": "failed",
+                        "failure_reason": failure.get("failure_reason", "expired_or_canceled_card"),
+                    }
+                )
+            else:
+                charge["amount_refunded"] += amount
+                charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+            self.put(refund)
+            refund_snapshot, charge_snapshot = deepcopy(refund), deepcopy(charge)
+        self.emit("refund.created", refund_snapshot, mode)
+        if refund["status"] == "failed":
+            self.emit("refund.failed", refund_snapshot, mode)
+        else:
+            self.emit("charge.refunded", charge_snapshot, mode)
+        return refund_snapshot
+
+    def dispute_create(self, params: dict, mode=None) -> dict:
+        with self.lock:
+            charge = self._charge_for(params)
+            dispute = {
+                "id": _new_id("dp"),
+                "object": "dispute",
+                "amount": charge["amount"],
+                "charge": charge["id"],
+                "created": _now(),
+                "currency": charge["currency"],
+                "livemode": False,
+                "metadata": {},
+                "payment_intent": charge["payment_intent"],
+                "reason": params.get("reason", "general"),
+                "status": "needs_response",
+            }
+            charge["disputed"] = True
+            self.put(dispute)
+            snapshot = deepcopy(dispute)
+        self.emit("charge.dispute.created", snapshot, mode)
+        return snapshot
+
+    def dispute_close(self, dispute_id: str, outcome: str, mode=None) -> dict:
+        if outcome not in {"won", "lost"}:
+            raise ApiError(400, "outcome must be won or lost", param="outcome")
+        with self.lock:
+            dispute = self.get(dispute_id, "dispute")
+            dispute["status"] = outcome
+            snapshot = deepcopy(dispute)
+        self.emit("charge.dispute.closed", snapshot, mode)
+        return snapshot
+
+    # -- expansion -------------------------------------------------------------------------------
+    def session_view(self, session: dict, expand: list) -> dict:
+        view = deepcopy(session)
+        for field in expand:
+            if field == "line_items":
+                view["line_items"] = self.line_items_list(session["id"])
+            elif field in ("payment_intent", "payment_intent.latest_charge"):
+                if session["payment_intent"]:
+                    intent = deepcopy(self.objects[session["payment_intent"]])
+                    if field.endswith("latest_charge") and intent["latest_charge"]:
+                        intent["latest_charge"] = deepcopy(self.objects[intent["latest_charge"]])
+                    view["payment_intent"] = intent
+            else:
+                raise ApiError(400, f"This property cannot be expanded ({field}).", param="expand")
+        return view
+
+    def line_items_list(self, session_id: str) -> dict:
+        return {
+            "object": "list",
+            "data": deepcopy(self.line_items[session_id]),
+            "has_more": False,
+            "url": f"/v1/checkout/sessions/{session_id}/line_items",
+        }
+
+
+# ------------------------------------------------------------------------------------------------
+# HTTP
+# ------------------------------------------------------------------------------------------------
+ROUTES = [
+    ("POST", r"/v1/checkout/sessions", "api_session_create"),
+    ("GET", r"/v1/checkout/sessions/(?P<id>cs_[\w]+)", "api_session_retrieve"),
+    ("GET", r"/v1/checkout/sessions/(?P<id>cs_[\w]+)/line_items", "api_session_line_items"),
+    ("POST", r"/v1/checkout/sessions/(?P<id>cs_[\w]+)/expire", "api_session_expire"),
+    ("GET", r"/v1/payment_intents/(?P<id>pi_[\w]+)", "api_payment_intent_retrieve"),
+    ("GET", r"/v1/charges/(?P<id>ch_[\w]+)", "api_charge_retrieve"),
+    ("POST", r"/v1/refunds", "api_refund_create"),
+    ("GET", r"/v1/refunds/(?P<id>re_[\w]+)", "api_refund_retrieve"),
+    ("GET", r"/v1/events/(?P<id>evt_[\w]+)", "api_event_retrieve"),
+    ("GET", r"/c/pay/(?P<id>cs_[\w]+)", "page_checkout"),
+    ("POST", r"/c/pay/(?P<id>cs_[\w]+)/(?P<action>pay|cancel)", "page_checkout_action"),
+    ("GET", r"/_standin/health", "control_health"),
+    ("POST", r"/_standin/config", "control_config"),
+    ("POST", r"/_standin/reset", "control_reset"),
+    ("GET", r"/_standin/events", "control_events"),
+    ("POST", r"/_standin/events", "control_event_emit"),
+    ("GET", r"/_standin/events/(?P<id>evt_[\w]+)", "control_event"),
+    ("POST", r"/_standin/events/(?P<id>evt_[\w]+)/deliver", "control_event_deliver"),
+    ("POST", r"/_standin/checkout/sessions/(?P<id>cs_[\w]+)/pay", "control_session_pay"),
+    ("POST", r"/_standin/checkout/sessions/(?P<id>cs_[\w]+)/async_result", "control_session_async"),
+    ("POST", r"/_standin/checkout/sessions/(?P<id>cs_[\w]+)/expire", "control_session_expire"),
+    ("POST", r"/_standin/refunds", "control_refund"),
+    ("POST", r"/_standin/refund_failures", "control_refund_failure"),
+    ("POST", r"/_standin/disputes", "control_dispute"),
+    ("POST", r"/_standin/disputes/(?P<id>dp_[\w]+)/close", "control_dispute_close"),
+]
+COMPILED = [(method, re.compile(f"^{pattern}$"), name) for method, pattern, name in ROUTES]
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "StripeStandin/1.0"
+    protocol_version = "HTTP/1.1"
+
+    @property
+    def state(self) -> StandinState:
+        return self.server.state
+
+    def log_message(self, format, *args):  # noqa: A002
+        logger.debug("%s %s", self.address_string(), format % args)
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _read_body(self) -> str:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length).decode("utf-8") if length else ""
+
+    def _send(self, status: int, body: bytes, content_type: str, headers=None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Request-Id", _new_id("req"))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, data, headers=None):
+        self._send(status, json.dumps(data, indent=2).encode(), "application/json", headers)
+
+    def _redirect(self, url: str):
+        self._send(303, b"", "text/plain", {"Location": url})
+
+    def _dispatch(self, method: str):
+        url = urlsplit(self.path)
+        found = next(
+            (
+                (route_name, match)
+                for route_method, pattern, route_name in COMPILED
+                if route_method == method and (match := pattern.match(url.path))
+            ),
+            None,
+        )
+        if found is None:
+            self._read_body()
+            if url.path.startswith("/v1/"):
+                self._json(
+                    404, ApiError(404, f"Unrecognized request URL ({method}: {url.path}).").body
+                )
+            else:
+                self._send(404, b"Not found", "text/plain")
+            return
+        route_name, match = found
+        try:
+            getattr(self, route_name)(url, **match.groupdict())
+        except ApiError as exc:
+            self._json(exc.status, exc.body)
+        except ParamError as exc:
+            self._json(400, ApiError(400, exc.message, param=exc.param, code=exc.code).body)
+
+    def do_GET(self):  # noqa: N802
+        self._dispatch("GET")
+
+    def do_POST(self):  # noqa: N802
+        self._dispatch("POST")
+
+    def do_DELETE(self):  # noqa: N802
+        self._dispatch("DELETE")
+
+    # -- the API -----------------------------------------------------------------------------------
+    def _authenticate(self) -> str:
+        auth = self.headers.get("Authorization", "")
+        key = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
+        if not key:
+            raise ApiError(
+                401,
+                "You did not provide an API key. You need to provide your API key "
+                "in the Authorization header, using Bearer auth.",
+            )
+        if not key.startswith(("sk_test_", "rk_test_")):
+            raise ApiError(
+                401,
+                f"Invalid API Key provided: {key[:8]}****. The stand-in only "
+                "accepts test keys (sk_test_...).",
+            )
+        return key
+
+    def _params(self, url, params_type, body: str | None = None) -> dict:
+        raw = body if body is not None else url.query
+        params = decode_form(raw)
+        validate(params, params_type)
+        return params
+
+    def _api_post(self, url, params_type, action):
+        """Authenticate, validate, then run `action(params)` once per Idempotency-Key."""
+        key = self._authenticate()
+        body = self._read_body()
+        params = self._params(url, params_type, body)
+        idem = self.headers.get("Idempotency-Key")
+        fingerprint = json.dumps(params, sort_keys=True)
+        # The lock makes a concurrent retry with the same key wait and get the same answer.
+        with self.state.lock:
+            cached = self.state.idempotency.get((key, idem)) if idem else None
+            if cached is not None:
+                path, cached_fingerprint, status, response = cached
+                if path != url.path or cached_fingerprint != fingerprint:
+                    raise ApiError(
+                        400,
+                        "Keys for idempotent requests can only be used with the same parameters "
+                        "they were first used with. Try using a key other than "
+                        f"'{idem}' if you meant to execute a different request.",
+                        type_="idempotency_error",
+                    )
+                self._json(
+                    status, response, {"Idempotent-Replayed": "true", "Idempotency-Key": idem}
+                )
+                return
+            try:
+                status, response = 200, action(params)
+            except ApiError as exc:
+                status, response = exc.status, exc.body
+            if idem:
+                self.state.idempotency[(key, idem)] = (url.path, fingerprint, status, response)
+        headers = {"Idempotency-Key": idem} if idem else None
+        self._json(status, response, headers)
+
+    def _expand(self, params: dict) -> list:
+        expand = params.get("expand") or []
+        return expand if isinstance(expand, list) else [expand]
+
+    def api_session_create(self, url):
+        def create(params):
+            session = self.state.session_create(params)
+            return self.state.session_view(session, self._expand(params))
+
+        self._api_post(url, SessionCreateParams, create)
+
+    def api_session_retrieve(self, url, id):  # noqa: A002
+        self._authenticate()
+        params = self._params(url, SessionRetrieveParams)
+        with self.state.lock:
+            session = self.state.get(id, "checkout.session", param="session")
+            view = self.state.session_view(session, self._expand(params))
+        self._json(200, view)
+
+    def api_session_line_items(self, url, id):  # noqa: A002
+        self._authenticate()
+        self._params(url, SessionListLineItemsParams)
+        with self.state.lock:
+            self.state.get(id, "checkout.session", param="session")
+            self._json(200, self.state.line_items_list(id))
+
+    def api_session_expire(self, url, id):  # noqa: A002
+        self._api_post(url, SessionExpireParams, lambda params: self.state.session_expire(id))
+
+    def api_payment_intent_retrieve(self, url, id):  # noqa: A002
+        self._authenticate()
+        params = self._params(url, PaymentIntentRetrieveParams)
+        with self.state.lock:
+            intent = deepcopy(self.state.get(id, "payment_intent", param="intent"))
+            if "latest_charge" in self._expand(params) and intent["latest_charge"]:
+                intent["latest_charge"] = deepcopy(self.state.objects[intent["latest_charge"]])
+        self._json(200, intent)
+
+    def api_charge_retrieve(self, url, id):  # noqa: A002
+        self._authenticate()
+        with self.state.lock:
+            self._json(200, deepcopy(self.state.get(id, "charge", param="charge")))
+
+    def api_refund_create(self, url):
+        self._api_post(url, RefundCreateParams, self.state.refund_create)
+
+    def api_refund_retrieve(self, url, id):  # noqa: A002
+        self._authenticate()
+        self._params(url, RefundRetrieveParams)
+        with self.state.lock:
+            self._json(200, deepcopy(self.state.get(id, "refund", param="refund")))
+
+    def api_event_retrieve(self, url, id):  # noqa: A002
+        self._authenticate()
+        with self.state.lock:
+            self._json(200, deepcopy(self.state.get(id, "event")))
+
+    # -- the hosted checkout page ---------------------------------------------------------------
+    def page_checkout(self, url, id):  # noqa: A002
+        with self.state.lock:
+            session = self.state.objects.get(id)
+            items = deepcopy(self.state.line_items.get(id, []))
+        if session is None:
+            self._send(
+                404,
+                PAGE.format(title="Not found", body="<p>No such checkout.</p>").encode(),
+                "text/html; charset=utf-8",
+            )
+            return
+        if session["status"] != "open":
+            body = f"<p>This checkout is {html.escape(session['status'])}.</p>"
+            self._send(
+                200,
+                PAGE.format(title="Checkout closed", body=body).encode(),
+                "text/html; charset=utf-8",
+            )
+            return
+        rows = "".join(
+            f"<li>{html.escape(item['description'])}: "
+            f"{item['amount_total'] / 100:,.2f} {item['currency'].upper()}</li>"
+            for item in items
+        )
+        total = f"{session['amount_total'] / 100:,.2f} {session['currency'].upper()}"
+        body = f"""
+<p class="note">Local Stripe stand-in: no card, no money. This page stands in for Stripe Checkout.</p>
+<ul>{rows}</ul>
+<p>Total: <strong>{total}</strong></p>
+<p>Email: {html.escape(session["customer_email"] or "")}</p>
+<form method="post" action="/c/pay/{id}/pay"><button type="submit" class="pay">Pay</button></form>
+<form method="post" action="/c/pay/{id}/cancel"><button type="submit">Cancel</button></form>
+"""
+        self._send(
+            200, PAGE.format(title="Checkout", body=body).encode(), "text/html; charset=utf-8"
+        )
+
+    def page_checkout_action(self, url, id, action):  # noqa: A002
+        self._read_body()
+        with self.state.lock:
+            session = self.state.get(id, "checkout.session")
+        if action == "cancel":
+            self._redirect(session["cancel_url"] or self.state.public_url)
+            return
+        if session["status"] == "open":
+            waits = self.state.delivery == "before_redirect"
+            _, event = self.state.session_pay(id, mode="sync" if waits else None)
+            if waits and event["id"] and not self._delivered(event["id"]):
+                self.state.deliver(event["id"], "async")  # retry in the background after all
+        self._redirect((session["success_url"] or "").replace("{CHECKOUT_SESSION_ID}", id))
+
+    def _delivered(self, event_id: str) -> bool:
+        with self.state.lock:
+            return any(200 <= (d["status"] or 0) < 300 for d in self.state.deliveries[event_id])
+
+    # -- control API (tests, people, later issues) -------------------------------------------------
+    def _control_body(self) -> dict:
+        raw = self._read_body()
+        if not raw:
+            return {}
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = dict(parse_qsl(raw))
+        if not isinstance(data, dict):
+            raise ApiError(400, "Send a JSON object.")
+        return data
+
+    def _event_info(self, event_id: str) -> dict:
+        with self.state.lock:
+            return {
+                "event": deepcopy(self.state.objects[event_id]),
+                "deliveries": deepcopy(self.state.deliveries[event_id]),
+            }
+
+    def control_health(self, url):
+        self._json(200, {"ok": True})
+
+    def control_config(self, url):
+        data = self._control_body()
+        with self.state.lock:
+            for name in ("webhook_url", "webhook_secret", "api_version", "delivery"):
+                if name in data:
+                    setattr(self.state, name, data[name])
+            if "retry_delays" in data:
+                self.state.retry_delays = tuple(float(d) for d in data["retry_delays"])
+            config = {
+                name: getattr(self.state, name)
+                for name in ("public_url", "webhook_url", "api_version", "delivery", "retry_delays")
+            }
+        self._json(200, config)
+
+    def control_reset(self, url):
+        self._read_body()
+        self.state.reset()
+        self._json(200, {"ok": True})
+
+    def control_events(self, url):
+        query = dict(parse_qsl(url.query))
+        with self.state.lock:
+            ids = [
+                e
+                for e in self.state.event_order
+                if not query.get("type") or self.state.objects[e]["type"] == query["type"]
+            ]
+        self._json(200, {"data": [self._event_info(e) for e in ids]})
+
+    def control_event(self, url, id):  # noqa: A002
+        self._read_body()
+        with self.state.lock:
+            self.state.get(id, "event")
+            info = self._event_info(id)
+            info["payload"] = self.state.event_bodies[id]
+        self._json(200, info)
+
+    def control_event_emit(self, url):
+        """{"type": "...", "object_id": "cs_..."} (current snapshot) or {"type", "object": {...}};
+        optional "api_version", "deliver": "async" | "sync" | "none"."""
+        data = self._control_body()
+        if not data.get("type"):
+            raise ApiError(400, "type is required", param="type")
+        if data.get("object_id"):
+            with self.state.lock:
+                obj = self.state.objects.get(data["object_id"])
+                if obj is None:
+                    raise ApiError(404, f"No such object: {data['object_id']}", param="object_id")
+                obj = deepcopy(obj)
+        elif isinstance(data.get("object"), dict):
+            obj = data["object"]
+        else:
+            raise ApiError(400, "object_id or object is required", param="object_id")
+        event = self.state.event_create(data["type"], obj, api_version=data.get("api_version"))
+        mode = data.get("deliver")
+        status = self.state.deliver(event["id"], mode)
+        info = self._event_info(event["id"])
+        info["status"] = status
+        self._json(200, info)
+
+    def control_event_deliver(self, url, id):  # noqa: A002
+        """Deliver an existing event again (same id and body, fresh signature)."""
+        data = self._control_body()
+        with self.state.lock:
+            self.state.get(id, "event")
+        statuses = [
+            self.state.deliver(id, data.get("mode", "sync"))
+            for _ in range(int(data.get("times", 1)))
+        ]
+        info = self._event_info(id)
+        info["statuses"] = statuses
+        self._json(200, info)
+
+    def control_session_pay(self, url, id):  # noqa: A002
+        data = self._control_body()
+        session, event = self.state.session_pay(
+            id, async_payment=bool(data.get("async_payment")), mode=data.get("deliver")
+        )
+        self._json(
+            200,
+            {
+                "session": session,
+                "event": self._event_info(event["id"]),
+                "redirect_url": (session["success_url"] or "").replace("{CHECKOUT_SESSION_ID}", id),
+            },
+        )
+
+    def control_session_async(self, url, id):  # noqa: A002
+        data = self._control_body()
+        session, event = self.state.session_async_result(
+            id, succeeded=data.get("outcome", "succeeded") == "succeeded", mode=data.get("deliver")
+        )
+        self._json(200, {"session": session, "event": self._event_info(event["id"])})
+
+    def control_session_expire(self, url, id):  # noqa: A002
+        data = self._control_body()
+        self._json(200, self.state.session_expire(id, mode=data.get("deliver")))
+
+    def control_refund(self, url):
+        """A refund made in the Stripe dashboard: {"payment_intent" or "charge", "amount"?}."""
+        data = self._control_body()
+        params = {k: data[k] for k in ("payment_intent", "charge", "amount", "reason") if k in data}
+        self._json(200, self.state.refund_create(params, mode=data.get("deliver")))
+
+    def control_refund_failure(self, url):
+        """Make refunds of a charge fail: {"charge" or "payment_intent", "as": "api_error" |
+        "failed", "code"?, "message"?, "failure_reason"?}."""
+        data = self._control_body()
+        with self.state.lock:
+            charge = self.state._charge_for(data)
+            self.state.private.setdefault(charge["id"], {})["refund_failure"] = {
+                "as": data.get("as", "failed"),
+                **{k: data[k] for k in ("code", "message", "failure_reason") if k in data},
+            }
+        self._json(200, {"charge": charge["id"]})
+
+    def control_dispute(self, url):
+        data = self._control_body()
+        self._json(200, self.state.dispute_create(data, mode=data.get("deliver")))
+
+    def control_dispute_close(self, url, id):  # noqa: A002
+        data = self._control_body()
+        self._json(200, self.state.dispute_close(id, data.get("outcome", ""), data.get("deliver")))
+
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · Stripe stand-in</title>
+<style>
+body {{ font: 18px/1.5 system-ui, sans-serif; max-width: 30rem; margin: 2rem auto; padding: 0 1rem; color: #1f2328; }}
+button {{ font: inherit; padding: .7rem 1.4rem; min-height: 44px; margin: .4rem 0; border-radius: .4rem; border: 1px solid #555; background: #fff; cursor: pointer; }}
+button.pay {{ background: #635bff; color: #fff; border-color: #635bff; }}
+.note {{ background: #fff6d6; padding: .5rem .8rem; border-radius: .4rem; }}
+</style></head>
+<body><main><h1>{title}</h1>{body}</main></body></html>
+"""
+
+
+class StandinServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address, state: StandinState):
+        super().__init__(address, Handler)
+        self.state = state
+
+
+def make_server(
+    *,
+    host: str,
+    port: int,
+    webhook_url: str,
+    webhook_secret: str,
+    api_version: str,
+    delivery: str = "async",
+    retry_delays=DEFAULT_RETRY_DELAYS,
+) -> StandinServer:
+    """Bind the stand-in (port 0 picks a free one); call serve_forever() to run it."""
+    state = StandinState(
+        public_url="",
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        api_version=api_version,
+        delivery=delivery,
+        retry_delays=retry_delays,
+    )
+    server = StandinServer((host, port), state)
+    bound_host, bound_port = server.server_address[:2]
+    state.public_url = f"http://{bound_host}:{bound_port}"
+    return server
+
+
+def start_in_thread(**kwargs) -> StandinServer:
+    server = make_server(**kwargs)
+    thread = threading.Thread(target=server.serve_forever, name="stripe-standin", daemon=True)
+    thread.start()
+    return server

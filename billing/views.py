@@ -1,0 +1,155 @@
+import json
+import logging
+import re
+from urllib.parse import urlencode
+
+import stripe
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from billing import selectors, services
+from billing.models import Purchase
+
+logger = logging.getLogger(__name__)
+
+SESSION_ID_RE = re.compile(r"cs_[A-Za-z0-9_]{1,250}")
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+@require_POST
+def checkout(request, program: str):
+    """Buy: record a pending purchase, then send the member to Stripe's checkout page."""
+    obj = selectors.program_for_checkout(slug=program)
+    if obj is None:
+        raise Http404("No such program.")
+    program_url = reverse("program:detail", args=[obj.slug])
+    if not request.user.is_authenticated:
+        messages.info(
+            request,
+            "Please sign in or create an account first. You will come back here to buy.",
+        )
+        return redirect(f"{reverse('account_login')}?{urlencode({'next': program_url})}")
+    try:
+        purchase = services.purchase_start(user=request.user, program=obj)
+    except services.PurchaseNotAllowed as exc:
+        if exc.code == "unverified":
+            messages.warning(
+                request,
+                "Please confirm your email address first: we sent you a link. "
+                "You can send it again from this page.",
+            )
+            return redirect("account_email")
+        messages.info(request, "You already have the full program. Welcome back!")
+        return redirect(program_url)
+    except stripe.StripeError:
+        logger.exception("Could not start a Stripe checkout")
+        messages.error(
+            request,
+            "We could not reach the payment service just now. Nothing was charged; "
+            "please try again in a minute.",
+        )
+        return redirect(program_url)
+    response = HttpResponseRedirect(purchase.checkout_url)
+    response.status_code = 303
+    return response
+
+
+@never_cache
+@require_GET
+def checkout_success(request):
+    """Back from Stripe: confirm the payment with Stripe and open the program."""
+    session_id = request.GET.get("session_id", "")
+    if not SESSION_ID_RE.fullmatch(session_id):
+        raise Http404("No such payment.")
+    stripe_unavailable = False
+    try:
+        purchase = services.purchase_check_session(session_id=session_id)
+    except stripe.StripeError:
+        logger.exception("Could not confirm checkout session %s", session_id)
+        purchase = (
+            Purchase.objects.select_related("program")
+            .filter(stripe_checkout_session_id=session_id)
+            .first()
+        )
+        stripe_unavailable = True
+    if purchase is None:
+        raise Http404("No such payment.")
+    is_owner = request.user.is_authenticated and purchase.user_id == request.user.pk
+    first_paid_unit = purchase.program.units.filter(is_free=False).first()
+    return render(
+        request,
+        "billing/checkout_success.html",
+        {
+            "purchase": purchase,
+            "program": purchase.program,
+            "is_owner": is_owner,
+            "is_paid": purchase.status == Purchase.Status.PAID,
+            "first_paid_unit": first_paid_unit,
+            "stripe_unavailable": stripe_unavailable,
+        },
+    )
+
+
+@require_GET
+def checkout_cancel(request):
+    """The member left Stripe's page without paying."""
+    program = selectors.program_for_checkout(slug=request.GET.get("program", "")[:50])
+    return render(request, "billing/checkout_cancel.html", {"program": program})
+
+
+@login_required
+@require_GET
+def purchases(request):
+    items = selectors.purchases_for_user(user=request.user)
+    return render(request, "billing/purchases.html", {"purchases": items})
+
+
+def _bad_request(reason: str) -> HttpResponse:
+    return HttpResponse(reason, status=400, content_type="text/plain")
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request):
+    """Stripe's events: verify the signature over the raw body, store, then handle once."""
+    payload = request.body
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload,
+            request.headers.get("Stripe-Signature"),
+            settings.STRIPE_WEBHOOK_SECRET,
+            WEBHOOK_TOLERANCE_SECONDS,
+        )
+        body = json.loads(payload)
+    except stripe.SignatureVerificationError:
+        return _bad_request("Bad or missing signature.")
+    except ValueError:  # malformed JSON or not UTF-8 (UnicodeDecodeError is a ValueError)
+        return _bad_request("Malformed JSON.")
+    if (
+        not isinstance(body, dict)
+        or body.get("object") != "event"
+        or not isinstance(body.get("id"), str)
+        or not body["id"]
+        or len(body["id"]) > 255
+        or not isinstance(body.get("type"), str)
+        or len(body["type"]) > 100
+        or not isinstance(body.get("data"), dict)
+        or not isinstance(body["data"].get("object"), dict)
+    ):
+        return _bad_request("Not a Stripe event.")
+    event, _created = services.webhook_event_record(body=body, headers=request.headers)
+    if event.is_processed:
+        return HttpResponse("Already processed.", content_type="text/plain")
+    try:
+        services.webhook_event_process(event=event)
+    except Exception:
+        # Recorded on the event; Stripe delivers it again later.
+        return HttpResponse("Handler failed.", status=500, content_type="text/plain")
+    return HttpResponse("OK", content_type="text/plain")

@@ -1,0 +1,31 @@
+"""Small helpers shared by the billing tests."""
+
+import json
+import time
+
+import stripe
+from django.urls import reverse
+
+from billing.models import Purchase
+
+
+def start_checkout(client, user, program) -> Purchase:
+    """Press Buy as `user` (through the real view and the stand-in) and return the purchase."""
+    client.force_login(user)
+    response = client.post(reverse("billing:checkout", args=[program.slug]))
+    assert response.status_code == 303, response
+    return Purchase.objects.get(user=user, program=program, checkout_url=response["Location"])
+
+
+def signed_post(client, body, *, secret: str, timestamp: int | None = None, signature=None):
+    """Post a webhook body the way Stripe does, signed with the library's own helper."""
+    payload = body if isinstance(body, str) else json.dumps(body)
+    header = signature
+    if header is None:
+        header = stripe.WebhookSignature.generate_signature_header(
+            payload, secret, timestamp=timestamp or int(time.time())
+        )
+    extra = {"HTTP_STRIPE_SIGNATURE": header} if header else {}
+    return client.post(
+        reverse("billing:stripe-webhook"), data=payload, content_type="application/json", **extra
+    )

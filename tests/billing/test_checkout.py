@@ -1,0 +1,130 @@
+"""Pressing Buy: who is sent to Stripe, and what the Checkout Session asks for."""
+
+import pytest
+from django.urls import reverse
+
+from billing.models import Purchase, PurchaseEvent
+from billing.stripe_client import stripe_client
+from program.services import access_grant
+from tests import factories
+from tests.billing.helpers import start_checkout
+
+pytestmark = pytest.mark.django_db
+
+
+def test_verified_member_is_sent_to_stripe_with_a_pending_purchase_recorded_first(
+    client, standin, program, settings
+):
+    user = factories.user_factory(email="buyer@example.com")
+    purchase = start_checkout(client, user, program)
+
+    assert purchase.status == Purchase.Status.PENDING
+    assert purchase.amount_cents == program.price_cents and purchase.currency == "usd"
+    assert purchase.checkout_url.startswith(settings.STRIPE_API_BASE + "/c/pay/cs_test_")
+    session = stripe_client().v1.checkout.sessions.retrieve(
+        purchase.stripe_checkout_session_id, params={"expand": ["line_items"]}
+    )
+    assert session.mode == "payment"
+    assert session.client_reference_id == str(purchase.pk)
+    assert session.metadata["purchase_id"] == str(purchase.pk)
+    assert session.customer_email == "buyer@example.com"
+    assert session.amount_total == program.price_cents
+    assert session.line_items.data[0].price.unit_amount == program.price_cents
+    assert session.success_url == (
+        settings.SITE_URL
+        + reverse("billing:checkout-success")
+        + "?session_id={CHECKOUT_SESSION_ID}"
+    )
+    assert session.cancel_url.startswith(settings.SITE_URL + reverse("billing:checkout-cancel"))
+    kinds = list(purchase.events.values_list("kind", flat=True))
+    assert kinds == [PurchaseEvent.Kind.CREATED, PurchaseEvent.Kind.CHECKOUT_STARTED]
+
+
+def test_pressing_buy_twice_reuses_the_open_checkout(client, standin, program):
+    user = factories.user_factory()
+    first = start_checkout(client, user, program)
+    second = start_checkout(client, user, program)
+    assert first.pk == second.pk
+    assert Purchase.objects.count() == 1
+
+
+def test_visitor_is_asked_to_sign_in_and_comes_back_to_the_program(client, standin, program):
+    response = client.post(reverse("billing:checkout", args=[program.slug]))
+    program_url = reverse("program:detail", args=[program.slug])
+    assert response.status_code == 302
+    assert (
+        response["Location"] == f"{reverse('account_login')}?next={program_url.replace('/', '%2F')}"
+    )
+    assert not Purchase.objects.exists()
+
+
+def test_owner_is_not_sent_to_pay_again(client, standin, program):
+    user = factories.user_factory()
+    access_grant(user=user, program=program, source="purchase", reason="bought before")
+    client.force_login(user)
+    response = client.post(reverse("billing:checkout", args=[program.slug]), follow=True)
+    assert response.redirect_chain[0] == (reverse("program:detail", args=[program.slug]), 302)
+    assert "You already have the full program" in response.content.decode()
+    assert not Purchase.objects.exists()
+
+
+def test_unverified_email_is_asked_to_confirm_first(client, standin, program):
+    user = factories.user_factory(email_verified=False)
+    client.force_login(user)
+    response = client.post(reverse("billing:checkout", args=[program.slug]))
+    assert response.status_code == 302 and response["Location"] == reverse("account_email")
+    assert not Purchase.objects.exists()
+
+
+def test_checkout_answers_only_post_and_only_published_programs(client, standin):
+    hidden = factories.program_factory(published=False, units=1)
+    user = factories.user_factory()
+    client.force_login(user)
+    assert client.get(reverse("billing:checkout", args=[hidden.slug])).status_code == 405
+    assert client.post(reverse("billing:checkout", args=[hidden.slug])).status_code == 404
+
+
+def test_stripe_unreachable_sends_back_with_a_message_and_nothing_charged(
+    client, program, settings
+):
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens on the discard port
+    user = factories.user_factory()
+    client.force_login(user)
+    response = client.post(reverse("billing:checkout", args=[program.slug]), follow=True)
+    assert "could not reach the payment service" in response.content.decode()
+    assert Purchase.objects.get().status == Purchase.Status.PENDING
+    assert not Purchase.objects.get().stripe_checkout_session_id
+
+
+def test_buy_button_shows_price_guarantee_and_posts_to_checkout(client, program):
+    response = client.get(reverse("program:detail", args=[program.slug]))
+    html = response.content.decode()
+    assert f'action="{reverse("billing:checkout", args=[program.slug])}"' in html
+    assert program.price_display in html
+    assert "guarantee" in html.lower()
+
+
+def test_buy_button_for_an_owner_links_to_the_program(program):
+    from django.template.loader import render_to_string
+
+    user = factories.user_factory()
+    access_grant(user=user, program=program, source="purchase", reason="bought")
+    html = render_to_string("billing/includes/buy_button.html", {"program": program, "user": user})
+    assert "billing" not in html.split("href")[0]
+    assert reverse("program:detail", args=[program.slug]) in html
+    assert "<form" not in html
+
+
+def test_pressing_buy_after_paying_but_before_the_webhook_fulfils_instead_of_charging_again(
+    client, standin, program, mailoutbox
+):
+    user = factories.user_factory()
+    purchase = start_checkout(client, user, program)
+    standin.pay(purchase.stripe_checkout_session_id, deliver="none")
+
+    response = client.post(reverse("billing:checkout", args=[program.slug]), follow=True)
+    assert "You already have the full program" in response.content.decode()
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.PAID
+    assert Purchase.objects.count() == 1
+    assert len(mailoutbox) == 1

@@ -1,0 +1,137 @@
+"""The webhook endpoint: what it refuses (400, storing nothing) and what it stores."""
+
+import json
+import time
+
+import pytest
+from django.urls import reverse
+
+from billing.models import Purchase, WebhookEvent
+from billing.stripe_client import STRIPE_API_VERSION
+from tests import factories
+from tests.billing.helpers import signed_post
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "whsec_test_webhooks"
+
+
+@pytest.fixture(autouse=True)
+def webhook_secret(settings):
+    settings.STRIPE_WEBHOOK_SECRET = SECRET
+
+
+def event_body(type_="checkout.session.completed", obj=None, **extra):
+    return {
+        "id": extra.pop("id", "evt_test_1"),
+        "object": "event",
+        "api_version": STRIPE_API_VERSION,
+        "created": int(time.time()),
+        "livemode": False,
+        "type": type_,
+        "data": {"object": obj or {"id": "cs_test_x", "object": "checkout.session"}},
+        **extra,
+    }
+
+
+def test_forged_signature_is_refused_and_nothing_stored(client):
+    response = signed_post(client, event_body(), secret="whsec_someone_else")
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
+def test_missing_or_garbled_signature_header_is_refused(client):
+    assert signed_post(client, event_body(), secret=SECRET, signature="").status_code == 400
+    assert signed_post(client, event_body(), secret=SECRET, signature="nonsense").status_code == 400
+    assert (
+        signed_post(client, event_body(), secret=SECRET, signature="t=1,v0=ab").status_code == 400
+    )
+    assert not WebhookEvent.objects.exists()
+
+
+def test_stale_timestamp_is_refused_even_with_a_good_signature(client):
+    response = signed_post(client, event_body(), secret=SECRET, timestamp=int(time.time()) - 301)
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
+def test_body_changed_after_signing_is_refused(client):
+    import stripe
+
+    payload = json.dumps(event_body())
+    header = stripe.WebhookSignature.generate_signature_header(payload, SECRET)
+    tampered = payload.replace("evt_test_1", "evt_test_2")
+    response = signed_post(client, tampered, secret=SECRET, signature=header)
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '{"id": "evt_1", "object": "event", ',
+        "[]",
+        '"just a string"',
+        '{"object": "event"}',
+        '{"id": "evt_1", "object": "event", "type": "x", "data": {"object": "nope"}}',
+    ],
+)
+def test_malformed_or_non_event_json_is_refused(client, payload):
+    assert signed_post(client, payload, secret=SECRET).status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
+def test_not_utf8_is_refused(client):
+    import stripe
+
+    header = stripe.WebhookSignature.generate_signature_header("x", SECRET)
+    response = client.post(
+        reverse("billing:stripe-webhook"),
+        data=b"\xff\xfe",
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=header,
+    )
+    assert response.status_code == 400
+
+
+def test_only_post_is_accepted(client):
+    assert client.get(reverse("billing:stripe-webhook")).status_code == 405
+
+
+def test_webhook_path_is_where_the_run_script_points_the_stand_in():
+    assert reverse("billing:stripe-webhook") == "/billing/stripe/webhook/"
+
+
+def test_verified_event_is_stored_with_headers_and_body(client):
+    response = signed_post(
+        client, event_body("invoice.paid", {"id": "in_1", "object": "invoice"}), secret=SECRET
+    )
+    assert response.status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.stripe_event_id == "evt_test_1" and event.type == "invoice.paid"
+    assert event.object_id == "in_1" and event.body["data"]["object"]["id"] == "in_1"
+    assert "Stripe-Signature" in event.headers
+    assert event.is_processed and not event.api_version_mismatch
+
+
+def test_duplicate_of_a_processed_event_answers_200_without_running_again(client, program):
+    user = factories.user_factory()
+    purchase = factories.purchase_factory(
+        user=user, program=program, stripe_checkout_session_id="cs_test_dup"
+    )
+    body = event_body(
+        obj={
+            "id": "cs_test_dup",
+            "object": "checkout.session",
+            "payment_status": "paid",
+            "payment_intent": "pi_dup",
+            "client_reference_id": str(purchase.pk),
+            "metadata": {},
+        }
+    )
+    for _ in range(3):
+        assert signed_post(client, body, secret=SECRET).status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.processing_attempts == 1
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.PAID

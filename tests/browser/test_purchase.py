@@ -1,0 +1,118 @@
+"""Journey 3 in a real browser: the free user buys the program through the local Stripe
+stand-in's hosted page and lands back with the later units open; Cancel charges nothing."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+from django.core.files import File
+from django.db import connection
+
+from billing.models import Purchase
+from program.models import Lesson, Video
+from program.selectors import user_has_access
+from tests import factories
+from tests.browser.conftest import login
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="session")
+def sample_webm(tmp_path_factory):
+    """A two-second WebM (VP8 plays in any Chromium build), made once with ffmpeg."""
+    if not shutil.which("ffmpeg"):
+        return None
+    path = tmp_path_factory.mktemp("video") / "sample.webm"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=2:size=160x120:rate=10",
+            "-c:v",
+            "libvpx",
+            "-b:v",
+            "100k",
+            str(path),
+        ],
+        check=True,
+        timeout=60,
+    )
+    return path
+
+
+@pytest.fixture
+def shop(standin_live, settings, tmp_path, sample_webm):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        },
+    }
+    # On SQLite the live server shares one in-memory connection between its threads, so the
+    # stand-in's Pay waits for the webhook before redirecting; on PostgreSQL it races like Stripe.
+    standin_live.config(
+        delivery="async" if connection.vendor == "postgresql" else "before_redirect"
+    )
+    program = factories.program_factory()
+    lesson = Lesson.objects.get(unit__program=program, unit__slug="unit-3", slug="lesson-1")
+    if sample_webm:
+        with open(sample_webm, "rb") as handle:
+            video = Video.objects.create(
+                title="Sample", file=File(handle, name="sample.webm"), content_type="video/webm"
+            )
+        lesson.video = video
+        lesson.save(update_fields=["video"])
+    return program, lesson
+
+
+def test_free_user_buys_through_the_standin_and_opens_a_later_lesson(page, live_server, shop):
+    program, lesson = shop
+    user = factories.user_factory(email="free@example.com")
+    login(page, "free@example.com", factories.PASSWORD)
+
+    page.goto(f"/programs/{program.slug}/")
+    page.get_by_role("button", name="Buy the full program").click()
+    page.wait_for_url(re.compile(r"/c/pay/cs_test_"))
+    page.get_by_role("button", name="Pay").click()
+    page.wait_for_url(re.compile(r"/billing/checkout/success/"))
+    assert page.get_by_role("heading", name=re.compile("the full program is yours")).is_visible()
+
+    page.goto(f"/programs/{program.slug}/unit-3/{lesson.slug}/")
+    assert page.get_by_role("heading", name=lesson.title).is_visible()
+    assert page.get_by_text("part of the full program").count() == 0
+    if lesson.video_id:
+        video = page.locator("video")
+        assert video.count() == 1
+        page.wait_for_function("document.querySelector('video').readyState >= 1")
+        page.evaluate("document.querySelector('video').muted = true")
+        page.evaluate("document.querySelector('video').play()")
+        page.wait_for_function("document.querySelector('video').currentTime > 0")
+
+    assert Purchase.objects.get(user=user).status == Purchase.Status.PAID
+    assert user_has_access(user=user, program=program)
+
+
+def test_cancel_on_the_standin_page_brings_the_member_back_with_nothing_charged(
+    page, live_server, shop
+):
+    program, _lesson = shop
+    user = factories.user_factory(email="free@example.com")
+    login(page, "free@example.com", factories.PASSWORD)
+
+    page.goto(f"/programs/{program.slug}/unit-2/")
+    page.get_by_role("button", name="Buy the full program").click()
+    page.wait_for_url(re.compile(r"/c/pay/cs_test_"))
+    page.get_by_role("button", name="Cancel").click()
+    page.wait_for_url(re.compile(r"/billing/checkout/cancelled/"))
+    assert page.get_by_role("heading", name="No payment was made").is_visible()
+    page.get_by_role("link", name=f"Back to {program.title}").click()
+    page.wait_for_url(re.compile(f"/programs/{program.slug}/$"))
+
+    assert not Purchase.objects.filter(user=user, status=Purchase.Status.PAID).exists()
+    assert not user_has_access(user=user, program=program)

@@ -89,3 +89,74 @@ class AccessAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# ------------------------------------------------------------------------------
+# Practice tools: members' journals and progress, read-only for staff (health data)
+# ------------------------------------------------------------------------------
+from program.models import (  # noqa: E402
+    JournalEntry,
+    LessonProgress,
+    PracticeEvent,
+    SafetyAcknowledgement,
+)
+from program.practice_services import video_audio_schedule  # noqa: E402
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Members write these through the site; staff may look, never edit."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnlyAdmin):
+    list_display = ["user", "program", "side", "pain", "created_at"]
+    list_filter = ["side", "program"]
+    search_fields = ["user__email"]
+    list_select_related = ["user", "program"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(LessonProgress)
+class LessonProgressAdmin(ReadOnlyAdmin):
+    list_display = ["user", "lesson", "state", "times_practised", "last_practised_at"]
+    list_filter = ["state", "lesson__unit__program"]
+    search_fields = ["user__email", "lesson__title"]
+    list_select_related = ["user", "lesson"]
+
+
+@admin.register(PracticeEvent)
+class PracticeEventAdmin(ReadOnlyAdmin):
+    list_display = ["user", "lesson", "created_at"]
+    search_fields = ["user__email", "lesson__title"]
+    list_select_related = ["user", "lesson"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(SafetyAcknowledgement)
+class SafetyAcknowledgementAdmin(ReadOnlyAdmin):
+    list_display = ["user", "text_version", "acknowledged_at"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
+
+
+# Extend whichever Video admin is registered above (it may gain other behaviour) so a saved
+# video file gets its audio-only version made in the background.
+_VideoAdminBase = type(admin.site.get_model_admin(Video))
+admin.site.unregister(Video)
+
+
+@admin.register(Video)
+class VideoAudioAdmin(_VideoAdminBase):
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if "file" in form.changed_data and obj.file:
+            video_audio_schedule(video=obj)

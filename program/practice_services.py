@@ -6,6 +6,7 @@ import json
 import math
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.db import IntegrityError, transaction
@@ -49,7 +50,7 @@ def journal_entry_create(
         raise ValidationError({"pain": "Pain is a number from 0 to 10."})
     since = timezone.now() - SESSION_LENGTH
     # Lock the member's row so two quick submissions cannot both create a session entry.
-    type(user).objects.select_for_update().filter(pk=user.pk).first()
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
     entry = (
         JournalEntry.objects.filter(user=user, program=program, created_at__gte=since)
         .order_by("-created_at", "-id")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import SuspiciousFileOperation
 from django.db.models import Count, Max
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import strip_tags
 
 from program.models import (
@@ -280,7 +281,7 @@ class PainChart:
     points: list[ChartPoint]
     polyline: str
     y_ticks: list[tuple[int, float]]
-    x_labels: list[tuple[str, float]]
+    x_labels: list[tuple[str, float, str]]
 
     @property
     def plot_right(self) -> int:
@@ -288,11 +289,11 @@ class PainChart:
 
     @property
     def tick_label_x(self) -> int:
-        return self.left - 8
+        return self.left - 6
 
     @property
     def date_label_y(self) -> int:
-        return self.height - 18
+        return self.height - 12
 
     @property
     def has_pain(self) -> bool:
@@ -307,8 +308,9 @@ def pain_chart(*, user, max_points: int = CHART_MAX_POINTS) -> PainChart:
         JournalEntry.objects.filter(user=user).order_by("-created_at", "-id")[:max_points]
     )
     entries.reverse()
-    width, height = 640, 300
-    left, right, top, bottom = 44, 16, 16, 48
+    # Small enough that 14px labels stay readable when a phone scales the chart down.
+    width, height = 400, 240
+    left, right, top, bottom = 34, 12, 12, 36
     plot_w, plot_h = width - left - right, height - top - bottom
     step = plot_w / (len(entries) - 1) if len(entries) > 1 else 0
     points = []
@@ -320,10 +322,13 @@ def pain_chart(*, user, max_points: int = CHART_MAX_POINTS) -> PainChart:
     y_ticks = [(v, round(top + plot_h * (1 - v / 10), 1)) for v in (0, 2, 4, 6, 8, 10)]
     x_labels = []
     if points:
-        picks = {0, len(points) - 1, (len(points) - 1) // 2}
-        for i in sorted(picks):
+        last = len(points) - 1
+        for i in sorted({0, last, last // 2}):
             p = points[i]
-            x_labels.append((timezone.localtime(p.entry.created_at).strftime("%-d %b"), p.x))
+            # The first and last labels hang inwards so the chart's edges do not clip them.
+            anchor = "middle" if last == 0 or 0 < i < last else ("start" if i == 0 else "end")
+            label = date_format(timezone.localtime(p.entry.created_at), "j M")
+            x_labels.append((label, p.x, anchor))
     return PainChart(
         width=width,
         height=height,

@@ -78,7 +78,7 @@ def test_member_practises_with_working_side_speed_resume_and_come_back(page, pra
     page.evaluate("document.querySelector('main video').muted = true")
     page.evaluate("document.querySelector('main video').play()")
     page.wait_for_function(
-        "() => document.querySelector('main video').currentTime >= 2.5", timeout=20_000
+        "() => document.querySelector('main video').currentTime >= 2", timeout=20_000
     )
     assert page.evaluate("document.querySelector('main video').playbackRate") == 0.5
     left_at = page.evaluate("document.querySelector('main video').currentTime")

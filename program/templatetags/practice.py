@@ -12,6 +12,11 @@ from program import practice_selectors as selectors
 register = template.Library()
 
 
+def _here(context) -> str:
+    request = context.get("request")
+    return request.path if request is not None else ""
+
+
 @register.inclusion_tag("program/practice/lesson_panel.html", takes_context=True)
 def lesson_practice_panel(context):
     lesson = context["lesson"]
@@ -31,7 +36,7 @@ def lesson_practice_panel(context):
         "resume_position": progress.resume_position_seconds if progress else 0,
         "transcript": selectors.video_transcript(video=video),
         "position_url": reverse("program:lesson-position", args=[lesson.pk]) if signed_in else "",
-        "lesson_url": context["request"].path,
+        "lesson_url": _here(context),
     }
 
 
@@ -47,7 +52,7 @@ def unit_practice_panel(context):
         "signed_in": signed_in,
         "entry": selectors.latest_journal_entry(user=user) if signed_in else None,
         "unit_progress": selectors.unit_progress(user=user, unit=unit) if signed_in else None,
-        "unit_url": context["request"].path,
+        "unit_url": _here(context),
     }
 
 

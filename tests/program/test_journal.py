@@ -251,3 +251,37 @@ def test_journal_and_progress_query_counts_do_not_grow(
     many = [_queries(member_client, url) for url in urls]
     assert few == many
     assert max(many) <= 12, many
+
+
+def test_staff_read_journals_in_the_admin_but_cannot_edit(
+    client, user_factory, member, program, staff_user
+):
+    entry, _ = journal_entry_create(user=member, program=program, side="left", note="sore hip")
+    admin_user = user_factory(is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    page = client.get(reverse("admin:program_journalentry_change", args=[entry.pk]))
+    assert page.status_code == 200 and "sore hip" in page.text
+    assert client.get(reverse("admin:program_journalentry_add")).status_code == 403
+    response = client.post(
+        reverse("admin:program_journalentry_change", args=[entry.pk]),
+        {"side": "right", "note": "changed"},
+    )
+    assert response.status_code == 403
+    entry.refresh_from_db()
+    assert (entry.side, entry.note) == ("left", "sore hip")
+    # Members never reach the admin.
+    client.force_login(member)
+    response = client.get(reverse("admin:program_journalentry_change", args=[entry.pk]))
+    assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_unit_page_shows_self_assessment_link_and_unit_progress(
+    member_client, paid_member, program
+):
+    unit = program.units.get(position=2)
+    lesson_mark_practised(user=paid_member, lesson=unit.lessons.first())
+    lesson_skip(user=paid_member, lesson=unit.lessons.last())
+    page = member_client.get(reverse("program:unit", args=[program.slug, unit.slug]))
+    assert "Record a self-assessment" in page.text
+    assert "Lessons practised in this unit: 1 of 2" in page.text
+    assert "1 skipped for now" in page.text

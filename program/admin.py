@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from program import services
 from program.models import Access, AccessEvent, Article, Lesson, Program, Unit, Video
+from program.practice_services import video_audio_schedule
 
 
 class UnitInline(admin.TabularInline):
@@ -56,6 +57,9 @@ class VideoAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         # The file is in storage now: record its real size and the type it is served with.
         services.video_update_file_info(video=obj)
+        if "file" in form.changed_data and obj.file:
+            # The audio-only version is made in the background (ffmpeg, when installed).
+            video_audio_schedule(video=obj)
 
 
 @admin.register(Article)
@@ -222,3 +226,59 @@ class CourseDeliveryAdmin(admin.ModelAdmin):
             "(only failed or stuck ones, to people still subscribed).",
             messages.SUCCESS if count else messages.WARNING,
         )
+
+
+# ------------------------------------------------------------------------------
+# Practice tools: members' journals and progress, read-only for staff (health data)
+# ------------------------------------------------------------------------------
+from program.models import (  # noqa: E402
+    JournalEntry,
+    LessonProgress,
+    PracticeEvent,
+    SafetyAcknowledgement,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Members write these through the site; staff may look, never edit."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnlyAdmin):
+    list_display = ["user", "program", "side", "pain", "created_at"]
+    list_filter = ["side", "program"]
+    search_fields = ["user__email"]
+    list_select_related = ["user", "program"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(LessonProgress)
+class LessonProgressAdmin(ReadOnlyAdmin):
+    list_display = ["user", "lesson", "state", "times_practised", "last_practised_at"]
+    list_filter = ["state", "lesson__unit__program"]
+    search_fields = ["user__email", "lesson__title"]
+    list_select_related = ["user", "lesson"]
+
+
+@admin.register(PracticeEvent)
+class PracticeEventAdmin(ReadOnlyAdmin):
+    list_display = ["user", "lesson", "created_at"]
+    search_fields = ["user__email", "lesson__title"]
+    list_select_related = ["user", "lesson"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(SafetyAcknowledgement)
+class SafetyAcknowledgementAdmin(ReadOnlyAdmin):
+    list_display = ["user", "text_version", "acknowledged_at"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]

@@ -379,3 +379,118 @@ class CourseDelivery(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.step} to {self.subscriber.email} ({self.get_status_display()})"
+
+
+# ------------------------------------------------------------------------------
+# Practice tools: self-assessment journal, lesson state, practice log, safety note
+# ------------------------------------------------------------------------------
+
+
+class JournalEntry(models.Model):
+    """A self-assessment before a practice session: health data, seen only by its member and staff.
+
+    One entry per session: a second assessment within a session replaces the first (see
+    practice_services.journal_entry_create). The latest entry sets the member's working side.
+    """
+
+    class Side(models.TextChoices):
+        LEFT = "left", "Left"
+        RIGHT = "right", "Right"
+        UNSURE = "unsure", "I can't tell"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="journal_entries"
+    )
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="journal_entries")
+    side = models.CharField(
+        max_length=10, choices=Side.choices, help_text="Which side felt deeper (more stuck)."
+    )
+    pain = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Pain at the time, 0 (none) to 10 (worst); optional."
+    )
+    note = models.TextField(blank=True, help_text="The member's own note (health data).")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "journal entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(pain__isnull=True) | Q(pain__gte=0, pain__lte=10),
+                name="program_journalentry_pain_range",
+            )
+        ]
+        indexes = [models.Index(fields=["user", "-created_at"], name="program_journal_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} - {self.get_side_display()} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class LessonProgress(models.Model):
+    """A member's state for one lesson: practised (any number of times) or skipped for now, and
+    where they stopped watching (resume position, shared across devices)."""
+
+    class State(models.TextChoices):
+        STARTED = "started", "Started"
+        PRACTISED = "practised", "Practised"
+        SKIPPED = "skipped", "Skipped, come back later"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lesson_progress"
+    )
+    lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="progress")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.STARTED)
+    times_practised = models.PositiveIntegerField(default=0)
+    last_practised_at = models.DateTimeField(null=True, blank=True)
+    skipped_at = models.DateTimeField(null=True, blank=True)
+    resume_position_seconds = models.FloatField(
+        default=0, help_text="Where the member stopped the video, in seconds."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "lesson progress"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "lesson"], name="program_lessonprogress_unique_user_lesson"
+            ),
+            models.CheckConstraint(
+                condition=Q(resume_position_seconds__gte=0),
+                name="program_lessonprogress_position_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} - {self.lesson} ({self.get_state_display()})"
+
+
+class PracticeEvent(models.Model):
+    """Append-only log: one row each time a member marks a lesson practised."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="practice_events"
+    )
+    lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="practice_events")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="program_practice_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} practised {self.lesson} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class SafetyAcknowledgement(models.Model):
+    """The member read the safety note (stop when a movement hurts; when to see a doctor)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="safety_acknowledgement"
+    )
+    text_version = models.CharField(
+        max_length=20, help_text="Which version of the safety note the member acknowledged."
+    )
+    acknowledged_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} acknowledged safety note {self.text_version}"

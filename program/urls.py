@@ -35,3 +35,32 @@ urlpatterns += [
         name="free-course-unsubscribe",
     ),
 ]
+
+
+# Practice tools (journal, progress, lesson state, resume, exports, safety note)
+from program import practice_views  # noqa: E402
+
+urlpatterns += [
+    path("journal/", practice_views.journal, name="journal"),
+    path("journal/export.csv", practice_views.journal_export_csv, name="journal-export-csv"),
+    path("journal/export.json", practice_views.journal_export_json, name="journal-export-json"),
+    path(
+        "journal/<int:entry_id>/delete/",
+        practice_views.journal_entry_delete,
+        name="journal-entry-delete",
+    ),
+    path("progress/", practice_views.progress, name="progress"),
+    path("progress/export.csv", practice_views.progress_export_csv, name="progress-export-csv"),
+    path("safety/", practice_views.safety, name="safety"),
+    path(
+        "lessons/<int:lesson_id>/practised/",
+        practice_views.lesson_practised,
+        name="lesson-practised",
+    ),
+    path("lessons/<int:lesson_id>/skip/", practice_views.lesson_skip, name="lesson-skip"),
+    path(
+        "lessons/<int:lesson_id>/position/",
+        practice_views.lesson_position,
+        name="lesson-position",
+    ),
+]

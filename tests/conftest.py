@@ -110,12 +110,6 @@ def course_steps(program):
     return factories.course_steps_factory(unit=unit, delays=(0, 2, 4))
 
 
-@pytest.fixture
-def video_factory(db):
-    """Videos with files in the private storage (a temporary folder per test run)."""
-    return factories.video_factory
-
-
 # --- billing: the local Stripe stand-in, on a free loopback port for the whole test session ---
 @pytest.fixture(scope="session")
 def stripe_standin_server():
@@ -162,3 +156,42 @@ def standin_live(standin, live_server, settings):
     settings.SITE_URL = live_server.url
     standin.config(webhook_url=f"{live_server.url}/billing/stripe/webhook/")
     return standin
+
+
+# --- practice tools -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def private_media(tmp_path, monkeypatch):
+    """Point the private file storage at a temporary folder for one test."""
+    from django.core.files.storage import storages
+
+    from program.models import Video
+
+    folder = tmp_path / "private-media"
+    folder.mkdir()
+    instances = {id(s): s for s in [storages["private"]]}
+    for name in ("file", "poster", "captions", "audio"):
+        storage = Video._meta.get_field(name).storage
+        instances[id(storage)] = storage
+    for storage in instances.values():
+        monkeypatch.setitem(storage.__dict__, "base_location", str(folder))
+        monkeypatch.setitem(storage.__dict__, "location", str(folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def sample_video_path(tmp_path_factory):
+    """A 2-second H.264/AAC mp4 made once per test session with ffmpeg."""
+    return factories.make_sample_video(tmp_path_factory.mktemp("media") / "sample.mp4")
+
+
+@pytest.fixture
+def video_factory(db, private_media):
+    """Videos with files in the private storage (a temporary folder per test)."""
+    return factories.video_factory
+
+
+@pytest.fixture
+def journal_entry_factory(db):
+    return factories.journal_entry_factory

@@ -136,30 +136,48 @@ def video_factory(
     *,
     title: str | None = None,
     content: bytes | None = None,
+    source=None,
     poster: bool = True,
-    captions: bool = True,
+    captions: bool | str = True,
     audio: bool = False,
+    **extra,
 ):
-    """A Video whose files are stored in the private (test) storage, each with distinct bytes."""
-    import io
+    """A Video whose files are stored in the private (test) storage.
 
-    from django.core.files.base import ContentFile
+    `source` is a real media file to store (e.g. one made with ffmpeg); otherwise `content` or
+    distinct made-up bytes. `captions` is True for a one-cue WebVTT, a string for that WebVTT,
+    or False for none."""
+    import io
+    from pathlib import Path
+
+    from django.core.files.base import ContentFile, File
     from PIL import Image
 
     from program.models import Video
     from program.services import video_update_file_info
 
     n = next(_seq)
-    video = Video(title=title or f"Video {n}", duration_seconds=8)
-    if content is None:
-        content = f"video {n} ".encode() + bytes(range(256)) * 40
-    video.file.save(f"video-{n}.mp4", ContentFile(content), save=False)
+    defaults = {"title": title or f"Video {n}", "duration_seconds": 8}
+    defaults.update(extra)
+    video = Video(**defaults)
+    if source is not None:
+        source = Path(source)
+        with source.open("rb") as handle:
+            video.file.save(f"sample-{n}{source.suffix}", File(handle), save=False)
+    else:
+        if content is None:
+            content = f"video {n} ".encode() + bytes(range(256)) * 40
+        video.file.save(f"video-{n}.mp4", ContentFile(content), save=False)
     if poster:
         image = io.BytesIO()
         Image.new("RGB", (16, 9), (n % 256, 120, 160)).save(image, "JPEG")
         video.poster.save(f"poster-{n}.jpg", ContentFile(image.getvalue()), save=False)
     if captions:
-        vtt = f"WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nCaptions of video {n}.\n"
+        vtt = (
+            captions
+            if isinstance(captions, str)
+            else f"WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nCaptions of video {n}.\n"
+        )
         video.captions.save(f"captions-{n}.vtt", ContentFile(vtt.encode()), save=False)
     if audio:
         video.audio.save(f"audio-{n}.m4a", ContentFile(f"audio {n} ".encode() * 300), save=False)
@@ -184,3 +202,34 @@ def purchase_factory(*, user, program, status: str = "pending", **extra):
         defaults.update(paid_at=timezone.now(), stripe_payment_intent_id=f"pi_factory{n}")
     defaults.update(extra)
     return Purchase.objects.create(user=user, program=program, **defaults)
+
+
+# --- practice tools (journal, sample media) -------------------------------------------------
+
+
+def journal_entry_factory(
+    *, user, program, side: str = "left", pain: int | None = None, note: str = "", created_at=None
+):
+    """A journal entry written directly (the service merges entries of one session)."""
+    from program.models import JournalEntry
+
+    entry = JournalEntry.objects.create(user=user, program=program, side=side, pain=pain, note=note)
+    if created_at is not None:
+        JournalEntry.objects.filter(pk=entry.pk).update(created_at=created_at)
+        entry.refresh_from_db()
+    return entry
+
+
+def make_sample_video(path, *, seconds: int = 2, audio: bool = True, size: str = "160x120"):
+    """A real, tiny H.264/AAC mp4 made with ffmpeg (test pattern and a sine tone)."""
+    import subprocess
+
+    command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+    command += ["-f", "lavfi", "-i", f"testsrc=size={size}:rate=10:duration={seconds}"]
+    if audio:
+        command += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
+    command += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    command += ["-c:a", "aac", "-b:a", "64k"] if audio else ["-an"]
+    command += ["-shortest", "-movflags", "+faststart", str(path)]
+    subprocess.run(command, check=True, timeout=60)
+    return path

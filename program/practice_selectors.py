@@ -1,0 +1,414 @@
+"""Reads for the practice tools. Every function runs a fixed number of queries, however many
+entries or lessons a member has (the query-count tests hold them to it)."""
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from django.core.exceptions import SuspiciousFileOperation
+from django.db.models import Count, Max
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import strip_tags
+
+from program.models import (
+    JournalEntry,
+    Lesson,
+    LessonProgress,
+    PracticeEvent,
+    Program,
+    SafetyAcknowledgement,
+    Unit,
+    Video,
+)
+from program.practice_services import SESSION_LENGTH
+from program.selectors import user_has_access
+
+logger = logging.getLogger(__name__)
+
+JOURNAL_PAGE_SIZE = 200
+CHART_MAX_POINTS = 60
+TRANSCRIPT_MAX_BYTES = 512 * 1024
+
+
+def practice_program(*, slug: str | None = None) -> Program | None:
+    """The program the journal and progress pages are about: the one named, else the site's
+    (published) program."""
+    programs = Program.objects.published()
+    if slug:
+        return programs.filter(slug=slug).first()
+    return programs.order_by("id").first()
+
+
+def safety_acknowledged(*, user) -> bool:
+    return SafetyAcknowledgement.objects.filter(user=user).exists()
+
+
+def latest_journal_entry(*, user) -> JournalEntry | None:
+    """The member's latest self-assessment: its side is the working side."""
+    if not user.is_authenticated:
+        return None
+    return JournalEntry.objects.filter(user=user).order_by("-created_at", "-id").first()
+
+
+def working_side(*, user) -> str | None:
+    entry = latest_journal_entry(user=user)
+    return entry.side if entry else None
+
+
+def journal_entries(*, user, limit: int = JOURNAL_PAGE_SIZE) -> list[JournalEntry]:
+    return list(
+        JournalEntry.objects.filter(user=user)
+        .select_related("program")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def lesson_for_practice(*, user, lesson_id: int) -> Lesson | None:
+    """The lesson when `user` may record practice for it (a free unit, or access to the
+    program); None otherwise, so callers answer 404 without telling which."""
+    lesson = (
+        Lesson.objects.select_related("unit__program", "video")
+        .filter(pk=lesson_id, unit__program__published=True)
+        .first()
+    )
+    if lesson is None or not user.is_authenticated:
+        return None
+    if lesson.unit.is_free or user_has_access(user=user, program=lesson.unit.program):
+        return lesson
+    return None
+
+
+def lesson_progress(*, user, lesson: Lesson) -> LessonProgress | None:
+    if not user.is_authenticated:
+        return None
+    return LessonProgress.objects.filter(user=user, lesson=lesson).first()
+
+
+@dataclass
+class UnitProgress:
+    total: int = 0
+    practised: int = 0
+    skipped: int = 0
+    states: dict[int, LessonProgress] = field(default_factory=dict)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.practised / self.total) if self.total else 0
+
+    @property
+    def done(self) -> bool:
+        return self.total > 0 and self.practised == self.total
+
+
+def unit_progress(*, user, unit: Unit) -> UnitProgress:
+    """Practised and skipped lessons of one unit: one query for the member's rows (the lesson
+    list comes from the unit's prefetched lessons when the page loaded them)."""
+    lessons = list(unit.lessons.all())
+    result = UnitProgress(total=len(lessons))
+    if not user.is_authenticated or not lessons:
+        return result
+    rows = LessonProgress.objects.filter(user=user, lesson__unit=unit)
+    result.states = {row.lesson_id: row for row in rows}
+    for row in result.states.values():
+        if row.times_practised:
+            result.practised += 1
+        if row.state == LessonProgress.State.SKIPPED:
+            result.skipped += 1
+    return result
+
+
+@dataclass
+class UnitSummary:
+    unit: Unit
+    total: int
+    practised: int
+
+    @property
+    def done(self) -> bool:
+        return self.total > 0 and self.practised == self.total
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.practised / self.total) if self.total else 0
+
+
+@dataclass
+class ProgramProgress:
+    units: list[UnitSummary]
+
+    @property
+    def total(self) -> int:
+        return sum(u.total for u in self.units)
+
+    @property
+    def practised(self) -> int:
+        return sum(u.practised for u in self.units)
+
+    @property
+    def units_done(self) -> int:
+        return sum(1 for u in self.units if u.done)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.practised / self.total) if self.total else 0
+
+
+def program_progress(*, user, program: Program) -> ProgramProgress:
+    """Lessons practised per unit and overall, in two queries whatever the size."""
+    units = list(
+        Unit.objects.filter(program=program)
+        .annotate(lesson_total=Count("lessons"))
+        .order_by("position", "id")
+    )
+    practised: dict[int, int] = {}
+    if user.is_authenticated:
+        practised = dict(
+            LessonProgress.objects.filter(
+                user=user, lesson__unit__program=program, times_practised__gt=0
+            )
+            .values("lesson__unit_id")
+            .annotate(n=Count("id"))
+            .values_list("lesson__unit_id", "n")
+        )
+    return ProgramProgress(
+        units=[
+            UnitSummary(unit=u, total=u.lesson_total, practised=practised.get(u.pk, 0))
+            for u in units
+        ]
+    )
+
+
+def come_back_list(*, user, program: Program) -> list[LessonProgress]:
+    """Lessons the member skipped for now and has not practised since, oldest skip first."""
+    if not user.is_authenticated:
+        return []
+    return list(
+        LessonProgress.objects.filter(
+            user=user, lesson__unit__program=program, state=LessonProgress.State.SKIPPED
+        )
+        .select_related("lesson__unit")
+        .order_by("skipped_at", "id")
+    )
+
+
+def lessons_most_practised(*, user, program: Program, limit: int = 5) -> list[LessonProgress]:
+    return list(
+        LessonProgress.objects.filter(
+            user=user, lesson__unit__program=program, times_practised__gt=0
+        )
+        .select_related("lesson__unit")
+        .order_by("-times_practised", "-last_practised_at")[:limit]
+    )
+
+
+@dataclass
+class WeekSessions:
+    week_start: dt.date
+    sessions: int
+    lessons_practised: int
+
+
+def sessions_per_week(*, user, weeks: int = 8, today: dt.date | None = None) -> list[WeekSessions]:
+    """Practice sessions per week (Monday first) for the last `weeks` weeks, newest first.
+
+    A session is a stretch of activity (self-assessments and lessons marked practised) with no
+    gap longer than SESSION_LENGTH, the same rule that keeps one journal entry per session.
+    """
+    today = today or timezone.localdate()
+    first_monday = today - dt.timedelta(days=today.weekday()) - dt.timedelta(weeks=weeks - 1)
+    since = timezone.make_aware(dt.datetime.combine(first_monday, dt.time.min))
+    entry_times = JournalEntry.objects.filter(user=user, created_at__gte=since).values_list(
+        "created_at", flat=True
+    )
+    practice_times = list(
+        PracticeEvent.objects.filter(user=user, created_at__gte=since).values_list(
+            "created_at", flat=True
+        )
+    )
+    moments = sorted([*entry_times, *practice_times])
+    by_week: dict[dt.date, list[int]] = {}
+    previous = None
+    for moment in moments:
+        if previous is None or moment - previous > SESSION_LENGTH:
+            local = timezone.localtime(moment).date()
+            monday = local - dt.timedelta(days=local.weekday())
+            by_week.setdefault(monday, [0, 0])[0] += 1
+        previous = moment
+    for moment in practice_times:
+        local = timezone.localtime(moment).date()
+        monday = local - dt.timedelta(days=local.weekday())
+        by_week.setdefault(monday, [0, 0])[1] += 1
+    result = []
+    for i in range(weeks):
+        monday = first_monday + dt.timedelta(weeks=i)
+        sessions, practised = by_week.get(monday, [0, 0])
+        result.append(
+            WeekSessions(week_start=monday, sessions=sessions, lessons_practised=practised)
+        )
+    return list(reversed(result))
+
+
+@dataclass
+class ChartPoint:
+    entry: JournalEntry
+    x: float
+    y: float | None
+
+    @property
+    def square_x(self) -> float:
+        return round(self.x - 6, 1)
+
+    @property
+    def square_y(self) -> float | None:
+        return None if self.y is None else round(self.y - 6, 1)
+
+    @property
+    def diamond_path(self) -> str:
+        if self.y is None:
+            return ""
+        return f"M {self.x} {round(self.y - 7, 1)} l 7 7 l -7 7 l -7 -7 z"
+
+
+@dataclass
+class PainChart:
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+    points: list[ChartPoint]
+    polyline: str
+    y_ticks: list[tuple[int, float]]
+    x_labels: list[tuple[str, float, str]]
+
+    @property
+    def plot_right(self) -> int:
+        return self.width - self.right
+
+    @property
+    def tick_label_x(self) -> int:
+        return self.left - 6
+
+    @property
+    def date_label_y(self) -> int:
+        return self.height - 12
+
+    @property
+    def has_pain(self) -> bool:
+        return any(p.y is not None for p in self.points)
+
+
+def pain_chart(*, user, max_points: int = CHART_MAX_POINTS) -> PainChart:
+    """Geometry for a server-rendered SVG of pain (0-10) over the latest entries, oldest on the
+    left, each point marked with the side assessed. Points are spaced evenly by entry, so days
+    without practice do not squeeze the line; the dates are on the axis and in the table."""
+    entries = list(
+        JournalEntry.objects.filter(user=user).order_by("-created_at", "-id")[:max_points]
+    )
+    entries.reverse()
+    # Small enough that 14px labels stay readable when a phone scales the chart down.
+    width, height = 400, 240
+    left, right, top, bottom = 34, 12, 12, 36
+    plot_w, plot_h = width - left - right, height - top - bottom
+    step = plot_w / (len(entries) - 1) if len(entries) > 1 else 0
+    points = []
+    for i, entry in enumerate(entries):
+        x = left + (i * step if len(entries) > 1 else plot_w / 2)
+        y = None if entry.pain is None else top + plot_h * (1 - entry.pain / 10)
+        points.append(ChartPoint(entry=entry, x=round(x, 1), y=None if y is None else round(y, 1)))
+    polyline = " ".join(f"{p.x},{p.y}" for p in points if p.y is not None)
+    y_ticks = [(v, round(top + plot_h * (1 - v / 10), 1)) for v in (0, 2, 4, 6, 8, 10)]
+    x_labels = []
+    if points:
+        last = len(points) - 1
+        for i in sorted({0, last, last // 2}):
+            p = points[i]
+            # The first and last labels hang inwards so the chart's edges do not clip them.
+            anchor = "middle" if last == 0 or 0 < i < last else ("start" if i == 0 else "end")
+            label = date_format(timezone.localtime(p.entry.created_at), "j M")
+            x_labels.append((label, p.x, anchor))
+    return PainChart(
+        width=width,
+        height=height,
+        left=left,
+        right=right,
+        top=top,
+        bottom=bottom,
+        points=points,
+        polyline=polyline,
+        y_ticks=y_ticks,
+        x_labels=x_labels,
+    )
+
+
+def journal_summary(*, user) -> dict:
+    """Counts for the progress page heading: entries and the last time practised."""
+    return PracticeEvent.objects.filter(user=user).aggregate(
+        practised_total=Count("id"), last_practised_at=Max("created_at")
+    )
+
+
+# ------------------------------------------------------------------------------
+# Transcript: the captions file rendered as text beside the video
+# ------------------------------------------------------------------------------
+
+
+@dataclass
+class Cue:
+    start_seconds: float
+    start_label: str
+    text: str
+
+
+def _parse_timestamp(value: str) -> float | None:
+    parts = value.strip().replace(",", ".").split(":")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        return None
+    if len(numbers) == 2:
+        numbers = [0.0, *numbers]
+    if len(numbers) != 3:
+        return None
+    hours, minutes, seconds = numbers
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def parse_vtt(text: str) -> list[Cue]:
+    """WebVTT cues as (start, text); markup like <v Speaker> is dropped, the template escapes the
+    rest. NOTE, STYLE and REGION blocks are skipped. Lines that are not cues are ignored."""
+    cues: list[Cue] = []
+    blocks = text.replace("\r\n", "\n").replace("\r", "\n").split("\n\n")
+    for block in blocks:
+        lines = [line for line in block.split("\n") if line.strip()]
+        if not lines:
+            continue
+        if lines[0].startswith(("WEBVTT", "NOTE", "STYLE", "REGION")):
+            continue
+        timing_index = next((i for i, line in enumerate(lines) if "-->" in line), None)
+        if timing_index is None:
+            continue
+        start = _parse_timestamp(lines[timing_index].split("-->")[0])
+        if start is None:
+            continue
+        words = " ".join(strip_tags(line) for line in lines[timing_index + 1 :]).strip()
+        if not words:
+            continue
+        minutes, seconds = divmod(int(start), 60)
+        cues.append(Cue(start_seconds=start, start_label=f"{minutes}:{seconds:02d}", text=words))
+    return cues
+
+
+def video_transcript(*, video: Video | None) -> list[Cue]:
+    """The captions of `video` as a list of cues, read from the private storage."""
+    if video is None or not video.captions:
+        return []
+    try:
+        with video.captions.open("rb") as handle:
+            raw = handle.read(TRANSCRIPT_MAX_BYTES)
+    except (OSError, SuspiciousFileOperation, ValueError):
+        logger.warning("captions of video %s could not be read", video.pk)
+        return []
+    return parse_vtt(raw.decode("utf-8-sig", errors="replace"))

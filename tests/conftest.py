@@ -195,3 +195,54 @@ def video_factory(db, private_media):
 @pytest.fixture
 def journal_entry_factory(db):
     return factories.journal_entry_factory
+
+
+# --- refunds and disputes -------------------------------------------------------------------
+@pytest.fixture
+def paid_purchase_factory(standin, program):
+    """A purchase paid through the stand-in (real payment intent and charge ids), fulfilled the
+    way the success page does it. Events stay at the stand-in until a test delivers them."""
+    from billing import services
+
+    def make(*, user=None, program_=None):
+        user = user or factories.user_factory()
+        purchase = services.purchase_start(user=user, program=program_ or program)
+        standin.pay(purchase.stripe_checkout_session_id, deliver="none")
+        services.purchase_check_session(session_id=purchase.stripe_checkout_session_id)
+        purchase.refresh_from_db()
+        assert purchase.status == "paid" and purchase.stripe_charge_id
+        return purchase
+
+    return make
+
+
+@pytest.fixture
+def standin_events(standin):
+    """The stand-in's events about one object (newest last): `standin_events(obj_id, type)`."""
+
+    def find(object_id: str, type_: str = "") -> list[dict]:
+        return [
+            info["event"]
+            for info in standin.events(type_)
+            if info["event"]["data"]["object"].get("id") == object_id
+        ]
+
+    return find
+
+
+@pytest.fixture
+def deliver_event(standin, client, settings):
+    """Post one of the stand-in's events to the webhook through the test client, signed like
+    Stripe signs it; returns the response."""
+    from tests.billing.helpers import signed_post
+
+    def deliver(event_id: str):
+        payload = standin.event(event_id)["payload"]
+        return signed_post(client, payload, secret=settings.STRIPE_WEBHOOK_SECRET)
+
+    return deliver
+
+
+@pytest.fixture
+def admin_user(db):
+    return factories.user_factory(email="admin@example.com", is_staff=True, is_superuser=True)

@@ -233,3 +233,13 @@ def make_sample_video(path, *, seconds: int = 2, audio: bool = True, size: str =
     command += ["-shortest", "-movflags", "+faststart", str(path)]
     subprocess.run(command, check=True, timeout=60)
     return path
+
+
+# --- refunds ----------------------------------------------------------------------------------
+def refund_request_factory(*, purchase, status: str = "requested", reason: str = "", **extra):
+    """A refund request row as billing.refund_services would leave it (pages, admin, counts)."""
+    from billing.models import RefundRequest
+
+    return RefundRequest.objects.create(
+        purchase=purchase, user=purchase.user, status=status, reason=reason, **extra
+    )

@@ -484,7 +484,10 @@ class StandinState:
             if failure and failure.get("as") == "api_error":
                 raise ApiError(
                     400,
-                    failure.get("message", "This charge can no longer be refunded."),
+                    failure.get(
+                        "message",
+                        "The charge you are attempting to refund has expired for refunds.",
+                    ),
                     code=failure.get("code", "charge_expired_for_refund"),
                 )
             refund = {
@@ -976,14 +979,21 @@ class Handler(BaseHTTPRequestHandler):
 
     def control_refund_failure(self, url):
         """Make refunds of a charge fail: {"charge" or "payment_intent", "as": "api_error" |
-        "failed", "code"?, "message"?, "failure_reason"?}."""
+        "failed" | "none" (works again), "code"?, "message"?, "failure_reason"?}.
+
+        "api_error" answers like Stripe for a card payment too old to refund: a 400 with code
+        charge_expired_for_refund. "failed" creates the refund, then it fails (refund.failed)."""
         data = self._control_body()
         with self.state.lock:
             charge = self.state._charge_for(data)
-            self.state.private.setdefault(charge["id"], {})["refund_failure"] = {
-                "as": data.get("as", "failed"),
-                **{k: data[k] for k in ("code", "message", "failure_reason") if k in data},
-            }
+            private = self.state.private.setdefault(charge["id"], {})
+            if data.get("as") == "none":
+                private.pop("refund_failure", None)  # refunds of this charge work again
+            else:
+                private["refund_failure"] = {
+                    "as": data.get("as", "failed"),
+                    **{k: data[k] for k in ("code", "message", "failure_reason") if k in data},
+                }
         self._json(200, {"charge": charge["id"]})
 
     def control_dispute(self, url):

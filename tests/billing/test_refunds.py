@@ -1,0 +1,336 @@
+"""Refunds the member asks for: request, staff queue, one Stripe refund (over real HTTP to the
+stand-in), access revoked; decline with a note; failures, retry and closing outside Stripe."""
+
+import threading
+
+import pytest
+from django.core import mail
+from django.db import close_old_connections, connection
+from django.urls import reverse
+
+from billing import refund_services, services
+from billing.models import Purchase, Refund, RefundRequest
+from program.models import AccessEvent, Lesson, Video
+from program.selectors import user_has_access
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def stripe_refunds_of(server, purchase) -> list[dict]:
+    """What the stand-in (Stripe) holds: the refunds of this payment."""
+    with server.state.lock:
+        return [
+            obj
+            for obj in server.state.objects.values()
+            if obj["object"] == "refund"
+            and obj["payment_intent"] == purchase.stripe_payment_intent_id
+        ]
+
+
+def ask(client, purchase, reason=""):
+    client.force_login(purchase.user)
+    return client.post(reverse("billing:refund-request", args=[purchase.pk]), {"reason": reason})
+
+
+def admin_action(client, admin, action, requests, **extra):
+    client.force_login(admin)
+    return client.post(
+        reverse("admin:billing_refundrequest_changelist"),
+        {"action": action, "_selected_action": [r.pk for r in requests], **extra},
+        follow=True,
+    )
+
+
+def test_request_approval_refund_revokes_access_but_keeps_unit_1(
+    client, paid_purchase_factory, stripe_standin_server, admin_user, settings, program
+):
+    settings.STAFF_NOTIFICATION_EMAILS = ["practitioner@example.com"]
+    purchase = paid_purchase_factory()
+    member = purchase.user
+    paid_lesson = Lesson.objects.get(unit__program=program, unit__slug="unit-3", slug="lesson-1")
+    paid_lesson.video = Video.objects.create(title="Paid", file="paid.mp4")
+    paid_lesson.save(update_fields=["video"])
+    mail.outbox.clear()
+
+    response = ask(client, purchase, "It did not help my hip.")
+    assert response.status_code == 302
+    request = RefundRequest.objects.get()
+    assert request.status == "requested" and request.reason == "It did not help my hip."
+    assert [m.to for m in mail.outbox] == [[member.email], ["practitioner@example.com"]]
+    assert "It did not help my hip." in mail.outbox[1].body
+    page = client.get(reverse("billing:purchases")).content.decode()
+    assert "Refund requested" in page and "Ask for a refund" not in page
+
+    response = admin_action(client, admin_user, "approve", [request])
+    assert "now refunded" in response.content.decode()
+    request.refresh_from_db()
+    purchase.refresh_from_db()
+    assert request.status == "refunded" and request.decided_by == admin_user
+    assert purchase.status == Purchase.Status.REFUNDED
+    assert purchase.amount_refunded_cents == purchase.amount_cents
+    refund = Refund.objects.get()
+    assert refund.status == "succeeded" and refund.source == "site"
+    assert refund.stripe_refund_id == stripe_refunds_of(stripe_standin_server, purchase)[0]["id"]
+    assert len(stripe_refunds_of(stripe_standin_server, purchase)) == 1
+    assert [e.status for e in request.events.all()] == ["requested", "processing", "refunded"]
+    assert list(refund.events.values_list("status", flat=True)) == ["pending", "succeeded"]
+
+    assert not user_has_access(user=member, program=program)
+    revoke = AccessEvent.objects.get(action="revoke")
+    assert revoke.source == "refund" and revoke.actor == admin_user
+    assert f"#{request.pk}" in revoke.reason
+    member_mail = [m.subject for m in mail.outbox if m.to == [member.email]]
+    assert member_mail[-1] == "Your refund is done"
+
+    client.force_login(member)
+    assert (
+        client.get(reverse("program:lesson", args=[program.slug, "unit-3", "lesson-1"])).status_code
+        == 403
+    )
+    media = reverse("program:media", args=[paid_lesson.video_id, "video"])
+    assert client.get(media).status_code == 404
+    unit_1 = reverse("program:lesson", args=[program.slug, "unit-1", "lesson-1"])
+    assert client.get(unit_1).status_code == 200
+    page = client.get(reverse("billing:purchases")).content.decode()
+    assert "Refunded" in page and "Ask for a refund" not in page
+
+
+def test_asking_again_shows_the_open_request(client, paid_purchase_factory):
+    purchase = paid_purchase_factory()
+    ask(client, purchase, "first")
+    response = ask(client, purchase, "second")
+    assert response.status_code == 302
+    assert RefundRequest.objects.get().reason == "first"
+    page = client.get(reverse("billing:purchases")).content.decode()
+    assert "already asked" in page and "Refund requested" in page
+
+
+def test_someone_elses_or_unpaid_purchase_cannot_be_refunded(client, program, standin):
+    owner = factories.user_factory()
+    purchase = factories.purchase_factory(user=owner, program=program, status="paid")
+    client.force_login(factories.user_factory())
+    assert client.post(reverse("billing:refund-request", args=[purchase.pk])).status_code == 404
+    pending = factories.purchase_factory(user=owner, program=program)
+    client.force_login(owner)
+    response = client.post(reverse("billing:refund-request", args=[pending.pk]), follow=True)
+    assert "no payment left to refund" in response.content.decode()
+    assert not RefundRequest.objects.exists()
+    assert client.get(reverse("billing:refund-request", args=[purchase.pk])).status_code == 405
+
+
+def test_an_over_long_reason_is_shown_back_with_a_message(client, paid_purchase_factory):
+    purchase = paid_purchase_factory()
+    response = ask(client, purchase, "x" * 2001 + "KEEP")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "at most 2000 characters" in html and "KEEP" in html
+    assert not RefundRequest.objects.exists()
+
+
+def test_decline_needs_a_note_and_the_member_sees_it(
+    client, paid_purchase_factory, admin_user, program
+):
+    purchase = paid_purchase_factory()
+    ask(client, purchase)
+    request = RefundRequest.objects.get()
+
+    page = admin_action(client, admin_user, "decline", [request])
+    assert "Decline refund requests" in page.content.decode()
+    page = admin_action(client, admin_user, "decline", [request], apply="1", note="  ")
+    assert "A note is required." in page.content.decode()
+    request.refresh_from_db()
+    assert request.status == "requested"
+
+    mail.outbox.clear()
+    admin_action(
+        client, admin_user, "decline", [request], apply="1", note="We already refunded you."
+    )
+    request.refresh_from_db()
+    assert request.status == "declined" and request.staff_note == "We already refunded you."
+    assert mail.outbox[0].to == [purchase.user.email]
+    assert "We already refunded you." in mail.outbox[0].body
+    assert user_has_access(user=purchase.user, program=program)
+    client.force_login(purchase.user)
+    page = client.get(reverse("billing:purchases")).content.decode()
+    assert "Declined" in page and "We already refunded you." in page
+    assert "Ask for a refund" in page  # they may ask again later
+
+
+def test_a_double_click_issues_one_stripe_refund(
+    paid_purchase_factory, stripe_standin_server, admin_user
+):
+    purchase = paid_purchase_factory()
+    request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
+    first = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
+    second = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
+    assert first.status == second.status == "refunded"
+    assert len(stripe_refunds_of(stripe_standin_server, purchase)) == 1
+    assert Refund.objects.count() == 1
+    assert AccessEvent.objects.filter(action="revoke").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="Concurrent approvals need PostgreSQL row locks; SQLite serialises whole writes.",
+)
+def test_two_staff_approving_at_once_issue_exactly_one_refund(
+    paid_purchase_factory, stripe_standin_server, admin_user
+):
+    purchase = paid_purchase_factory()
+    other_admin = factories.user_factory(is_staff=True, is_superuser=True)
+    request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def approve(actor):
+        try:
+            barrier.wait()
+            refund_services.refund_request_approve(request_id=request.pk, actor=actor)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=approve, args=(a,)) for a in (admin_user, other_admin) * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    request.refresh_from_db()
+    assert request.status == "refunded"
+    assert len(stripe_refunds_of(stripe_standin_server, purchase)) == 1
+    assert Refund.objects.count() == 1
+    assert request.events.filter(status="processing").count() == 1
+    assert AccessEvent.objects.filter(action="revoke").count() == 1
+
+
+def test_refund_stripe_refuses_then_retry_then_close_outside_stripe(
+    client, paid_purchase_factory, standin, stripe_standin_server, admin_user, program
+):
+    purchase = paid_purchase_factory()
+    standin.refund_failure(payment_intent=purchase.stripe_payment_intent_id, **{"as": "api_error"})
+    ask(client, purchase)
+    request = RefundRequest.objects.get()
+
+    page = admin_action(client, admin_user, "approve", [request]).content.decode()
+    assert "charge_expired_for_refund" in page
+    request.refresh_from_db()
+    assert request.status == "failed" and "charge_expired_for_refund" in request.failure_reason
+    assert Refund.objects.get().status == "failed"
+    assert user_has_access(user=purchase.user, program=program)
+    queue = client.get(reverse("admin:billing_refundrequest_changelist") + "?status=failed")
+    assert "charge_expired_for_refund" in queue.content.decode()
+    client.force_login(purchase.user)
+    assert "did not go through" in client.get(reverse("billing:purchases")).content.decode()
+
+    admin_action(client, admin_user, "retry", [request])
+    request.refresh_from_db()
+    assert request.status == "failed" and request.attempts == 2
+    assert list(Refund.objects.order_by("attempt").values_list("attempt", "status")) == [
+        (1, "failed"),
+        (2, "failed"),
+    ]
+
+    page = admin_action(client, admin_user, "close_outside", [request], apply="1", note="")
+    assert "A note is required." in page.content.decode()
+    admin_action(
+        client, admin_user, "close_outside", [request], apply="1", note="Bank transfer 3 May."
+    )
+    request.refresh_from_db()
+    purchase.refresh_from_db()
+    assert request.status == "closed_outside" and request.staff_note == "Bank transfer 3 May."
+    assert purchase.status == "refunded"
+    outside = Refund.objects.get(source="outside_stripe")
+    assert outside.status == "succeeded" and outside.amount_cents == purchase.amount_cents
+    assert stripe_refunds_of(stripe_standin_server, purchase) == []
+    assert not user_has_access(user=purchase.user, program=program)
+    revoke = AccessEvent.objects.get(action="revoke")
+    assert revoke.actor == admin_user and "Bank transfer" in revoke.reason
+
+
+def test_retry_after_a_definite_failure_uses_a_new_attempt_and_refunds(
+    paid_purchase_factory, standin, stripe_standin_server, admin_user, program
+):
+    purchase = paid_purchase_factory()
+    pi = purchase.stripe_payment_intent_id
+    standin.refund_failure(payment_intent=pi, **{"as": "api_error"})
+    request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
+    assert (
+        refund_services.refund_request_approve(request_id=request.pk, actor=admin_user).status
+        == "failed"
+    )
+    standin.refund_failure(payment_intent=pi, **{"as": "none"})
+    done = refund_services.refund_request_retry(request_id=request.pk, actor=admin_user)
+    assert done.status == "refunded" and done.attempts == 2
+    assert len(stripe_refunds_of(stripe_standin_server, purchase)) == 1
+    assert not user_has_access(user=purchase.user, program=program)
+
+
+def test_a_refund_that_fails_at_the_bank_shows_stripes_reason(
+    paid_purchase_factory, standin, standin_events, deliver_event, admin_user, program
+):
+    purchase = paid_purchase_factory()
+    standin.refund_failure(payment_intent=purchase.stripe_payment_intent_id, **{"as": "failed"})
+    request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
+    result = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
+    assert result.status == "failed" and "expired_or_canceled_card" in result.failure_reason
+    refund = Refund.objects.get()
+    assert refund.status == "failed" and refund.failure_reason == "expired_or_canceled_card"
+    # Stripe's refund.failed event later changes nothing more.
+    (failed_event,) = standin_events(refund.stripe_refund_id, "refund.failed")
+    assert deliver_event(failed_event["id"]).status_code == 200
+    assert deliver_event(failed_event["id"]).status_code == 200
+    assert refund.events.count() == 2 and request.events.filter(status="failed").count() == 1
+    assert user_has_access(user=purchase.user, program=program)
+
+
+def test_crash_after_stripe_answered_is_repaired_by_the_refund_webhook(
+    paid_purchase_factory, standin, deliver_event, admin_user, program, monkeypatch
+):
+    purchase = paid_purchase_factory()
+    request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
+
+    def crash(**kwargs):
+        raise SystemExit("the server stopped")
+
+    monkeypatch.setattr(refund_services, "refund_sync_from_stripe", crash)
+    with pytest.raises(SystemExit):
+        refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
+    monkeypatch.undo()
+    refund = Refund.objects.get()
+    assert refund.stripe_refund_id is None and refund.status == "pending"
+    request.refresh_from_db()
+    assert request.status == "processing"
+
+    events = [
+        info["event"]
+        for info in standin.events()
+        if info["event"]["type"].startswith(("refund.", "charge.refunded"))
+        and info["event"]["data"]["object"].get("payment_intent")
+        == purchase.stripe_payment_intent_id
+    ]
+    assert events
+    for event in events:
+        assert deliver_event(event["id"]).status_code == 200
+    refund.refresh_from_db()
+    request.refresh_from_db()
+    assert refund.stripe_refund_id and refund.status == "succeeded"
+    assert request.status == "refunded"
+    assert not user_has_access(user=purchase.user, program=program)
+    revoke = AccessEvent.objects.get(action="revoke")
+    assert revoke.actor == admin_user and "Stripe event evt_" in revoke.actor_label
+
+
+def test_member_may_buy_again_after_a_refund(paid_purchase_factory, admin_user, program):
+    purchase = paid_purchase_factory()
+    request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
+    refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
+    again = paid_purchase_factory(user=purchase.user)
+    assert again.pk != purchase.pk
+    assert user_has_access(user=purchase.user, program=program)
+    restore = AccessEvent.objects.order_by("-id").first()
+    assert restore.action == "restore" and restore.source == "purchase"
+    assert services.Purchase.objects.get(pk=purchase.pk).status == "refunded"

@@ -80,7 +80,9 @@ def _request_set_status(
         request=request, status=to, note=note, actor=actor, actor_label=actor_label
     )
     # Enqueued in the same transaction: the email exists if and only if the change does.
-    refund_request_email_member.enqueue(event_id=event.pk)
+    # "Processing" lasts the second of the Stripe call; the member hears its outcome instead.
+    if to != Status.PROCESSING:
+        refund_request_email_member.enqueue(event_id=event.pk)
     return event
 
 
@@ -508,7 +510,8 @@ def dispute_sync_from_stripe(*, dispute: Any, source_label: str) -> Dispute | No
     with transaction.atomic():
         purchase = _lock_purchase(purchase.pk)
         row = Dispute.objects.select_for_update().filter(stripe_dispute_id=dispute_id).first()
-        if row is None:
+        created = row is None
+        if created:
             row = Dispute.objects.create(
                 purchase=purchase,
                 stripe_dispute_id=dispute_id,
@@ -538,7 +541,8 @@ def dispute_sync_from_stripe(*, dispute: Any, source_label: str) -> Dispute | No
             row.closed_at = timezone.now()
             fields += ["outcome", "closed_at"]
         row.save(update_fields=fields)
-        DisputeEvent.objects.create(dispute=row, status=status, source_label=source_label)
+        if not created:
+            DisputeEvent.objects.create(dispute=row, status=status, source_label=source_label)
         if status == "lost":
             _dispute_lost(purchase, row, label=source_label)
         elif status == "won":

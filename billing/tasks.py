@@ -78,7 +78,6 @@ def _send(*, template: str, subject: str, to: list[str], context: dict) -> None:
 
 MEMBER_SUBJECTS = {
     "requested": "We received your refund request",
-    "processing": "Your refund is on its way",
     "refunded": "Your refund is done",
     "declined": "About your refund request",
     "failed": "Your refund needs a little more time",

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 from django.core import mail
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.urls import reverse
 
 from billing import refund_services, services
@@ -191,7 +191,7 @@ def test_two_staff_approving_at_once_issue_exactly_one_refund(
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
-            close_old_connections()
+            connection.close()
 
     threads = [threading.Thread(target=approve, args=(a,)) for a in (admin_user, other_admin) * 2]
     for thread in threads:

@@ -1,0 +1,75 @@
+"""Disputes (chargebacks) from Stripe: recorded and flagged while open, access stays; lost
+revokes, won restores; safe twice and out of order."""
+
+import pytest
+
+from billing.models import Dispute, Purchase, WebhookEvent
+from program.models import AccessEvent
+from program.selectors import user_has_access
+from program.services import access_revoke
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dispute_lost_revokes_access_naming_the_stripe_event(
+    standin_live, paid_purchase_factory, program
+):
+    purchase = paid_purchase_factory()
+    dispute = standin_live.dispute(payment_intent=purchase.stripe_payment_intent_id, deliver="sync")
+    row = Dispute.objects.get()
+    assert row.stripe_dispute_id == dispute["id"] and row.status == "needs_response"
+    purchase.refresh_from_db()
+    assert purchase.disputed and purchase.needs_attention
+    assert user_has_access(user=purchase.user, program=program)
+
+    standin_live.dispute_close(dispute["id"], outcome="lost", deliver="sync")
+    row.refresh_from_db()
+    purchase.refresh_from_db()
+    assert row.outcome == "lost" and row.closed_at is not None
+    assert purchase.status == Purchase.Status.CHARGED_BACK and not purchase.disputed
+    assert not user_has_access(user=purchase.user, program=program)
+    revoke = AccessEvent.objects.get(action="revoke")
+    closed = WebhookEvent.objects.get(type="charge.dispute.closed")
+    assert revoke.source == "dispute_lost"
+    assert revoke.actor_label.startswith(f"Stripe event {closed.stripe_event_id}")
+    assert list(row.events.values_list("status", flat=True)) == ["needs_response", "lost"]
+
+
+def test_dispute_won_keeps_or_restores_access(
+    standin, paid_purchase_factory, standin_events, deliver_event, program
+):
+    purchase = paid_purchase_factory()
+    dispute = standin.dispute(payment_intent=purchase.stripe_payment_intent_id, deliver="none")
+    (opened,) = standin_events(dispute["id"], "charge.dispute.created")
+    deliver_event(opened["id"])
+    # Staff cut access by hand while the bank looked at it; winning gives it back.
+    access_revoke(user=purchase.user, program=program, source="staff", reason="dispute open")
+    standin.dispute_close(dispute["id"], outcome="won", deliver="none")
+    (closed,) = standin_events(dispute["id"], "charge.dispute.closed")
+    assert deliver_event(closed["id"]).status_code == 200
+    assert deliver_event(closed["id"]).status_code == 200
+
+    assert Dispute.objects.get().outcome == "won"
+    purchase.refresh_from_db()
+    assert purchase.status == "paid" and not purchase.disputed
+    assert user_has_access(user=purchase.user, program=program)
+    restore = AccessEvent.objects.get(action="restore")
+    assert restore.source == "dispute_won"
+    assert restore.actor_label.startswith(f"Stripe event {closed['id']}")
+
+
+def test_dispute_closed_before_created_and_delivered_twice(
+    standin, paid_purchase_factory, standin_events, deliver_event, program
+):
+    purchase = paid_purchase_factory()
+    dispute = standin.dispute(payment_intent=purchase.stripe_payment_intent_id, deliver="none")
+    standin.dispute_close(dispute["id"], outcome="lost", deliver="none")
+    (opened,) = standin_events(dispute["id"], "charge.dispute.created")
+    (closed,) = standin_events(dispute["id"], "charge.dispute.closed")
+    for event_id in (closed["id"], opened["id"], closed["id"], opened["id"]):
+        assert deliver_event(event_id).status_code == 200
+    row = Dispute.objects.get()
+    assert row.outcome == "lost" and row.status == "lost"
+    assert AccessEvent.objects.filter(action="revoke").count() == 1
+    assert not user_has_access(user=purchase.user, program=program)

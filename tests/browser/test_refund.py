@@ -1,0 +1,93 @@
+"""Journeys 5 and 6 in a real browser: the member asks for a refund on the purchases page,
+staff approve it in the admin (one refund at the local Stripe stand-in), and the member no
+longer reaches a paid lesson while Unit 1 still plays."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+from django.core.files import File
+from django.db import connection
+from django.urls import reverse
+
+from billing.models import Refund, RefundRequest
+from program.models import Lesson, Video
+from program.selectors import user_has_access
+from tests import factories
+from tests.browser.conftest import login
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="session")
+def refund_webm(tmp_path_factory):
+    """A two-second WebM (VP8 plays in any Chromium build), made once with ffmpeg."""
+    if not shutil.which("ffmpeg"):
+        pytest.skip("ffmpeg is needed to make a sample video")
+    path = tmp_path_factory.mktemp("refund-video") / "sample.webm"
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i"]
+        + ["testsrc=duration=2:size=160x120:rate=10", "-c:v", "libvpx", "-b:v", "100k", str(path)],
+        check=True,
+        timeout=60,
+    )
+    return path
+
+
+def test_member_asks_staff_approve_and_paid_lessons_close_while_unit_1_plays(
+    page, live_server, standin_live, paid_purchase_factory, program, refund_webm, admin_user
+):
+    # On SQLite the live server shares one in-memory connection between threads, so the
+    # stand-in's events are not delivered; on PostgreSQL they race the approver like Stripe's.
+    standin_live.config(delivery="async" if connection.vendor == "postgresql" else "none")
+    with open(refund_webm, "rb") as handle:
+        video = Video.objects.create(
+            title="Sample", file=File(handle, name="sample.webm"), content_type="video/webm"
+        )
+    Lesson.objects.filter(unit__program=program, unit__slug__in=["unit-1", "unit-3"]).update(
+        video=video
+    )
+    member = factories.user_factory(email="member@example.com")
+    purchase = paid_purchase_factory(user=member)
+    paid_lesson = reverse("program:lesson", args=[program.slug, "unit-3", "lesson-1"])
+    free_lesson = reverse("program:lesson", args=[program.slug, "unit-1", "lesson-1"])
+
+    login(page, "member@example.com", factories.PASSWORD)
+    page.goto(reverse("billing:purchases"))
+    page.get_by_label("Why are you asking? (optional)").fill("My back feels the same.")
+    page.get_by_role("button", name="Ask for a refund").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("we received your refund request").is_visible()
+    assert page.get_by_text("Refund requested").is_visible()
+    assert page.get_by_role("button", name="Ask for a refund").count() == 0
+    page.goto(paid_lesson)
+    assert page.get_by_role("heading", name="Lesson 3.1").is_visible()  # still open meanwhile
+    page.context.clear_cookies()
+
+    login(page, "admin@example.com", factories.PASSWORD)
+    page.goto(reverse("admin:billing_refundrequest_changelist"))
+    assert page.get_by_text("member@example.com").is_visible()
+    page.locator("input[name=_selected_action]").first.check()
+    page.locator("select[name=action]").select_option("approve")
+    page.get_by_role("button", name="Run").or_(page.get_by_role("button", name="Go")).click()
+    page.wait_for_load_state()
+    assert page.get_by_text(re.compile(r"Request #\d+ approved: now refunded")).is_visible()
+    page.context.clear_cookies()
+
+    request = RefundRequest.objects.get()
+    assert request.status == "refunded" and request.decided_by == admin_user
+    assert Refund.objects.get().stripe_refund_id.startswith("re_")
+    assert not user_has_access(user=member, program=program)
+
+    login(page, "member@example.com", factories.PASSWORD)
+    page.goto(reverse("billing:purchases"))
+    assert page.get_by_text("Refunded", exact=False).first.is_visible()
+    response = page.goto(paid_lesson)
+    assert response.status == 403
+    response = page.goto(free_lesson)
+    assert response.status == 200
+    player = page.locator("video")
+    assert player.count() == 1
+    page.wait_for_function("document.querySelector('video').readyState >= 1")
+    assert purchase.pk == request.purchase_id

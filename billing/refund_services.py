@@ -360,6 +360,15 @@ def _purchase_settle(
         data={"amount_refunded_cents": total},
     )
     if purchase.status == Purchase.Status.REFUNDED and status_before != purchase.status:
+        approved = (
+            purchase.refund_requests.filter(status=Status.PROCESSING)
+            .select_related("decided_by")
+            .first()
+        )
+        if actor is None and approved is not None:
+            # Stripe's event overtook the approver's own write: the approver still decided.
+            actor = approved.decided_by
+            reason = f"Refund request #{approved.pk} approved and refunded"
         _access_end(
             purchase,
             source="refund",

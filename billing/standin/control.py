@@ -73,3 +73,7 @@ class StandinControl:
             f"/_standin/disputes/{dispute_id}/close",
             {"outcome": outcome, "deliver": deliver},
         )
+
+    def refund_too_old(self, *, payment_intent: str) -> dict:
+        """Refunds of this payment are refused like a card payment too old to refund."""
+        return self.refund_failure(payment_intent=payment_intent, **{"as": "api_error"})

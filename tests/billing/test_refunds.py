@@ -211,7 +211,7 @@ def test_refund_stripe_refuses_then_retry_then_close_outside_stripe(
     client, paid_purchase_factory, standin, stripe_standin_server, admin_user, program
 ):
     purchase = paid_purchase_factory()
-    standin.refund_failure(payment_intent=purchase.stripe_payment_intent_id, **{"as": "api_error"})
+    standin.refund_too_old(payment_intent=purchase.stripe_payment_intent_id)
     ask(client, purchase)
     request = RefundRequest.objects.get()
 
@@ -334,3 +334,27 @@ def test_member_may_buy_again_after_a_refund(paid_purchase_factory, admin_user, 
     restore = AccessEvent.objects.order_by("-id").first()
     assert restore.action == "restore" and restore.source == "purchase"
     assert services.Purchase.objects.get(pk=purchase.pk).status == "refunded"
+
+
+def test_no_answer_from_stripe_keeps_the_attempt_and_retry_sends_the_same_key(
+    paid_purchase_factory, stripe_standin_server, admin_user, settings, program
+):
+    purchase = paid_purchase_factory()
+    request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
+    standin_base = settings.STRIPE_API_BASE
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens: no answer at all
+    result = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
+    assert result.status == "failed" and "retrying is safe" in result.failure_reason
+    refund = Refund.objects.get()
+    assert refund.status == "pending" and refund.attempt == 1
+    assert user_has_access(user=purchase.user, program=program)
+
+    settings.STRIPE_API_BASE = standin_base
+    done = refund_services.refund_request_retry(request_id=request.pk, actor=admin_user)
+    assert done.status == "refunded" and done.attempts == 1
+    assert Refund.objects.get().status == "succeeded"
+    with stripe_standin_server.state.lock:
+        keys = [k for _, k in stripe_standin_server.state.idempotency if k]
+    prefix = request.idempotency_key(1).removesuffix("1")
+    assert [k for k in keys if k.startswith(prefix)] == [request.idempotency_key(1)]
+    assert len(stripe_refunds_of(stripe_standin_server, purchase)) == 1

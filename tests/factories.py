@@ -233,3 +233,13 @@ def make_sample_video(path, *, seconds: int = 2, audio: bool = True, size: str =
     command += ["-shortest", "-movflags", "+faststart", str(path)]
     subprocess.run(command, check=True, timeout=60)
     return path
+
+
+# --- members (staff tools) ------------------------------------------------------------------
+
+
+def members_bulk_factory(*, count: int, program, prefix: str | None = None) -> int:
+    """`count` members with a mix of statuses, by bulk inserts (see members.seeding)."""
+    from members.seeding import members_seed
+
+    return members_seed(count=count, program=program, prefix=prefix or f"bulk{next(_seq)}-")

@@ -187,7 +187,9 @@ def _estimated_rows(table: str) -> int | None:
 # --- export -----------------------------------------------------------------------------------
 def member_export_queryset(queryset: QuerySet) -> QuerySet:
     """The (filtered) member list with the money columns bookkeeping needs, as value rows."""
-    paid = Purchase.objects.filter(user=OuterRef("pk"), paid_at__isnull=False).order_by()
+    paid = Purchase.objects.filter(
+        Q(paid_at__isnull=False) | Q(status=Purchase.Status.REFUNDED), user=OuterRef("pk")
+    ).order_by()
     amount_paid = paid.values("user").annotate(total=Sum("amount_cents")).values("total")
     if Refund is not None:
         refunded_rows = Refund.objects.filter(purchase__user=OuterRef("pk")).exclude(
@@ -201,7 +203,8 @@ def member_export_queryset(queryset: QuerySet) -> QuerySet:
         )
     else:
         refunded = (
-            paid.filter(status=Purchase.Status.REFUNDED)
+            Purchase.objects.filter(user=OuterRef("pk"), status=Purchase.Status.REFUNDED)
+            .order_by()
             .values("user")
             .annotate(total=Sum("amount_cents"))
             .values("total")

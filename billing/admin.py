@@ -1,9 +1,24 @@
 """Money records in the admin: read-only, never deleted. Changes go through billing.services."""
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
-from billing import services
-from billing.models import Purchase, PurchaseEvent, WebhookEvent
+from billing import refund_services, services
+from billing.forms import StaffNoteForm
+from billing.models import (
+    Dispute,
+    DisputeEvent,
+    Purchase,
+    PurchaseEvent,
+    Refund,
+    RefundEvent,
+    RefundRequest,
+    RefundRequestEvent,
+    WebhookEvent,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -17,12 +32,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class PurchaseEventInline(admin.TabularInline):
-    model = PurchaseEvent
+class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
-    fields = ["created_at", "kind", "status_before", "status_after", "source_label", "note", "data"]
-    readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -30,11 +42,53 @@ class PurchaseEventInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class PurchaseEventInline(ReadOnlyInline):
+    model = PurchaseEvent
+    fields = ["created_at", "kind", "status_before", "status_after", "source_label", "note", "data"]
+    readonly_fields = fields
+
+
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fk_name = "purchase"
+    fields = [
+        "created_at",
+        "source",
+        "attempt",
+        "stripe_refund_id",
+        "amount_cents",
+        "currency",
+        "status",
+        "failure_reason",
+        "note",
+    ]
+    readonly_fields = fields
+
+
+class DisputeInline(ReadOnlyInline):
+    model = Dispute
+    fields = ["created_at", "stripe_dispute_id", "status", "outcome", "amount_cents", "closed_at"]
+    readonly_fields = fields
+
 
 @admin.register(Purchase)
 class PurchaseAdmin(ReadOnlyAdmin):
-    list_display = ["id", "user", "program", "amount_display", "status", "paid_at", "created_at"]
-    list_filter = ["status", "program"]
+    list_display = [
+        "id",
+        "user",
+        "program",
+        "amount_display",
+        "status",
+        "needs_attention",
+        "disputed",
+        "paid_at",
+        "created_at",
+    ]
+    list_filter = ["status", "needs_attention", "disputed", "program"]
     search_fields = [
         "user__email",
         "stripe_checkout_session_id",
@@ -43,7 +97,7 @@ class PurchaseAdmin(ReadOnlyAdmin):
     ]
     list_select_related = ["user", "program"]
     date_hierarchy = "created_at"
-    inlines = [PurchaseEventInline]
+    inlines = [PurchaseEventInline, RefundInline, DisputeInline]
 
     @admin.display(description="amount", ordering="amount_cents")
     def amount_display(self, obj):
@@ -85,3 +139,193 @@ class WebhookEventAdmin(ReadOnlyAdmin):
             self.message_user(
                 request, f"{failed} event(s) failed again; see their error.", messages.ERROR
             )
+
+
+# ------------------------------------------------------------------------------------------------
+# Refund queue
+# ------------------------------------------------------------------------------------------------
+class RefundRequestEventInline(ReadOnlyInline):
+    model = RefundRequestEvent
+    fields = ["created_at", "status", "note", "actor", "actor_label"]
+    readonly_fields = fields
+
+
+class RequestRefundInline(RefundInline):
+    fk_name = "request"
+
+
+@admin.register(RefundRequest)
+class RefundRequestAdmin(ReadOnlyAdmin):
+    """The queue: oldest first. Approve, decline (note), retry a failed refund, or close as
+    refunded outside Stripe (note). Every action goes through billing.refund_services."""
+
+    list_display = [
+        "id",
+        "created_at",
+        "member",
+        "purchase_link",
+        "amount",
+        "paid_at",
+        "status",
+        "failure_reason",
+    ]
+    list_filter = ["status"]
+    search_fields = ["user__email", "user__name", "purchase__stripe_payment_intent_id"]
+    list_select_related = ["user", "purchase"]
+    ordering = ["created_at", "id"]
+    actions = ["approve", "decline", "retry", "close_outside"]
+    fields = [
+        "purchase_link",
+        "member",
+        "amount",
+        "paid_at",
+        "status",
+        "reason",
+        "failure_reason",
+        "staff_note",
+        "attempts",
+        "decided_by",
+        "decided_at",
+        "created_at",
+    ]
+    readonly_fields = fields
+    inlines = [RefundRequestEventInline, RequestRefundInline]
+
+    @admin.display(description="member", ordering="user__email")
+    def member(self, obj):
+        return obj.user.email if obj.user else "(account deleted)"
+
+    @admin.display(description="purchase", ordering="purchase_id")
+    def purchase_link(self, obj):
+        url = reverse("admin:billing_purchase_change", args=[obj.purchase_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.purchase_id)
+
+    @admin.display(description="amount", ordering="purchase__amount_cents")
+    def amount(self, obj):
+        return obj.purchase.amount_display
+
+    @admin.display(description="date paid", ordering="purchase__paid_at")
+    def paid_at(self, obj):
+        return obj.purchase.paid_at
+
+    def _each(self, request, queryset, do, done_word: str) -> None:
+        for item in queryset.order_by("created_at", "id"):
+            try:
+                result = do(item)
+            except refund_services.RefundNotAllowed as exc:
+                self.message_user(request, f"Request #{item.pk}: {exc.message}", messages.ERROR)
+                continue
+            if result.status == RefundRequest.Status.FAILED:
+                self.message_user(
+                    request,
+                    f"Request #{item.pk}: the refund failed. Stripe said: {result.failure_reason}",
+                    messages.ERROR,
+                )
+            else:
+                self.message_user(
+                    request,
+                    f"Request #{item.pk} {done_word}: now {result.get_status_display().lower()}.",
+                    messages.SUCCESS,
+                )
+
+    @admin.action(description="Approve: refund through Stripe")
+    def approve(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda r: refund_services.refund_request_approve(request_id=r.pk, actor=request.user),
+            "approved",
+        )
+
+    @admin.action(description="Retry the failed refund")
+    def retry(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda r: refund_services.refund_request_retry(request_id=r.pk, actor=request.user),
+            "retried",
+        )
+
+    def _with_note(self, request, queryset, *, action: str, title: str, service, done_word: str):
+        """An intermediate page asks for the note; its form posts back to this action."""
+        form = StaffNoteForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            note = form.cleaned_data["note"]
+            self._each(
+                request,
+                queryset,
+                lambda r: service(request_id=r.pk, actor=request.user, note=note),
+                done_word,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "form": form,
+            "queryset": queryset.select_related("user", "purchase"),
+            "action": action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/billing/refundrequest/note_action.html", context)
+
+    @admin.action(description="Decline (with a note for the member)")
+    def decline(self, request, queryset):
+        return self._with_note(
+            request,
+            queryset,
+            action="decline",
+            title="Decline refund requests",
+            service=refund_services.refund_request_decline,
+            done_word="declined",
+        )
+
+    @admin.action(description="Close as refunded outside Stripe (with a note)")
+    def close_outside(self, request, queryset):
+        return self._with_note(
+            request,
+            queryset,
+            action="close_outside",
+            title="Close as refunded outside Stripe",
+            service=refund_services.refund_request_close_outside,
+            done_word="closed",
+        )
+
+
+class RefundEventInline(ReadOnlyInline):
+    model = RefundEvent
+    fields = ["created_at", "status", "failure_reason", "source_label"]
+    readonly_fields = fields
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "purchase",
+        "request",
+        "source",
+        "amount_display",
+        "status",
+        "stripe_refund_id",
+        "created_at",
+    ]
+    list_filter = ["status", "source"]
+    search_fields = ["stripe_refund_id", "purchase__user__email"]
+    list_select_related = ["purchase", "purchase__program", "request"]
+    inlines = [RefundEventInline]
+
+
+class DisputeEventInline(ReadOnlyInline):
+    model = DisputeEvent
+    fields = ["created_at", "status", "source_label"]
+    readonly_fields = fields
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyAdmin):
+    list_display = ["stripe_dispute_id", "purchase", "status", "outcome", "created_at"]
+    list_filter = ["status", "outcome"]
+    search_fields = ["stripe_dispute_id", "purchase__user__email"]
+    list_select_related = ["purchase", "purchase__program"]
+    inlines = [DisputeEventInline]

@@ -18,6 +18,10 @@ class PurchaseQuerySet(models.QuerySet):
     def paid(self):
         return self.filter(status=Purchase.Status.PAID)
 
+    def refundable(self):
+        """Purchases a member may still ask a refund of (paid, or partly refunded)."""
+        return self.filter(status__in=[Purchase.Status.PAID, Purchase.Status.PARTIALLY_REFUNDED])
+
 
 class Purchase(models.Model):
     """One attempt to buy a program: created pending before the customer goes to Stripe."""
@@ -28,6 +32,8 @@ class Purchase(models.Model):
         FAILED = "failed", "Payment failed"
         EXPIRED = "expired", "Checkout expired"
         REFUNDED = "refunded", "Refunded"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partly refunded"
+        CHARGED_BACK = "charged_back", "Dispute lost (charged back)"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -58,6 +64,14 @@ class Purchase(models.Model):
     receipt_sent_at = models.DateTimeField(
         null=True, blank=True, help_text="When the receipt email went out (sent once)."
     )
+    amount_refunded_cents = models.PositiveIntegerField(
+        default=0, help_text="Refunded so far, in cents (Stripe and outside Stripe)."
+    )
+    needs_attention = models.BooleanField(
+        default=False,
+        help_text="Flagged for staff: a partial refund or an open dispute (see its history).",
+    )
+    disputed = models.BooleanField(default=False, help_text="A dispute is open at the bank.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -100,6 +114,12 @@ class PurchaseEvent(models.Model):
         EXPIRED = "expired", "Checkout expired"
         RECEIPT_SENT = "receipt_sent", "Receipt sent"
         NOTE = "note", "Note"
+        REFUND_REQUESTED = "refund_requested", "Refund requested"
+        REFUNDED = "refunded", "Refunded"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partly refunded"
+        DISPUTE_OPENED = "dispute_opened", "Dispute opened"
+        DISPUTE_WON = "dispute_won", "Dispute won"
+        DISPUTE_LOST = "dispute_lost", "Dispute lost"
 
     purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -150,3 +170,216 @@ class WebhookEvent(models.Model):
     @property
     def is_processed(self) -> bool:
         return self.processed_at is not None
+
+
+# ------------------------------------------------------------------------------------------------
+# Refunds and disputes
+# ------------------------------------------------------------------------------------------------
+class RefundRequest(models.Model):
+    """A member's request for a refund under the lifetime guarantee (no time limit).
+
+    Its status moves through billing.services only, and every change appends a
+    RefundRequestEvent (who, when, why). At most one open request per purchase.
+    """
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        PROCESSING = "processing", "Being refunded"
+        REFUNDED = "refunded", "Refunded"
+        DECLINED = "declined", "Declined"
+        FAILED = "failed", "Refund failed (being handled)"
+        CLOSED_OUTSIDE = "closed_outside", "Refunded by other means"
+
+    OPEN_STATUSES = (Status.REQUESTED, Status.PROCESSING, Status.FAILED)
+
+    purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="refund_requests")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="refund_requests",
+        help_text="The member who asked (empty once they deleted their account).",
+    )
+    reason = models.TextField(blank=True, help_text="The member's reason, if they gave one.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.REQUESTED)
+    staff_note = models.TextField(
+        blank=True, help_text="Staff's note: shown to the member when declined or closed."
+    )
+    failure_reason = models.TextField(
+        blank=True, help_text="Stripe's reason when the last refund attempt failed."
+    )
+    attempts = models.PositiveIntegerField(
+        default=0,
+        help_text="Refund attempts at Stripe; a new attempt only after a definite failure.",
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="refund_decisions",
+        help_text="The staff member who approved, declined or closed it.",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purchase"],
+                condition=Q(status__in=["requested", "processing", "failed"]),
+                name="billing_refundrequest_one_open_per_purchase",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund request #{self.pk} for purchase #{self.purchase_id} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    def idempotency_key(self, attempt: int) -> str:
+        # Derived from the request and its attempt number: a double click or two staff at once
+        # send the same key. The creation time keeps keys unique across fresh databases.
+        return f"refund-request-{self.pk}-{self.created_at:%Y%m%dT%H%M%S%f}-attempt-{attempt}"
+
+
+class RefundRequestEvent(models.Model):
+    """Append-only history of a refund request: every status change, by whom and why."""
+
+    request = models.ForeignKey(RefundRequest, on_delete=models.PROTECT, related_name="events")
+    status = models.CharField(max_length=20, choices=RefundRequest.Status.choices)
+    note = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="refund_request_actions",
+    )
+    actor_label = models.CharField(
+        max_length=200, blank=True, help_text="What did it when no person did: 'Stripe event ...'."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.status} (refund request #{self.request_id})"
+
+
+class Refund(models.Model):
+    """Money going back to the member: one row per Stripe refund (or one refund made outside
+    Stripe). Amount, currency and ids never change; `status` is the latest state Stripe told us,
+    and every change of it appends a RefundEvent (status history rows), so nothing is lost."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+
+    class Source(models.TextChoices):
+        SITE = "site", "Approved on the site"
+        DASHBOARD = "dashboard", "Made in the Stripe dashboard"
+        OUTSIDE_STRIPE = "outside_stripe", "Refunded outside Stripe"
+
+    purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="refunds")
+    request = models.ForeignKey(
+        RefundRequest,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds",
+        help_text="The member's request it answers, if any.",
+    )
+    attempt = models.PositiveIntegerField(default=0, help_text="Attempt number of the request.")
+    stripe_refund_id = models.CharField(
+        max_length=255, unique=True, null=True, blank=True, help_text="re_... at Stripe."
+    )
+    amount_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    failure_reason = models.CharField(
+        max_length=500, blank=True, help_text="Stripe's reason when it failed."
+    )
+    source = models.CharField(max_length=20, choices=Source.choices)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[a-z]{3}$"), name="billing_refund_currency_iso"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund #{self.pk} of purchase #{self.purchase_id} ({self.status})"
+
+    @property
+    def amount_display(self) -> str:
+        return f"{self.amount_cents / 100:,.2f} {self.currency.upper()}"
+
+
+class RefundEvent(models.Model):
+    """Append-only status history of a Refund."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="events")
+    status = models.CharField(max_length=20, choices=Refund.Status.choices)
+    failure_reason = models.CharField(max_length=500, blank=True)
+    source_label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.status} (refund #{self.refund_id})"
+
+
+class Dispute(models.Model):
+    """A chargeback the member opened with their bank. Access stays while it is open (we may
+    win); a lost dispute revokes it, a won one restores it. Changes append DisputeEvent rows."""
+
+    class Outcome(models.TextChoices):
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="disputes")
+    stripe_dispute_id = models.CharField(max_length=255, unique=True, help_text="dp_... at Stripe.")
+    status = models.CharField(max_length=40, help_text="Stripe's dispute status.")
+    reason = models.CharField(max_length=100, blank=True)
+    amount_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Dispute {self.stripe_dispute_id} ({self.outcome or self.status})"
+
+    @property
+    def amount_display(self) -> str:
+        return f"{self.amount_cents / 100:,.2f} {self.currency.upper()}"
+
+
+class DisputeEvent(models.Model):
+    """Append-only history of a dispute."""
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="events")
+    status = models.CharField(max_length=40)
+    source_label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.status} (dispute #{self.dispute_id})"

@@ -406,6 +406,7 @@ def _handle_checkout_session_expired(event: WebhookEvent) -> str:
     return f"Purchase #{purchase.pk} is {purchase.status}."
 
 
+# Refund and dispute handlers are added by billing.refund_services (imported in BillingConfig.ready).
 WEBHOOK_HANDLERS: dict[str, Callable[[WebhookEvent], str]] = {
     "checkout.session.completed": _handle_checkout_session_completed,
     "checkout.session.async_payment_succeeded": _handle_async_payment_succeeded,

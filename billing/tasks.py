@@ -60,3 +60,92 @@ def purchase_receipt_send(*, purchase_id: int, resend: bool = False) -> bool:
             source_label="receipt email (resent by staff)" if resend else "receipt email",
         )
     return True
+
+
+SITE_NAME = "Comforting Your S-I Joints"
+
+
+def _send(*, template: str, subject: str, to: list[str], context: dict) -> None:
+    context = {"SITE_NAME": SITE_NAME, **context}
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"billing/email/{template}.txt", context),
+        to=to,
+    )
+    message.attach_alternative(
+        render_to_string(f"billing/email/{template}.html", context), "text/html"
+    )
+    message.send()
+
+
+MEMBER_SUBJECTS = {
+    "requested": "We received your refund request",
+    "processing": "Your refund is on its way",
+    "refunded": "Your refund is done",
+    "declined": "About your refund request",
+    "failed": "Your refund needs a little more time",
+    "closed_outside": "Your refund is done",
+}
+
+
+@task()
+def refund_request_email_member(*, event_id: int) -> str:
+    """Tell the member what changed in their refund request (one email per history row)."""
+    from django.conf import settings
+
+    from billing.models import RefundRequestEvent
+
+    event = (
+        RefundRequestEvent.objects.select_related(
+            "request", "request__user", "request__purchase", "request__purchase__program"
+        )
+        .filter(pk=event_id)
+        .first()
+    )
+    if event is None or event.request.user is None:
+        return "nobody to tell"
+    request = event.request
+    _send(
+        template="refund_member",
+        subject=MEMBER_SUBJECTS.get(event.status, "About your refund request"),
+        to=[request.user.email],
+        context={
+            "event": event,
+            "request": request,
+            "purchase": request.purchase,
+            "program": request.purchase.program,
+            "user": request.user,
+            "purchases_url": settings.SITE_URL + reverse("billing:purchases"),
+        },
+    )
+    return "sent"
+
+
+@task()
+def refund_request_email_staff(*, request_id: int) -> str:
+    """Tell staff a member asked for a refund, with a link to the queue."""
+    from django.conf import settings
+
+    from accounts.tasks import staff_notification_emails
+    from billing.models import RefundRequest
+
+    request = (
+        RefundRequest.objects.select_related("user", "purchase", "purchase__program")
+        .filter(pk=request_id)
+        .first()
+    )
+    staff = staff_notification_emails()
+    if request is None or not staff:
+        return "nobody to tell"
+    admin_path = reverse("admin:billing_refundrequest_change", args=[request.pk])
+    _send(
+        template="refund_staff",
+        subject=f"Refund request #{request.pk}: {request.purchase.amount_display}",
+        to=staff,
+        context={
+            "request": request,
+            "purchase": request.purchase,
+            "admin_url": settings.SITE_URL + admin_path,
+        },
+    )
+    return "sent"

@@ -10,5 +10,5 @@ urlpatterns = [
     path("checkout/cancelled/", views.checkout_cancel, name="checkout-cancel"),
     path("stripe/webhook/", views.stripe_webhook, name="stripe-webhook"),
     path("purchases/", views.purchases, name="purchases"),
-    # "refund-request" (billing:refund-request) is the refunds issue's to add.
+    path("purchases/<int:purchase>/refund/", views.refund_request, name="refund-request"),
 ]

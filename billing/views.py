@@ -14,7 +14,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from billing import selectors, services
+from billing import refund_services, selectors, services
+from billing.forms import RefundRequestForm
 from billing.models import Purchase
 
 logger = logging.getLogger(__name__)
@@ -104,11 +105,41 @@ def checkout_cancel(request):
     return render(request, "billing/checkout_cancel.html", {"program": program})
 
 
+@never_cache
 @login_required
 @require_GET
 def purchases(request):
     items = selectors.purchases_for_user(user=request.user)
     return render(request, "billing/purchases.html", {"purchases": items})
+
+
+@login_required
+@require_POST
+def refund_request(request, purchase: int):
+    """The member asks for a refund of one of their purchases (lifetime guarantee)."""
+    form = RefundRequestForm(request.POST)
+    if not form.is_valid():
+        items = selectors.purchases_for_user(user=request.user)
+        context = {"purchases": items, "form": form, "form_purchase_id": purchase}
+        return render(request, "billing/purchases.html", context, status=400)
+    try:
+        _obj, created = refund_services.refund_request_create(
+            user=request.user, purchase_id=purchase, reason=form.cleaned_data["reason"]
+        )
+    except refund_services.RefundNotAllowed as exc:
+        if exc.code == "not_found":
+            raise Http404(exc.message) from exc
+        messages.info(request, exc.message)
+        return redirect("billing:purchases")
+    if created:
+        messages.success(
+            request,
+            "Thank you: we received your refund request and sent you an email. "
+            "We will write again when it is done.",
+        )
+    else:
+        messages.info(request, "You have already asked for this refund; its status is below.")
+    return redirect("billing:purchases")
 
 
 def _bad_request(reason: str) -> HttpResponse:

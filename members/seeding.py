@@ -1,8 +1,8 @@
 """Many members at once (bulk_create in batches), for the benchmark and query-count tests.
 
 The mix, by position n: every 3rd member paid (purchase + access), every 20th of those later
-refunded (purchase refunded, access revoked), every 50th complimentary, 70% verified; the rest
-free. Dates spread over the last two years. Passwords are unusable (nobody logs in as them).
+refunded (purchase refunded with a Refund row, access revoked), a few with an open dispute,
+every 50th complimentary, 70% verified; the rest free. Dates spread over the last two years. Passwords are unusable (nobody logs in as them).
 """
 
 from datetime import timedelta
@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from billing.models import Purchase
+from billing.models import Dispute, Purchase, Refund
 from program.models import Access, Program
 
 
@@ -21,7 +21,9 @@ def member_kind(n: int) -> str:
     if n % 50 == 0:
         return "complimentary"
     if n % 3 == 0:
-        return "refunded" if n % 60 == 0 else "paid"
+        if n % 60 == 0:
+            return "refunded"
+        return "disputed" if n % 333 == 0 else "paid"
     return "free"
 
 
@@ -56,7 +58,7 @@ def members_seed(
             purchases, accesses = [], []
             for n, user in zip(numbers, users, strict=True):
                 kind = member_kind(n)
-                if kind in ("paid", "refunded"):
+                if kind in ("paid", "refunded", "disputed"):
                     paid_at = user.date_joined + timedelta(days=n % 30)
                     purchases.append(
                         Purchase(
@@ -90,5 +92,34 @@ def members_seed(
                     )
             Purchase.objects.bulk_create(purchases)
             Access.objects.bulk_create(accesses)
+            Refund.objects.bulk_create(
+                [
+                    Refund(
+                        purchase=purchase,
+                        stripe_refund_id=f"re_{purchase.stripe_checkout_session_id[3:]}",
+                        amount_cents=purchase.amount_cents,
+                        currency=purchase.currency,
+                        status=Refund.Status.SUCCEEDED,
+                        source=Refund.Source.SITE,
+                    )
+                    for purchase in purchases
+                    if purchase.status == "refunded"
+                ]
+            )
+            Dispute.objects.bulk_create(
+                [
+                    Dispute(
+                        purchase=purchase,
+                        stripe_dispute_id=f"dp_{purchase.stripe_checkout_session_id[3:]}",
+                        status="needs_response",
+                        amount_cents=purchase.amount_cents,
+                        currency=purchase.currency,
+                    )
+                    for n, purchase in (
+                        (int(p.stripe_checkout_session_id.rsplit("_", 1)[1]), p) for p in purchases
+                    )
+                    if member_kind(n) == "disputed"
+                ]
+            )
         created += len(users)
     return created

@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 from django.utils.functional import cached_property
 
 from accounts.models import ConsultationRequest, MentoringRequest
-from billing.models import Purchase
+from billing.models import Dispute, Purchase, Refund, RefundRequest
 from comments.models import Comment
 from members.models import Member, StaffAction, StaffNote
 from program.models import (
@@ -38,11 +38,6 @@ from program.models import (
     PracticeEvent,
     Subscriber,
 )
-
-try:  # refunds and disputes (issue 4) land in billing on a parallel branch
-    from billing.models import Dispute, Refund, RefundRequest
-except ImportError:  # pragma: no cover - until the refunds branch is merged
-    Dispute = Refund = RefundRequest = None
 
 
 class Status:
@@ -69,41 +64,38 @@ def _active_access(source: str) -> Exists:
     )
 
 
-def _has_refund() -> Exists:
-    if Refund is not None:
-        return Exists(
-            Refund.objects.filter(purchase__user=OuterRef("pk")).exclude(
-                status__in=REFUND_NOT_MONEY_STATUSES
-            )
-        )
-    return Exists(Purchase.objects.filter(user=OuterRef("pk"), status=Purchase.Status.REFUNDED))
+REFUNDED_PURCHASE = (Purchase.Status.REFUNDED, Purchase.Status.PARTIALLY_REFUNDED)
+WAS_PAID = Q(paid_at__isnull=False) | Q(
+    status__in=[*REFUNDED_PURCHASE, Purchase.Status.CHARGED_BACK]
+)
 
 
-def _has_dispute() -> Exists:
-    """An open dispute, or one the member's bank won (lost for us): access is in question."""
-    return Exists(
-        Dispute.objects.filter(purchase__user=OuterRef("pk")).exclude(outcome=DISPUTE_WON)
+def _succeeded_refunds():
+    return Refund.objects.filter(status=Refund.Status.SUCCEEDED)
+
+
+def _has_refund() -> Q:
+    """Money went back: a succeeded refund (here, in the Stripe dashboard or outside Stripe),
+    or a purchase billing marked refunded."""
+    return Q(Exists(_succeeded_refunds().filter(purchase__user=OuterRef("pk")))) | Q(
+        Exists(Purchase.objects.filter(user=OuterRef("pk"), status__in=REFUNDED_PURCHASE))
     )
 
 
-REFUND_NOT_MONEY_STATUSES = ("failed", "canceled", "pending", "requires_action")
-DISPUTE_WON = "won"
+def _has_dispute() -> Exists:
+    """A dispute still open at the bank, or one we lost: access is in question or gone."""
+    return Exists(
+        Dispute.objects.filter(purchase__user=OuterRef("pk")).exclude(outcome=Dispute.Outcome.WON)
+    )
 
 
 def status_conditions() -> dict[str, Q]:
     """One WHERE condition per status, in priority order (disputed, paid, complimentary,
     refunded, free), so a status filter becomes semi/anti joins the database plans well."""
+    disputed = Q(_has_dispute())
     paid = Q(_active_access(Access.Source.PURCHASE))
     comp = Q(_active_access(Access.Source.COMPLIMENTARY))
-    refunded = Q(_has_refund())
-    if Dispute is None:
-        return {
-            Status.PAID: paid,
-            Status.COMPLIMENTARY: ~paid & comp,
-            Status.REFUNDED: ~paid & ~comp & refunded,
-            Status.FREE: ~paid & ~comp & ~refunded,
-        }
-    disputed = Q(_has_dispute())
+    refunded = _has_refund()
     return {
         Status.DISPUTED: disputed,
         Status.PAID: ~disputed & paid,
@@ -138,9 +130,7 @@ def member_list_queryset() -> QuerySet:
 
 def member_filter_status(queryset: QuerySet, status: str) -> QuerySet:
     condition = status_conditions().get(status)
-    if condition is None:  # e.g. "disputed" before disputes exist: nobody
-        return queryset if status not in Status.labels else queryset.none()
-    return queryset.filter(condition)
+    return queryset if condition is None else queryset.filter(condition)
 
 
 def member_filter_verified(queryset: QuerySet, verified: bool) -> QuerySet:
@@ -187,28 +177,16 @@ def _estimated_rows(table: str) -> int | None:
 # --- export -----------------------------------------------------------------------------------
 def member_export_queryset(queryset: QuerySet) -> QuerySet:
     """The (filtered) member list with the money columns bookkeeping needs, as value rows."""
-    paid = Purchase.objects.filter(
-        Q(paid_at__isnull=False) | Q(status=Purchase.Status.REFUNDED), user=OuterRef("pk")
-    ).order_by()
+    paid = Purchase.objects.filter(WAS_PAID, user=OuterRef("pk")).order_by()
     amount_paid = paid.values("user").annotate(total=Sum("amount_cents")).values("total")
-    if Refund is not None:
-        refunded_rows = Refund.objects.filter(purchase__user=OuterRef("pk")).exclude(
-            status__in=REFUND_NOT_MONEY_STATUSES
-        )
-        refunded = (
-            refunded_rows.order_by()
-            .values("purchase__user")
-            .annotate(total=Sum("amount_cents"))
-            .values("total")
-        )
-    else:
-        refunded = (
-            Purchase.objects.filter(user=OuterRef("pk"), status=Purchase.Status.REFUNDED)
-            .order_by()
-            .values("user")
-            .annotate(total=Sum("amount_cents"))
-            .values("total")
-        )
+    refunded = (
+        _succeeded_refunds()
+        .filter(purchase__user=OuterRef("pk"))
+        .order_by()
+        .values("purchase__user")
+        .annotate(total=Sum("amount_cents"))
+        .values("total")
+    )
     return queryset.annotate(
         amount_paid_cents=Coalesce(Subquery(amount_paid), 0, output_field=IntegerField()),
         currency=Subquery(paid.order_by("-paid_at").values("currency")[:1]),
@@ -458,8 +436,6 @@ def member_page(*, member_id) -> MemberPage | None:
 
 def _refund_items(member) -> list[TimelineItem]:
     """Refund requests (with their events), refunds and disputes: three queries."""
-    if RefundRequest is None:
-        return []
     items = []
     requests = (
         RefundRequest.objects.filter(user=member)
@@ -497,9 +473,11 @@ def _refund_items(member) -> list[TimelineItem]:
             TimelineItem(
                 at=dispute.created_at,
                 kind="dispute",
-                title=f"Dispute on purchase #{dispute.purchase_id} "
-                f"({dispute.get_status_display()})",
-                detail=f"Outcome: {dispute.get_outcome_display()}" if dispute.outcome else "Open",
+                title=f"Dispute of {dispute.amount_display} on purchase #{dispute.purchase_id}"
+                f" ({dispute.status})",
+                detail=f"Outcome: {dispute.get_outcome_display()}"
+                if dispute.outcome
+                else "Open at the bank",
             )
         )
     return items
@@ -522,22 +500,13 @@ def dashboard_figures() -> dict:
         .annotate(count=Count("id"), cents=Sum("amount_cents"))
         .order_by("month")
     }
-    if Refund is not None:
-        refund_rows = (
-            Refund.objects.exclude(status__in=REFUND_NOT_MONEY_STATUSES)
-            .annotate(month=TruncMonth("created_at"))
-            .values("month")
-            .annotate(count=Count("id"), cents=Sum("amount_cents"))
-            .order_by("month")
-        )
-    else:  # until refunds exist: refunded purchases, dated by their last change
-        refund_rows = (
-            Purchase.objects.filter(status=Purchase.Status.REFUNDED)
-            .annotate(month=TruncMonth("updated_at"))
-            .values("month")
-            .annotate(count=Count("id"), cents=Sum("amount_cents"))
-            .order_by("month")
-        )
+    refund_rows = (
+        _succeeded_refunds()
+        .annotate(month=TruncMonth("created_at"))
+        .values("month")
+        .annotate(count=Count("id"), cents=Sum("amount_cents"))
+        .order_by("month")
+    )
     refunds = {_month(row["month"]): row for row in refund_rows}
     months = sorted(set(sales) | set(refunds))[-12:]
     money_rows = [

@@ -194,3 +194,51 @@ def test_staff_note_is_added_and_empty_note_shows_error_next_to_field(admin_clie
     note = member.staff_notes.get()
     assert (note.text, note.author) == ("Prefers phone calls.", superuser)
     assert not Access.objects.exists()
+
+
+def test_disputed_and_refunded_members_from_billing_records(admin_client_, program):
+    disputed = factories.user_factory(email="disputed@example.com")
+    purchase = factories.purchase_factory(user=disputed, program=program, status="paid")
+    access_grant(user=disputed, program=program, source="purchase", reason="bought")
+    factories.dispute_row_factory(purchase=purchase)
+    won = factories.user_factory(email="won@example.com")
+    won_purchase = factories.purchase_factory(user=won, program=program, status="paid")
+    access_grant(user=won, program=program, source="purchase", reason="bought")
+    factories.dispute_row_factory(purchase=won_purchase, status="won", outcome="won")
+    dashboard_refund = factories.user_factory(email="dash@example.com")
+    paid = factories.purchase_factory(user=dashboard_refund, program=program, status="paid")
+    factories.refund_row_factory(purchase=paid, source="dashboard")
+
+    def shown(status):
+        response = admin_client_.get(reverse(LIST_URL), {"status": status})
+        return {member.email for member in response.context["cl"].result_list}
+
+    assert shown("disputed") == {"disputed@example.com"}
+    assert shown("paid") == {"won@example.com"}
+    assert shown("refunded") == {"dash@example.com"}
+
+
+def test_member_page_timeline_has_refund_requests_refunds_and_disputes(
+    admin_client_, superuser, program
+):
+    from billing.models import RefundRequest, RefundRequestEvent
+
+    member = factories.user_factory(email="ann@example.com")
+    purchase = factories.purchase_factory(user=member, program=program, status="refunded")
+    request = RefundRequest.objects.create(
+        purchase=purchase, user=member, reason="Did not help my hip", status="refunded"
+    )
+    RefundRequestEvent.objects.create(
+        request=request, status="refunded", actor=superuser, note="Approved, sorry"
+    )
+    factories.refund_row_factory(purchase=purchase, status="failed", failure_reason="too old")
+    factories.dispute_row_factory(purchase=purchase, status="lost", outcome="lost")
+
+    response = admin_client_.get(reverse("admin:members_member_change", args=[member.pk]))
+
+    html = response.content.decode()
+    assert "Refund requested for purchase" in html and "Did not help my hip" in html
+    assert "Approved, sorry" in html and "boss@example.com" in html
+    assert "Stripe said: too old" in html
+    assert "Dispute of 97.00 USD" in html and "Outcome: Lost" in html
+    assert response.context["page"].status == "disputed"

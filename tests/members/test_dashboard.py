@@ -33,7 +33,11 @@ def known_data(program):
         factories.purchase_factory(user=buyer, program=program, status="paid", paid_at=paid_at)
         access_grant(user=buyer, program=program, source="purchase", reason="bought")
     refunded = factories.user_factory(email="refunded@example.com")
-    factories.purchase_factory(user=refunded, program=program, status="refunded", paid_at=jan)
+    refunded_purchase = factories.purchase_factory(
+        user=refunded, program=program, status="refunded", paid_at=jan
+    )
+    factories.refund_row_factory(purchase=refunded_purchase)
+    factories.refund_row_factory(purchase=refunded_purchase, status="failed")
     comp = factories.user_factory(email="comp@example.com")
     access_grant(user=comp, program=program, source="complimentary", reason="friend")
     # Email course: 3 sign-ups in January, 2 confirmed, 1 of them bought in February.

@@ -79,7 +79,11 @@ def test_export_is_streamed_with_bookkeeping_columns(client, boss, program):
 
 def test_export_follows_the_list_filters_and_search(client, boss, program):
     ann = factories.user_factory(email="ann@example.com")
-    factories.purchase_factory(user=ann, program=program, status="refunded", amount_cents=9700)
+    purchase = factories.purchase_factory(
+        user=ann, program=program, status="refunded", amount_cents=9700
+    )
+    factories.refund_row_factory(purchase=purchase)
+    factories.refund_row_factory(purchase=purchase, status="failed")  # no money moved
     factories.user_factory(email="bob@example.com")
 
     refunded = _rows(client.get(reverse(EXPORT), {"status": "refunded"}))

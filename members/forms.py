@@ -6,7 +6,12 @@ from program.models import Program
 REASON_REQUIRED = "Say why: the reason is recorded with your name."
 
 
-class StaffNoteForm(forms.Form):
+class StaffForm(forms.Form):
+    # The server's message next to the field, rather than the browser's own bubble.
+    use_required_attribute = False
+
+
+class StaffNoteForm(StaffForm):
     text = forms.CharField(
         label="Private note",
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -15,7 +20,7 @@ class StaffNoteForm(forms.Form):
     )
 
 
-class GrantForm(forms.Form):
+class GrantForm(StaffForm):
     program = forms.ModelChoiceField(
         queryset=Program.objects.order_by("title"),
         label="Program",
@@ -29,7 +34,7 @@ class GrantForm(forms.Form):
     )
 
 
-class RevokeForm(forms.Form):
+class RevokeForm(StaffForm):
     program = forms.ModelChoiceField(
         queryset=Program.objects.none(),
         label="Program",
@@ -52,7 +57,7 @@ class RevokeForm(forms.Form):
         ).order_by("title")
 
 
-class ResendReceiptForm(forms.Form):
+class ResendReceiptForm(StaffForm):
     purchase = forms.ModelChoiceField(
         queryset=Purchase.objects.none(),
         label="Purchase",
@@ -69,5 +74,5 @@ class ResendReceiptForm(forms.Form):
         ).select_related("program")
 
 
-class PasswordResetForm(forms.Form):
+class PasswordResetForm(StaffForm):
     """Nothing to fill in: the button sends allauth's reset email to the member's address."""

@@ -51,6 +51,13 @@ class MemberAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return selectors.member_list_queryset()
 
+    def get_search_results(self, request, queryset, search_term):
+        # A whole address is looked up through the case-insensitive unique index on email;
+        # anything else (part of an address, a name) searches as usual.
+        if selectors.looks_like_email(search_term):
+            return selectors.member_filter_email(queryset, search_term), False
+        return super().get_search_results(request, queryset, search_term)
+
     def has_add_permission(self, request):
         return False  # people sign up on the site
 

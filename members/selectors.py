@@ -2,6 +2,7 @@
 export rows and the dashboard figures. Every function runs a fixed number of queries, whatever
 the number of members."""
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
+from django.db.models.functions import Coalesce, Lower, TruncMonth, TruncWeek
 from django.utils.functional import cached_property
 
 from accounts.models import ConsultationRequest, MentoringRequest
@@ -141,6 +142,19 @@ def member_filter_status(queryset: QuerySet, status: str) -> QuerySet:
 def member_filter_verified(queryset: QuerySet, verified: bool) -> QuerySet:
     exists = Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True))
     return queryset.filter(exists if verified else ~exists)
+
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def looks_like_email(term: str) -> bool:
+    return bool(EMAIL.fullmatch((term or "").strip()))
+
+
+def member_filter_email(queryset: QuerySet, email: str) -> QuerySet:
+    """Exact, case-insensitive: the same Lower(email) as accounts_user_unique_email_ci, so the
+    database uses that index."""
+    return queryset.alias(email_lower=Lower("email")).filter(email_lower=email.strip().lower())
 
 
 def last_activity(member) -> datetime | None:

@@ -61,34 +61,65 @@ def main() -> int:
         ("CSV export, status paid (streamed)", export + "?status=paid", True),
         ("CSV export, all members (streamed)", export, True),
     ]
-    results = []
+    results = {}
+    jit = _setting(connection, "jit")
+    passes = [("server default" + (f" (jit={jit})" if jit else ""), None)]
+    if jit == "on":
+        # PostgreSQL's JIT compiles large plans for seconds; OLTP sites usually turn it off
+        # (DATABASE_URL=...?options=-c%20jit%3Doff). Measured both ways in this one run.
+        passes.append(("jit=off", "SET jit = off"))
     try:
-        for label, url, streamed in cases:
-            times, size = [], 0
-            for attempt in range(args.repeat + 1):
-                reset_queries()
-                started = time.perf_counter()
-                response = client.get(url)
-                if streamed:
-                    size = sum(len(chunk) for chunk in response.streaming_content)
-                else:
-                    size = len(response.content)
-                elapsed = time.perf_counter() - started
-                if response.status_code != 200:
-                    raise SystemExit(f"{label}: HTTP {response.status_code} for {url}")
-                if attempt:  # the first run warms caches
-                    times.append(elapsed)
-            results.append((label, statistics.median(times), size))
+        for pass_label, statement in passes:
+            if statement:
+                with connection.cursor() as cursor:
+                    cursor.execute(statement)
+            results[pass_label] = _run(client, cases, args.repeat, reset_queries)
     finally:
         boss.delete()
 
-    first = results[0][1]
     print(f"\nMembers in the database: {total:,} ({connection.vendor}); median of {args.repeat}")
-    print(f"{'case':<44} {'time (ms)':>10} {'ratio':>7} {'bytes':>12}")
-    print("-" * 76)
-    for label, seconds, size in results:
-        print(f"{label:<44} {seconds * 1000:>10.1f} {seconds / first:>7.2f} {size:>12,}")
+    header = f"{'case':<44}"
+    for pass_label in results:
+        header += f" | {pass_label[:22]:>22} {'ratio':>6}"
+    print(header + f" | {'bytes':>10}")
+    print("-" * len(header + " | bytes     "))
+    first_pass = next(iter(results.values()))
+    for index, (label, _, _) in enumerate(cases):
+        line = f"{label:<44}"
+        for rows in results.values():
+            seconds, first = rows[index][1], rows[0][1]
+            line += f" | {seconds * 1000:>19.1f} ms {seconds / first:>6.2f}"
+        print(line + f" | {first_pass[index][2]:>10,}")
     return 0
+
+
+def _setting(connection, name: str) -> str | None:
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(f"SHOW {name}")
+        return cursor.fetchone()[0]
+
+
+def _run(client, cases, repeat, reset_queries) -> list:
+    results = []
+    for label, url, streamed in cases:
+        times, size = [], 0
+        for attempt in range(repeat + 1):
+            reset_queries()
+            started = time.perf_counter()
+            response = client.get(url)
+            if streamed:
+                size = sum(len(chunk) for chunk in response.streaming_content)
+            else:
+                size = len(response.content)
+            elapsed = time.perf_counter() - started
+            if response.status_code != 200:
+                raise SystemExit(f"{label}: HTTP {response.status_code} for {url}")
+            if attempt:  # the first run warms caches
+                times.append(elapsed)
+        results.append((label, statistics.median(times), size))
+    return results
 
 
 if __name__ == "__main__":

@@ -242,3 +242,12 @@ def test_member_page_timeline_has_refund_requests_refunds_and_disputes(
     assert "Stripe said: too old" in html
     assert "Dispute of 97.00 USD" in html and "Outcome: Lost" in html
     assert response.context["page"].status == "disputed"
+
+
+def test_a_whole_email_address_finds_that_member_whatever_the_case(admin_client_):
+    factories.user_factory(email="ann@example.com")
+    factories.user_factory(email="joann@example.com")
+
+    response = admin_client_.get(reverse(LIST_URL), {"q": " ANN@Example.com "})
+
+    assert [m.email for m in response.context["cl"].result_list] == ["ann@example.com"]

@@ -4,12 +4,13 @@ the number of members."""
 
 import re
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from allauth.account.models import EmailAddress, EmailConfirmation
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     CharField,
@@ -77,10 +78,11 @@ def _succeeded_refunds():
 
 def _has_refund() -> Q:
     """Money went back: a succeeded refund (here, in the Stripe dashboard or outside Stripe),
-    or a purchase billing marked refunded."""
-    return Q(Exists(_succeeded_refunds().filter(purchase__user=OuterRef("pk")))) | Q(
-        Exists(Purchase.objects.filter(user=OuterRef("pk"), status__in=REFUNDED_PURCHASE))
+    or a purchase billing marked refunded. One EXISTS, so "not refunded" is one anti-join."""
+    refunded = Purchase.objects.filter(user=OuterRef("pk")).filter(
+        Q(status__in=REFUNDED_PURCHASE) | Q(pk__in=_succeeded_refunds().values("purchase_id"))
     )
+    return Q(Exists(refunded))
 
 
 def _has_dispute() -> Exists:
@@ -194,6 +196,22 @@ class MemberPaginator(Paginator):
         queryset = self.object_list
         page_ids = queryset.values("pk")[bottom:top]  # a subquery: one query for the page
         return self._get_page(list(queryset.filter(pk__in=page_ids)), number, self)
+
+
+@contextmanager
+def without_jit():
+    """Run the block in a transaction with PostgreSQL's JIT off.
+
+    The export and the dashboard read every member once with a subquery per row; the planner's
+    cost for that passes jit_above_cost, and at 100,000 members JIT compilation took 5.7 s of a
+    6.1 s export (the rows themselves took 0.4 s). SET LOCAL ends with the transaction."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+        yield
 
 
 def _estimated_rows(table: str) -> int | None:
@@ -517,6 +535,11 @@ def _refund_items(member) -> list[TimelineItem]:
 # --- dashboard ----------------------------------------------------------------------------------
 def dashboard_figures() -> dict:
     """The dashboard's numbers, in a fixed number of queries."""
+    with without_jit():
+        return _dashboard_figures()
+
+
+def _dashboard_figures() -> dict:
     by_status = dict.fromkeys(Status.labels, 0)
     for row in (
         Member.objects.annotate(status=_status_case()).values("status").annotate(n=Count("id"))

@@ -120,11 +120,14 @@ def safe_cell(value) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _date(value) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+def _date(value, tz=None) -> str:
+    return (
+        f"{value.astimezone(tz or timezone.get_current_timezone()):%Y-%m-%d %H:%M}" if value else ""
+    )
 
 
 def export_rows(rows: Iterable) -> Iterator[list[str]]:
+    tz = timezone.get_current_timezone()
     yield EXPORT_HEADER
     for (
         email,
@@ -144,14 +147,14 @@ def export_rows(rows: Iterable) -> Iterator[list[str]]:
             safe_cell(email),
             safe_cell(name),
             status,
-            _date(joined),
+            _date(joined, tz),
             "yes" if verified else "no",
-            _date(paid_at),
+            _date(paid_at, tz),
             f"{(paid_cents or 0) / 100:.2f}",
             (currency or "").upper(),
             f"{(refunded_cents or 0) / 100:.2f}",
             "yes" if complimentary else "no",
-            _date(max(moments)) if moments else "",
+            _date(max(moments), tz) if moments else "",
         ]
 
 

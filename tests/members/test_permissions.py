@@ -26,6 +26,12 @@ def test_support_group_exists_after_migrate_and_setup_groups_is_idempotent():
     assert Group.objects.filter(name=SUPPORT_GROUP).count() == 1
     assert codenames == before
     assert {"view_member", "change_member", "add_staffnote", "view_purchase"} <= codenames
+    assert {
+        "view_refundrequest",
+        "change_refundrequest",
+        "view_refund",
+        "view_dispute",
+    } <= codenames
     assert not codenames & {"change_program", "change_lesson", "change_article", "change_user"}
 
 
@@ -39,6 +45,7 @@ def test_support_user_can_open_the_member_list_and_a_members_page(client, suppor
     assert "Grant complimentary access" in page.content.decode()
     assert client.get(reverse("admin:members_dashboard")).status_code == 200
     assert client.get(reverse("admin:billing_purchase_changelist")).status_code == 200
+    assert client.get(reverse("admin:billing_refundrequest_changelist")).status_code == 200
 
 
 def test_support_user_cannot_edit_content_or_users(client, support_user, program):

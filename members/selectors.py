@@ -180,14 +180,20 @@ class MemberPaginator(Paginator):
     CAP = 10_000
     ESTIMATE_ABOVE = 10_000
 
+    count_kind = "exact"  # or "estimate" / "capped": the list says "about" / "or more"
+
     @cached_property
     def count(self) -> int:
         queryset = self.object_list
         if not queryset.query.where:
             estimate = _estimated_rows(queryset.model._meta.db_table)
             if estimate is not None and estimate > self.ESTIMATE_ABOVE:
+                self.count_kind = "estimate"
                 return estimate
-        return queryset.order_by().values("pk")[: self.CAP].count()
+        counted = queryset.order_by().values("pk")[: self.CAP].count()
+        if counted >= self.CAP:
+            self.count_kind = "capped"
+        return counted
 
     def page(self, number):
         number = self.validate_number(number)

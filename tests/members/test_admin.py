@@ -251,3 +251,39 @@ def test_a_whole_email_address_finds_that_member_whatever_the_case(admin_client_
     response = admin_client_.get(reverse(LIST_URL), {"q": " ANN@Example.com "})
 
     assert [m.email for m in response.context["cl"].result_list] == ["ann@example.com"]
+
+
+def test_member_list_says_or_more_when_the_count_is_capped(
+    admin_client_, program, members_bulk, monkeypatch
+):
+    from members.selectors import MemberPaginator
+
+    monkeypatch.setattr(MemberPaginator, "CAP", 20)
+    members_bulk(count=30, program=program)
+
+    capped = admin_client_.get(reverse(LIST_URL), {"q": "example.org"}).content.decode()
+    exact = admin_client_.get(reverse(LIST_URL), {"q": "boss@"}).content.decode()
+
+    assert "20 or more members" in capped
+    assert "1 member\n" in exact or "1 member" in exact
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="pg_class.reltuples estimates exist on PostgreSQL"
+)
+def test_unfiltered_list_on_postgresql_uses_the_planner_estimate_and_no_count(
+    admin_client_, program, members_bulk, monkeypatch
+):
+    from members.selectors import MemberPaginator
+
+    monkeypatch.setattr(MemberPaginator, "ESTIMATE_ABOVE", 5)
+    members_bulk(count=60, program=program)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE accounts_user")
+
+    _, sql = _queries(admin_client_, reverse(LIST_URL) + "?p=2")
+    html = admin_client_.get(reverse(LIST_URL)).content.decode()
+
+    assert not [query for query in sql if "COUNT(" in query.upper()]
+    assert any("reltuples" in query for query in sql)
+    assert "about 61 members" in html

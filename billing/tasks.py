@@ -9,8 +9,10 @@ from django.utils import timezone
 
 
 @task()
-def purchase_receipt_send(*, purchase_id: int) -> bool:
-    """Send the receipt for a paid purchase, at most once (receipt_sent_at, under a row lock)."""
+def purchase_receipt_send(*, purchase_id: int, resend: bool = False) -> bool:
+    """Send the receipt for a paid purchase, at most once (receipt_sent_at, under a row lock).
+
+    `resend=True` (a staff request from the member page) sends it again even when it went out."""
     from django.conf import settings
 
     from billing.models import Purchase, PurchaseEvent
@@ -24,7 +26,7 @@ def purchase_receipt_send(*, purchase_id: int) -> bool:
         )
         if (
             purchase is None
-            or purchase.receipt_sent_at is not None
+            or (purchase.receipt_sent_at is not None and not resend)
             or purchase.status != Purchase.Status.PAID
             or purchase.user is None
         ):
@@ -55,7 +57,7 @@ def purchase_receipt_send(*, purchase_id: int) -> bool:
             kind=PurchaseEvent.Kind.RECEIPT_SENT,
             status_before=purchase.status,
             status_after=purchase.status,
-            source_label="receipt email",
+            source_label="receipt email (resent by staff)" if resend else "receipt email",
         )
     return True
 

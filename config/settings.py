@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "program",
     "billing",
     "comments",
+    "members",
 ]
 
 MIDDLEWARE = [

@@ -246,3 +246,30 @@ def deliver_event(standin, client, settings):
 @pytest.fixture
 def admin_user(db):
     return factories.user_factory(email="admin@example.com", is_staff=True, is_superuser=True)
+
+
+# --- members (staff tools) ------------------------------------------------------------------
+
+
+@pytest.fixture
+def support_group(db):
+    """The Support group as the data migration / `setup_groups` make it (synced again here:
+    tests that flush the database lose rows made by migrations)."""
+    from members.groups import support_group_sync
+
+    group, _ = support_group_sync()
+    return group
+
+
+@pytest.fixture
+def support_user(support_group):
+    """A staff member in the Support group (not a superuser)."""
+    user = factories.user_factory(email="support@example.com", is_staff=True, name="Sam Support")
+    user.groups.add(support_group)
+    return user
+
+
+@pytest.fixture
+def members_bulk(db):
+    """Create many members at once (bulk inserts): `members_bulk(count=1000, program=...)`."""
+    return factories.members_bulk_factory

@@ -243,3 +243,38 @@ def refund_request_factory(*, purchase, status: str = "requested", reason: str =
     return RefundRequest.objects.create(
         purchase=purchase, user=purchase.user, status=status, reason=reason, **extra
     )
+
+
+# --- members (staff tools) ------------------------------------------------------------------
+
+
+def members_bulk_factory(*, count: int, program, prefix: str | None = None) -> int:
+    """`count` members with a mix of statuses, by bulk inserts (see members.seeding)."""
+    from members.seeding import members_seed
+
+    return members_seed(count=count, program=program, prefix=prefix or f"bulk{next(_seq)}-")
+
+
+def refund_row_factory(*, purchase, status: str = "succeeded", source: str = "site", **extra):
+    """A Refund row as billing's refund services leave it (tests of staff pages and figures)."""
+    from billing.models import Refund
+
+    defaults = {
+        "amount_cents": purchase.amount_cents,
+        "currency": purchase.currency,
+        "stripe_refund_id": f"re_factory{next(_seq)}",
+    }
+    defaults.update(extra)
+    return Refund.objects.create(purchase=purchase, status=status, source=source, **defaults)
+
+
+def dispute_row_factory(*, purchase, status: str = "needs_response", outcome: str = "", **extra):
+    from billing.models import Dispute
+
+    defaults = {
+        "amount_cents": purchase.amount_cents,
+        "currency": purchase.currency,
+        "stripe_dispute_id": f"dp_factory{next(_seq)}",
+    }
+    defaults.update(extra)
+    return Dispute.objects.create(purchase=purchase, status=status, outcome=outcome, **defaults)

@@ -1,0 +1,119 @@
+"""Small server-rendered SVG charts for the dashboard.
+
+No script and no style attributes (the CSP forbids inline styles): sizes and colours are SVG
+presentation attributes. Every text is escaped. The numbers are also in a table beside each chart,
+so the chart is decoration for sighted staff (role="img" with a label) and the table is the data.
+"""
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+COLOURS = ["#1f5f8b", "#b3541e", "#3b7d3b", "#6b4c9a"]
+TEXT = "#222222"
+
+
+def bar_chart(rows: list[tuple[str, int]], *, label: str, width: int = 640) -> SafeString:
+    """Horizontal bars, one per (label, value)."""
+    bar_height, gap, left = 26, 10, 230
+    height = max(1, len(rows)) * (bar_height + gap) + gap
+    peak = max([value for _, value in rows] or [0]) or 1
+    usable = width - left - 70
+    parts = []
+    for index, (name, value) in enumerate(rows):
+        y = gap + index * (bar_height + gap)
+        bar = round(usable * value / peak)
+        parts.append(
+            format_html(
+                '<text x="{}" y="{}" text-anchor="end" font-size="15" fill="{}">{}</text>'
+                '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"></rect>'
+                '<text x="{}" y="{}" font-size="15" fill="{}">{}</text>',
+                left - 8,
+                y + bar_height - 8,
+                TEXT,
+                _short(name),
+                left,
+                y,
+                max(bar, 1 if value else 0),
+                bar_height,
+                COLOURS[0],
+                left + bar + 6,
+                y + bar_height - 8,
+                TEXT,
+                value,
+            )
+        )
+    return _svg(width, height, label, parts)
+
+
+def grouped_bar_chart(
+    categories: list[str], series: list[tuple[str, list[int]]], *, label: str, width: int = 640
+) -> SafeString:
+    """Vertical bars per category (e.g. month), one colour per series, with a legend."""
+    top, bottom, left = 34, 40, 10
+    plot_height = 180
+    height = top + plot_height + bottom
+    peak = max([value for _, values in series for value in values] or [0]) or 1
+    slot = (width - left * 2) / max(1, len(categories))
+    bar = max(4, min(28, (slot - 8) / max(1, len(series))))
+    parts = [
+        format_html(
+            '<rect x="{}" y="8" width="14" height="14" fill="{}"></rect>'
+            '<text x="{}" y="20" font-size="14" fill="{}">{}</text>',
+            left + index * 150,
+            COLOURS[index % len(COLOURS)],
+            left + index * 150 + 20,
+            TEXT,
+            name,
+        )
+        for index, (name, _) in enumerate(series)
+    ]
+    for c, category in enumerate(categories):
+        x0 = left + c * slot + 4
+        for s, (_, values) in enumerate(series):
+            value = values[c]
+            h = round(plot_height * value / peak)
+            parts.append(
+                format_html(
+                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"></rect>',
+                    round(x0 + s * bar, 1),
+                    top + plot_height - h,
+                    round(bar - 1, 1),
+                    h,
+                    COLOURS[s % len(COLOURS)],
+                )
+            )
+        parts.append(
+            format_html(
+                '<text x="{}" y="{}" font-size="12" fill="{}">{}</text>',
+                round(x0, 1),
+                top + plot_height + 18,
+                TEXT,
+                category,
+            )
+        )
+    parts.append(
+        format_html(
+            '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}"></line>',
+            left,
+            top + plot_height,
+            width - left,
+            top + plot_height,
+            TEXT,
+        )
+    )
+    return _svg(width, height, label, parts)
+
+
+def _short(text: str, limit: int = 30) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _svg(width: int, height: int, label: str, parts: list) -> SafeString:
+    return format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" width="100%" '
+        'role="img" aria-label="{}" preserveAspectRatio="xMinYMin meet">{}</svg>',
+        width,
+        height,
+        label,
+        format_html_join("", "{}", ((part,) for part in parts)),
+    )

@@ -1,0 +1,101 @@
+"""The dashboard: figures on a small known data set, SVG charts, constant query count."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from members.selectors import dashboard_figures
+from program.models import PracticeEvent
+from program.services import access_grant
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+DASHBOARD = "admin:members_dashboard"
+
+
+@pytest.fixture
+def boss(client):
+    user = factories.user_factory(email="boss@example.com", is_staff=True, is_superuser=True)
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def known_data(program):
+    jan = datetime(2026, 1, 15, 12, tzinfo=UTC)
+    feb = datetime(2026, 2, 10, 12, tzinfo=UTC)
+    buyers = [factories.user_factory(email=f"buyer{i}@example.com") for i in range(4)]
+    for buyer, paid_at in zip(buyers, [jan, jan, feb, feb], strict=True):
+        factories.purchase_factory(user=buyer, program=program, status="paid", paid_at=paid_at)
+        access_grant(user=buyer, program=program, source="purchase", reason="bought")
+    refunded = factories.user_factory(email="refunded@example.com")
+    refunded_purchase = factories.purchase_factory(
+        user=refunded, program=program, status="refunded", paid_at=jan
+    )
+    factories.refund_row_factory(purchase=refunded_purchase)
+    factories.refund_row_factory(purchase=refunded_purchase, status="failed")
+    comp = factories.user_factory(email="comp@example.com")
+    access_grant(user=comp, program=program, source="complimentary", reason="friend")
+    # Email course: 3 sign-ups in January, 2 confirmed, 1 of them bought in February.
+    factories.subscriber_factory(email="buyer2@example.com", status="confirmed", confirmed_at=jan)
+    factories.subscriber_factory(status="confirmed", confirmed_at=jan)
+    factories.subscriber_factory()
+    from program.models import Subscriber
+
+    Subscriber.objects.update(created_at=jan - timedelta(days=5))
+    lessons = list(program.units.first().lessons.all())
+    for _ in range(3):
+        PracticeEvent.objects.create(user=buyers[0], lesson=lessons[1])
+    PracticeEvent.objects.create(user=buyers[0], lesson=lessons[0])
+    return {"jan": jan, "feb": feb, "lessons": lessons}
+
+
+def test_dashboard_figures_on_a_known_data_set(boss, known_data):
+    figures = dashboard_figures()
+
+    by_status = dict(figures["by_status"])
+    # The superuser is a free account too.
+    assert (by_status["Free"], by_status["Paid"], by_status["Refunded"]) == (1, 4, 1)
+    assert by_status["Complimentary"] == 1
+    months = {row["month"].month: row for row in figures["money"]}
+    assert months[1]["sales"] == 3 and months[1]["sales_cents"] == 3 * 9700
+    assert months[2]["sales"] == 2
+    assert figures["total_sales"] == 5 and figures["total_refunds"] == 1
+    assert figures["refund_rate_percent"] == "20.0"
+    assert figures["course_totals"] == {"signups": 3, "confirmed": 2, "converted": 1}
+    lessons = known_data["lessons"]
+    assert figures["top_lessons"][0] == (f"Unit 1: {lessons[1].title}", 3)
+    assert figures["top_lessons"][1][1] == 1
+
+
+def test_dashboard_page_shows_svg_charts_and_numbers_without_style_attributes(
+    client, boss, known_data
+):
+    response = client.get(reverse(DASHBOARD))
+
+    html = response.content.decode()
+    main = html.split('id="content-main"', 1)[1].split("<!-- END SVGs", 1)[0]
+    assert response.status_code == 200
+    assert main.count('<svg xmlns="http://www.w3.org/2000/svg" viewBox') == 4
+    assert main.count('role="img"') == 4
+    assert "style=" not in main
+    assert 'data-testid="refund-rate">20.0%' in html
+    assert 'data-testid="course-converted">1<' in html
+
+
+def test_dashboard_query_count_is_the_same_for_10_and_1000_members(
+    client, boss, program, members_bulk
+):
+    members_bulk(count=10, program=program)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(reverse(DASHBOARD)).status_code == 200
+
+    members_bulk(count=990, program=program)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(reverse(DASHBOARD)).status_code == 200
+
+    assert len(few) == len(many)

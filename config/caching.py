@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.middleware.gzip import GZipMiddleware
 from django.utils.cache import (
     get_conditional_response,
     has_vary_header,
@@ -114,6 +115,22 @@ class CacheControlMiddleware:
             return get_conditional_response(request, etag=response["ETag"], response=response)
         patch_cache_control(response, private=True, no_cache=True)
         return response
+
+
+class PageGZipMiddleware(GZipMiddleware):
+    """Django's GZipMiddleware for pages and text only: never media or other streamed answers.
+
+    A video byte range must go out as the bytes asked for (206 with Content-Range), so streaming
+    and non-text answers pass untouched. Django pads compressed output with random bytes against
+    BREACH, and CSRF tokens are masked per response.
+    """
+
+    COMPRESSIBLE = ("text/", "application/json", "application/javascript", "image/svg+xml")
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if response.streaming or not response.get("Content-Type", "").startswith(self.COMPRESSIBLE):
+            return response
+        return super().process_response(request, response)
 
 
 def _allowed_origins(request: HttpRequest) -> set[str]:

@@ -217,3 +217,29 @@ def test_signup_posted_from_another_site_is_refused(site):
     response = browser.post(url, signup_data(), HTTP_REFERER="https://evil.example/page")
     assert response.status_code == 403
     assert not Subscriber.objects.exists()
+
+
+# ------------------------------------------------------------------------------
+# Compression: pages yes, media never
+# ------------------------------------------------------------------------------
+def test_pages_are_compressed_for_browsers_that_ask(client, site):
+    import gzip
+
+    response = client.get(reverse("home"), HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert response["Content-Encoding"] == "gzip"
+    assert b"<main" in gzip.decompress(response.content)
+    assert "Accept-Encoding" in response["Vary"] and "Cookie" not in response["Vary"]
+    assert response["Cache-Control"] == "public, max-age=0, s-maxage=300"
+
+
+def test_media_ranges_are_never_compressed(client, program, video_factory):
+    from program.models import Lesson
+
+    video = video_factory(content=b"x" * 5000)
+    Lesson.objects.filter(unit__program=program, unit__is_free=True).update(video=video)
+    url = reverse("program:media", args=[video.pk, "video"])
+    response = client.get(url, HTTP_RANGE="bytes=0-999", HTTP_ACCEPT_ENCODING="gzip")
+    assert response.status_code == 206
+    assert not response.has_header("Content-Encoding")
+    assert response["Content-Length"] == "1000"
+    assert b"".join(response.streaming_content) == b"x" * 1000

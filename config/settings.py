@@ -118,6 +118,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 # ------------------------------------------------------------------------------
+# Cache: rate limits (allauth's and accounts.ratelimit's) count here, so with several gunicorn
+# workers or hosts it must be shared: production keeps it in a database table
+# (`manage.py createcachetable` at deploy). Pages are cached by the browser and CDN, not here.
+# ------------------------------------------------------------------------------
+if DEBUG:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+        }
+    }
+
+# ------------------------------------------------------------------------------
 # Authentication: django-allauth, email login, mandatory verification
 # https://docs.allauth.org/en/latest/account/configuration.html
 # ------------------------------------------------------------------------------

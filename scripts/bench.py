@@ -267,6 +267,7 @@ def main() -> None:
         sys.exit(f"preparing failed:\n{prepared.stdout}\n{prepared.stderr}")
     urls = json.loads(prepared.stdout.strip().splitlines()[-1])
     prod_env = site_env(ROOT, secret_key)
+    manage("createcachetable", env=prod_env)
     manage("collectstatic", "--noinput", env=prod_env)
     manage("check", "--deploy", "--fail-level", "WARNING", env=prod_env)
 

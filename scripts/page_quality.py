@@ -143,6 +143,7 @@ def main() -> None:
     print("Preparing: migrate, seed_demo, collectstatic ...", flush=True)
     manage("migrate", "--noinput", env=dict(env, DJANGO_DEBUG="1"))
     manage("seed_demo", "--password", secrets.token_urlsafe(12), env=dict(env, DJANGO_DEBUG="1"))
+    manage("createcachetable", env=env)
     manage("collectstatic", "--noinput", env=env)
     urls = page_urls(env)
 

@@ -243,3 +243,13 @@ def test_media_ranges_are_never_compressed(client, program, video_factory):
     assert not response.has_header("Content-Encoding")
     assert response["Content-Length"] == "1000"
     assert b"".join(response.streaming_content) == b"x" * 1000
+
+
+def test_production_counts_rate_limits_in_a_cache_every_worker_shares():
+    """LocMemCache is per process: with several gunicorn workers each would count on its own."""
+    from tests.test_deploy import _manage, _production_env
+
+    code = "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])"
+    result = _manage("shell", "-c", code, env=_production_env())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "django.core.cache.backends.db.DatabaseCache"

@@ -17,7 +17,7 @@ plain link to sign in instead (buying needs an account anyway), and the sign-up 
 CSRF-exempt through `same_origin_post` below: it only records an address that must still be
 confirmed from its inbox (double opt-in), a honeypot and a rate limit stand in front of it, and a
 browser's Origin header must name this site. A page that still sets a cookie (a form with a CSRF
-token, a message) is never made public: the check is on the response, not on a list.
+token, a message) is never made public: the answer itself is checked, not only the list.
 """
 
 from collections.abc import Callable

@@ -6,6 +6,7 @@ default outside debug. architecture.md lists every variable production reads.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -64,9 +65,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Compresses pages (WhiteNoise serves static files pre-compressed; media is never touched).
+    "config.caching.PageGZipMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.caching.CacheControlMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -112,6 +116,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+# ------------------------------------------------------------------------------
+# Cache: rate limits (allauth's and accounts.ratelimit's) count here, so with several gunicorn
+# workers or hosts it must be shared: production keeps it in a database table
+# (`manage.py createcachetable` at deploy). Pages are cached by the browser and CDN, not here.
+# ------------------------------------------------------------------------------
+if DEBUG:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+        }
     }
 
 # ------------------------------------------------------------------------------
@@ -234,7 +253,18 @@ if USE_S3:
             "file_overwrite": False,
         },
     }
+    # The media view redirects the browser to a presigned URL on the bucket's host, and CSP
+    # applies media-src/img-src to redirect targets: the bucket's origins must be allowed.
+    _bucket, _region = env_str("AWS_STORAGE_BUCKET_NAME"), env_str("AWS_S3_REGION_NAME")
+    if env_str("AWS_S3_ENDPOINT_URL"):
+        _endpoint = urlsplit(env_str("AWS_S3_ENDPOINT_URL"))
+        S3_MEDIA_ORIGINS = [f"{_endpoint.scheme}://{_endpoint.netloc}"]
+    else:
+        S3_MEDIA_ORIGINS = [f"https://{_bucket}.s3.amazonaws.com"]
+        if _region:
+            S3_MEDIA_ORIGINS.append(f"https://{_bucket}.s3.{_region}.amazonaws.com")
 else:
+    S3_MEDIA_ORIGINS = []
     # No MEDIA_URL serves this folder: every file goes through a view that checks access.
     PRIVATE_STORAGE = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
@@ -261,8 +291,8 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:"],
-    "media-src": [CSP.SELF, "blob:"] + env_list("CSP_MEDIA_HOSTS"),
+    "img-src": [CSP.SELF, "data:"] + S3_MEDIA_ORIGINS + env_list("CSP_MEDIA_HOSTS"),
+    "media-src": [CSP.SELF, "blob:"] + S3_MEDIA_ORIGINS + env_list("CSP_MEDIA_HOSTS"),
     "connect-src": [CSP.SELF],
     "font-src": [CSP.SELF],
     "object-src": [CSP.NONE],

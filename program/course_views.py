@@ -10,6 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.ratelimit import RATE_LIMITED_MESSAGE, client_ip
+from config.caching import same_origin_post
 from program import course_services, course_tokens
 from program.course_forms import CourseResendForm, CourseSignupForm
 from program.models import Subscriber
@@ -25,6 +26,7 @@ def _subscriber(check: course_tokens.TokenCheck) -> Subscriber | None:
     return Subscriber.objects.filter(pk=check.subscriber_id).first()
 
 
+@same_origin_post  # the form sits on cacheable public pages: no CSRF token (config/caching.py)
 @require_http_methods(["GET", "POST"])
 def free_course_signup(request):
     if request.method == "GET":

@@ -97,11 +97,21 @@ def test_stripe_unreachable_sends_back_with_a_message_and_nothing_charged(
 
 
 def test_buy_button_shows_price_guarantee_and_posts_to_checkout(client, program):
+    client.force_login(factories.user_factory())
     response = client.get(reverse("program:detail", args=[program.slug]))
     html = response.content.decode()
     assert f'action="{reverse("billing:checkout", args=[program.slug])}"' in html
     assert program.price_display in html
     assert "guarantee" in html.lower()
+
+
+def test_buy_button_for_a_visitor_links_to_sign_in_and_back(client, program):
+    """A link, not a form: no CSRF token, so the outline stays cacheable for visitors."""
+    program_url = reverse("program:detail", args=[program.slug])
+    html = client.get(program_url).content.decode()
+    assert f'href="{reverse("account_login")}?next={program_url}"' in html
+    assert "Buy the full program" in html and program.price_display in html
+    assert "csrfmiddlewaretoken" not in html
 
 
 def test_buy_button_for_an_owner_links_to_the_program(program):

@@ -1,0 +1,355 @@
+"""Benchmark: the site under gunicorn on PostgreSQL, driven by wrk from a second process.
+
+    ./scripts/bench.sh [--duration 10] [--threads 2] [--connections 8] [--workers N]
+
+Not a test. It
+1. creates (if missing) and migrates the `si_bench` PostgreSQL database, seeds the demo content
+   (seed_demo runs with DJANGO_DEBUG=1, as it requires), stores a 5 MB video on a member lesson,
+   and opens a member's session directly in the database (its cookie goes to wrk);
+2. collects static files (WhiteNoise's hashed, compressed manifest needs them when DEBUG is off);
+3. starts gunicorn with config/gunicorn.py and production settings (DEBUG off, a throwaway secret
+   key, ALLOWED_HOSTS for loopback, HTTPS assumed behind a proxy: every request carries
+   `X-Forwarded-Proto: https`, as the load balancer would add);
+4. runs wrk against each endpoint for a fixed time after a short warm-up, and prints one table:
+   requests per second, p50 and p95 latency, and the throughput as a ratio to `healthz`.
+
+The webhook row posts one signed Stripe event body again and again: the first delivery records
+and handles it, every later one is a verified duplicate (signature checked, event found, answered
+"Already processed"), which is what Stripe's retries look like. Its signature is made just before
+that run, well inside the 5-minute tolerance.
+"""
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = "si_bench"
+PG_SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+VIDEO_BYTES = 5 * 1024 * 1024
+WEBHOOK_SECRET = "whsec_bench_" + "0" * 24
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+
+def site_env(workdir: Path, secret_key: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "STRIPE_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_SECRET_KEY=secret_key,
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_LOG_LEVEL="WARNING",
+        DATABASE_URL=f"{PG_SERVER}/{DB_NAME}",
+        PRIVATE_MEDIA_ROOT=str(ROOT / "var" / "bench-media"),
+        SITE_URL="https://127.0.0.1",
+        EMAIL_URL="smtp://127.0.0.1:25",  # nothing is sent during the benchmark
+        STRIPE_SECRET_KEY="sk_test_bench_never_used",
+        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    env.update(extra)
+    return env
+
+
+def manage(*args: str, env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        sys.exit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def prepare_in_django() -> None:
+    """Runs inside Django (a subprocess): the 5 MB video, a member session, the URLs to hit."""
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.core.files.base import ContentFile
+    from django.urls import reverse
+
+    from accounts.models import User
+    from program.models import Lesson, Program, Video
+    from program.services import video_update_file_info
+
+    program = Program.objects.filter(published=True).order_by("pk").first()
+    paid_unit = program.units.filter(is_free=False).order_by("position").first()
+    lesson = paid_unit.lessons.order_by("position").first()
+    video = Video.objects.filter(title="Benchmark 5 MB").first()
+    if video is None or not video.file:
+        video = video or Video(title="Benchmark 5 MB", duration_seconds=60)
+        video.file.save("bench-5mb.mp4", ContentFile(os.urandom(VIDEO_BYTES)), save=True)
+        video = video_update_file_info(video=video)
+    Lesson.objects.get_or_create(
+        unit=paid_unit,
+        slug="benchmark-video",
+        defaults={"title": "Benchmark video", "position": 999, "video": video},
+    )
+    member = User.objects.get(email="member@example.com")
+    session = SessionStore()
+    session[SESSION_KEY] = str(member.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = member.get_session_auth_hash()
+    session.create()
+    print(
+        json.dumps(
+            {
+                "cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
+                "outline": reverse("program:detail", args=[program.slug]),
+                "lesson": reverse(
+                    "program:lesson", args=[program.slug, paid_unit.slug, lesson.slug]
+                ),
+                "video": reverse("program:media", args=[video.pk, "video"]),
+                "webhook": reverse("billing:stripe-webhook"),
+            }
+        )
+    )
+
+
+def wait_until_up(base: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit("gunicorn exited; see its log above")
+        try:
+            request = urllib.request.Request(
+                base + "/healthz", headers={"X-Forwarded-Proto": "https"}
+            )
+            with urllib.request.urlopen(request, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.3)
+    sys.exit("gunicorn did not answer /healthz in time")
+
+
+def lua_script(*, method: str, headers: dict[str, str], body: str | None) -> str:
+    lines = [f"wrk.method = {json.dumps(method)}"]
+    lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
+    if body is not None:
+        lines.append(f"wrk.body = {json.dumps(body)}")
+    lines.append(
+        """
+local statuses = {}
+response = function(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH {\\"requests\\":%d,\\"duration_us\\":%d,\\"p50_us\\":%d,\\"p95_us\\":%d," ..
+    "\\"bad_status\\":%d,\\"socket_errors\\":%d}\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
+    e.status, e.connect + e.read + e.write + e.timeout))
+end
+"""
+    )
+    return "\n".join(lines)
+
+
+def check_once(url: str, *, method: str, headers: dict[str, str], body: str | None) -> int:
+    request = urllib.request.Request(
+        url, method=method, headers=headers, data=body.encode() if body is not None else None
+    )
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    try:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=10) as answer:
+            answer.read()
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def run_wrk(url: str, script: Path, *, duration: float, threads: int, connections: int) -> dict:
+    result = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(duration))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    line = next((ln for ln in result.stdout.splitlines() if ln.startswith("BENCH ")), None)
+    if line is None:
+        sys.exit(f"wrk failed:\n{result.stdout}\n{result.stderr}")
+    data = json.loads(line[6:])
+    data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
+    return data
+
+
+def stripe_body_and_signature() -> tuple[str, str]:
+    body = json.dumps(
+        {
+            "id": "evt_bench_0001",
+            "object": "event",
+            "type": "customer.created",
+            "created": int(time.time()),
+            "livemode": False,
+            "data": {"object": {"id": "cus_bench", "object": "customer"}},
+        }
+    )
+    t = int(time.time())
+    mac = hmac.new(WEBHOOK_SECRET.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+    return body, f"t={t},v1={mac}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10, help="seconds per endpoint")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per endpoint")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
+    parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.prepare:
+        prepare_in_django()
+        return
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install wrk")
+
+    secret_key = secrets.token_urlsafe(50)
+    ensure_database()
+    debug_env = site_env(ROOT, secret_key, DJANGO_DEBUG="1")
+    print("Preparing si_bench: migrate, seed_demo, 5 MB video, member session, collectstatic ...")
+    manage("migrate", "--noinput", env=debug_env)
+    manage("seed_demo", "--password", secrets.token_urlsafe(12), env=debug_env)
+    prepared = subprocess.run(
+        [sys.executable, __file__, "--prepare"],
+        cwd=ROOT,
+        env=debug_env,
+        capture_output=True,
+        text=True,
+    )
+    if prepared.returncode != 0:
+        sys.exit(f"preparing failed:\n{prepared.stdout}\n{prepared.stderr}")
+    urls = json.loads(prepared.stdout.strip().splitlines()[-1])
+    prod_env = site_env(ROOT, secret_key)
+    manage("createcachetable", env=prod_env)
+    manage("collectstatic", "--noinput", env=prod_env)
+    manage("check", "--deploy", "--fail-level", "WARNING", env=prod_env)
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    gunicorn_env = dict(prod_env, GUNICORN_BIND=f"127.0.0.1:{port}")
+    if args.workers:
+        gunicorn_env["GUNICORN_WORKERS"] = str(args.workers)
+    workdir = Path(tempfile.mkdtemp(prefix="si-bench-"))
+    log = (workdir / "gunicorn.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"],
+        cwd=ROOT,
+        env=gunicorn_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_until_up(base, server)
+        proxy = {"X-Forwarded-Proto": "https"}
+        member = {**proxy, "Cookie": urls["cookie"]}
+        endpoints = [
+            ("healthz", "/healthz", "GET", proxy, None, 200),
+            ("home article (visitor)", "/", "GET", proxy, None, 200),
+            ("outline (visitor)", urls["outline"], "GET", proxy, None, 200),
+            ("lesson page (member)", urls["lesson"], "GET", member, None, 200),
+            (
+                "1 MB video range (member)",
+                urls["video"],
+                "GET",
+                {**member, "Range": "bytes=0-1048575"},
+                None,
+                206,
+            ),
+            ("verified webhook", urls["webhook"], "POST", proxy, "WEBHOOK", 200),
+        ]
+        rows = []
+        for name, path, method, headers, body, expected in endpoints:
+            headers = dict(headers)
+            if body == "WEBHOOK":
+                body, signature = stripe_body_and_signature()
+                headers.update({"Stripe-Signature": signature, "Content-Type": "application/json"})
+            status = check_once(base + path, method=method, headers=headers, body=body)
+            if status != expected:
+                sys.exit(f"{name}: {method} {path} answered {status}, expected {expected}")
+            script = workdir / f"{len(rows)}.lua"
+            script.write_text(lua_script(method=method, headers=headers, body=body))
+            if args.warmup:
+                run_wrk(base + path, script, duration=args.warmup, threads=1, connections=2)
+            print(f"  {name}: {args.duration:g} s ...", flush=True)
+            result = run_wrk(
+                base + path,
+                script,
+                duration=args.duration,
+                threads=args.threads,
+                connections=args.connections,
+            )
+            rows.append((name, result))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        log.close()
+
+    base_rps = rows[0][1]["rps"]
+    workers = gunicorn_env.get("GUNICORN_WORKERS", f"{os.cpu_count() * 2 + 1} (default)")
+    print()
+    print(
+        f"gunicorn gthread, {workers} workers x 4 threads; PostgreSQL; wrk -t{args.threads} "
+        f"-c{args.connections} -d{args.duration:g}s on loopback; {os.cpu_count()} CPUs"
+    )
+    print()
+    print("| Endpoint | Requests/s | p50 ms | p95 ms | vs healthz | Errors |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, r in rows:
+        errors = r["bad_status"] + r["socket_errors"]
+        print(
+            f"| {name} | {r['rps']:,.0f} | {r['p50_us'] / 1000:.1f} | {r['p95_us'] / 1000:.1f} "
+            f"| {r['rps'] / base_rps:.2f} | {errors} |"
+        )
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -117,6 +117,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # JIT compilation cost seconds on the member admin's large queries (issue 5's benchmark) and
+    # buys nothing for this site's short queries; a DATABASE_URL ?options= still wins.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 
 # ------------------------------------------------------------------------------
 # Cache: rate limits (allauth's and accounts.ratelimit's) count here, so with several gunicorn

@@ -28,3 +28,14 @@ STORAGES["default"] = STORAGES["private"] = {  # noqa: F405
     "BACKEND": "django.core.files.storage.FileSystemStorage",
     "OPTIONS": {"location": str(PRIVATE_MEDIA_ROOT), "base_url": None},
 }
+
+# On SQLite the test database is a file in the temporary folder, not Django's shared in-memory
+# database. With the in-memory one, the live server's threads share one connection and its
+# table locks fail at once ("database table is locked") when a browser is still streaming a video
+# while the test tears down; a file database gives each thread its own connection, WAL readers
+# that never block the writer, and the busy timeout above instead of an immediate error.
+TEST_SQLITE = PRIVATE_MEDIA_ROOT.with_suffix(".sqlite3")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(TEST_SQLITE)}  # noqa: F405
+    for _suffix in ("", "-wal", "-shm"):
+        atexit.register(Path(f"{TEST_SQLITE}{_suffix}").unlink, missing_ok=True)  # noqa: F405

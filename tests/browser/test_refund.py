@@ -9,7 +9,6 @@ import time
 
 import pytest
 from django.core.files import File
-from django.db import connection
 from django.urls import reverse
 
 from billing.models import Refund, RefundRequest, WebhookEvent
@@ -39,9 +38,8 @@ def refund_webm(tmp_path_factory):
 def test_member_asks_staff_approve_and_paid_lessons_close_while_unit_1_plays(
     page, live_server, standin_live, paid_purchase_factory, program, refund_webm, admin_user
 ):
-    # On SQLite the live server shares one in-memory connection between threads, so the
-    # stand-in's events are not delivered; on PostgreSQL they race the approver like Stripe's.
-    standin_live.config(delivery="async" if connection.vendor == "postgresql" else "none")
+    # The stand-in's events race the approver like Stripe's.
+    standin_live.config(delivery="async")
     with open(refund_webm, "rb") as handle:
         video = Video.objects.create(
             title="Sample", file=File(handle, name="sample.webm"), content_type="video/webm"
@@ -92,15 +90,13 @@ def test_member_asks_staff_approve_and_paid_lessons_close_while_unit_1_plays(
     assert player.count() == 1
     page.wait_for_function("document.querySelector('video').readyState >= 1")
     assert purchase.pk == request.purchase_id
-    # Stop the player's range requests before the database is flushed (on SQLite a request
-    # still being served holds the shared in-memory database).
+    # Stop the player's range requests before the database is flushed.
     page.goto("about:blank")
     time.sleep(0.5)
     wait_for_deliveries(standin_live, purchase)
-    # Stripe's own events about the refund (PostgreSQL: raced the approver) changed nothing more.
+    # Stripe's own events about the refund raced the approver and changed nothing more.
     assert not WebhookEvent.objects.exclude(error="").exists()
-    if connection.vendor == "postgresql":
-        assert WebhookEvent.objects.filter(type="refund.created").exclude(processed_at=None)
+    assert WebhookEvent.objects.filter(type="refund.created").exclude(processed_at=None)
     assert AccessEvent.objects.get(action="revoke").actor == admin_user
     assert Refund.objects.count() == 1
 
@@ -108,8 +104,6 @@ def test_member_asks_staff_approve_and_paid_lessons_close_while_unit_1_plays(
 def wait_for_deliveries(standin, purchase, timeout: float = 20.0) -> None:
     """Let the stand-in's background deliveries about this payment finish before the database
     is flushed (an event still being handled would hold locks the flush needs)."""
-    if connection.vendor != "postgresql":
-        return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pending = [

@@ -1,7 +1,7 @@
 """A local stand-in for the parts of Stripe's API the site uses. For local runs and tests only.
 
-The official stripe library talks to it through STRIPE_API_BASE. It keeps everything in memory,
-answers with Stripe's object shapes and error format, rejects unknown parameters (checked against
+The official stripe library talks to it through STRIPE_API_BASE. It keeps everything in memory
+(and, with a state file, saves it after every change and loads it at start), answers with Stripe's object shapes and error format, rejects unknown parameters (checked against
 the library's own parameter types), honours Idempotency-Key, serves a hosted checkout page with
 "Pay" and "Cancel", and delivers events signed exactly as Stripe signs them
 (Stripe-Signature: t=...,v1=HMAC-SHA256 of "{t}.{body}" with the webhook secret), retrying with
@@ -11,19 +11,24 @@ A small control API under /_standin/ lets tests (and people) pay, redeliver or e
 refund from "the dashboard" and open or close disputes. See billing/standin/README.md.
 """
 
+import contextlib
 import hashlib
 import hmac
 import html
 import json
 import logging
+import os
 import re
 import secrets
+import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
 from copy import deepcopy
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from stripe.params import RefundCreateParams, RefundRetrieveParams
@@ -40,6 +45,7 @@ from billing.standin.params import ParamError, decode_form, validate
 logger = logging.getLogger("billing.standin")
 
 DEFAULT_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0)
+STATE_FILE_VERSION = 1
 
 
 class ApiError(Exception):
@@ -70,8 +76,20 @@ def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
+def _api_key_hash(key: str) -> str:
+    """Idempotency keys are scoped per API key like Stripe's; the key itself is never stored."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+class StateFileError(Exception):
+    pass
+
+
 class StandinState:
-    """Everything the stand-in knows, in memory, behind one lock."""
+    """Everything the stand-in knows, in memory, behind one lock.
+
+    With `state_file`, `load_state_file()` reads it at start and `save()` writes it (to a temporary
+    file, then os.replace, so a crash never leaves half a file) after every change."""
 
     def __init__(
         self,
@@ -82,8 +100,10 @@ class StandinState:
         api_version,
         delivery="async",
         retry_delays=DEFAULT_RETRY_DELAYS,
+        state_file=None,
     ):
         self.lock = threading.RLock()
+        self.state_file = Path(state_file) if state_file else None
         self.public_url = public_url.rstrip("/")
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
@@ -104,6 +124,125 @@ class StandinState:
             self.event_order: list[str] = []
             self.deliveries: dict[str, list] = {}
             self.requests: list[dict] = []
+
+    # -- the state file ------------------------------------------------------------------------
+    # Tuple keys do not survive JSON: idempotency entries are stored as lists.
+    _PLAIN = ("objects", "line_items", "private", "event_bodies", "event_order", "deliveries")
+
+    def snapshot(self) -> dict:
+        with self.lock:
+            data = {"version": STATE_FILE_VERSION, "saved_at": time.time()}
+            data.update({name: getattr(self, name) for name in self._PLAIN})
+            data["idempotency"] = [[*key, *value] for key, value in self.idempotency.items()]
+            data["requests"] = self.requests
+            return data
+
+    def restore(self, data) -> None:
+        """Take over a snapshot; StateFileError when it is not one (nothing is changed then)."""
+        types = {
+            "objects": dict,
+            "line_items": dict,
+            "private": dict,
+            "event_bodies": dict,
+            "event_order": list,
+            "deliveries": dict,
+            "idempotency": list,
+            "requests": list,
+        }
+        if not isinstance(data, dict):
+            raise StateFileError("it is not a JSON object")
+        if data.get("version") != STATE_FILE_VERSION:
+            raise StateFileError(f"unknown version {data.get('version')!r}")
+        for name, type_ in types.items():
+            if not isinstance(data.get(name), type_):
+                raise StateFileError(f"{name!r} is missing or not a {type_.__name__}")
+        try:
+            idempotency = {
+                (key, idem): (path, fingerprint, status, response)
+                for key, idem, path, fingerprint, status, response in data["idempotency"]
+            }
+        except (TypeError, ValueError) as exc:
+            raise StateFileError(f"bad idempotency entry ({exc})") from exc
+        for object_id, obj in data["objects"].items():
+            if not isinstance(obj, dict) or obj.get("id") != object_id or "object" not in obj:
+                raise StateFileError(f"object {object_id!r} is not a Stripe object")
+        for event_id in data["event_order"]:
+            if not isinstance(data["event_bodies"].get(event_id), str):
+                raise StateFileError(f"event {event_id!r} has no body")
+            if not isinstance(data["deliveries"].get(event_id, []), list):
+                raise StateFileError(f"the deliveries of event {event_id!r} are not a list")
+        with self.lock:
+            for name in self._PLAIN:
+                setattr(self, name, data[name])
+            for event_id in self.event_order:
+                self.deliveries.setdefault(event_id, [])
+            self.idempotency = idempotency
+            self.requests = data["requests"]
+
+    def load_state_file(self) -> str:
+        """Load the state file when there is one; says what happened, for the person running it.
+
+        An unreadable or damaged file is moved aside (`<name>.corrupt-<time>`) and the stand-in
+        starts empty: a clear message instead of a crash on every start."""
+        path = self.state_file
+        if path is None:
+            return ""
+        if not path.exists():
+            return f"State file {path} does not exist yet; starting empty and saving there."
+        try:
+            with path.open(encoding="utf-8") as handle:
+                data = json.load(handle)
+            self.restore(data)
+        except (OSError, UnicodeDecodeError, ValueError, StateFileError) as exc:
+            aside = path.with_name(
+                f"{path.name}.corrupt-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}"
+            )
+            try:
+                path.rename(aside)
+                moved = f"moved it to {aside}"
+            except OSError as rename_error:
+                moved = f"could not move it aside ({rename_error}); it will be overwritten"
+            message = (
+                f"State file {path} could not be read ({exc.__class__.__name__}: {exc}); "
+                f"{moved}. Starting empty: payments made before are unknown to this stand-in."
+            )
+            logger.warning(message)
+            return message
+        with self.lock:
+            counts = {
+                kind: sum(1 for o in self.objects.values() if o.get("object") == kind)
+                for kind in ("checkout.session", "payment_intent", "refund", "event")
+            }
+        return (
+            f"State loaded from {path}: {counts['checkout.session']} checkout sessions, "
+            f"{counts['payment_intent']} payments, {counts['refund']} refunds, "
+            f"{counts['event']} events."
+        )
+
+    def save(self) -> None:
+        """Write the state file atomically (temporary file + os.replace) under the state lock.
+        A failure is logged, not raised: the answer to the request still goes out."""
+        if self.state_file is None:
+            return
+        with self.lock:
+            temp_name = None
+            try:
+                self.state_file.parent.mkdir(parents=True, exist_ok=True)
+                fd, temp_name = tempfile.mkstemp(
+                    dir=self.state_file.parent, prefix=f".{self.state_file.name}.", suffix=".tmp"
+                )
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(self.snapshot(), handle)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(temp_name, self.state_file)
+                temp_name = None
+            except (OSError, TypeError, ValueError):
+                logger.exception("Could not save the stand-in's state to %s", self.state_file)
+            finally:
+                if temp_name is not None:
+                    with contextlib.suppress(OSError):
+                        os.unlink(temp_name)
 
     # -- objects -------------------------------------------------------------------------------
     def get(self, object_id: str, kind: str, param: str = "id") -> dict:
@@ -167,6 +306,7 @@ class StandinState:
             error = str(exc)
         with self.lock:
             self.deliveries[event_id].append({"at": time.time(), "status": status, "error": error})
+            self.save()
         return status
 
     def deliver(self, event_id: str, mode: str | None = None) -> int | None:
@@ -629,6 +769,10 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length).decode("utf-8") if length else ""
 
     def _send(self, status: int, body: bytes, content_type: str, headers=None):
+        if self.command == "POST":
+            # Every POST may have changed something: saved before the answer goes out, so a
+            # client that got its answer can stop the stand-in and find the change on disk.
+            self.state.save()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -713,7 +857,8 @@ class Handler(BaseHTTPRequestHandler):
         fingerprint = json.dumps(params, sort_keys=True)
         # The lock makes a concurrent retry with the same key wait and get the same answer.
         with self.state.lock:
-            cached = self.state.idempotency.get((key, idem)) if idem else None
+            scope = _api_key_hash(key)
+            cached = self.state.idempotency.get((scope, idem)) if idem else None
             if cached is not None:
                 path, cached_fingerprint, status, response = cached
                 if path != url.path or cached_fingerprint != fingerprint:
@@ -733,7 +878,7 @@ class Handler(BaseHTTPRequestHandler):
             except ApiError as exc:
                 status, response = exc.status, exc.body
             if idem:
-                self.state.idempotency[(key, idem)] = (url.path, fingerprint, status, response)
+                self.state.idempotency[(scope, idem)] = (url.path, fingerprint, status, response)
         headers = {"Idempotency-Key": idem} if idem else None
         self._json(status, response, headers)
 
@@ -1026,6 +1171,7 @@ class StandinServer(ThreadingHTTPServer):
     def __init__(self, address, state: StandinState):
         super().__init__(address, Handler)
         self.state = state
+        self.state_note = ""  # what make_server did with the state file, for the command to print
 
 
 def make_server(
@@ -1037,8 +1183,12 @@ def make_server(
     api_version: str,
     delivery: str = "async",
     retry_delays=DEFAULT_RETRY_DELAYS,
+    state_file=None,
 ) -> StandinServer:
-    """Bind the stand-in (port 0 picks a free one); call serve_forever() to run it."""
+    """Bind the stand-in (port 0 picks a free one); call serve_forever() to run it.
+
+    With `state_file` (a path) the state is loaded from that JSON file when it exists and saved
+    to it after every change; `server.state_note` says what was loaded (or why not)."""
     state = StandinState(
         public_url="",
         webhook_url=webhook_url,
@@ -1046,10 +1196,12 @@ def make_server(
         api_version=api_version,
         delivery=delivery,
         retry_delays=retry_delays,
+        state_file=state_file,
     )
     server = StandinServer((host, port), state)
     bound_host, bound_port = server.server_address[:2]
     state.public_url = f"http://{bound_host}:{bound_port}"
+    server.state_note = state.load_state_file()
     return server
 
 

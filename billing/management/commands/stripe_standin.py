@@ -28,6 +28,13 @@ class Command(BaseCommand):
             default="async",
             help="async: in the background like Stripe; before_redirect: Pay waits for it.",
         )
+        parser.add_argument(
+            "--state-file",
+            default="",
+            metavar="PATH",
+            help="Keep sessions, payments, refunds and events in this JSON file across restarts "
+            "(loaded at start when it exists, saved after every change). Default: memory only.",
+        )
 
     def handle(self, *args, **options):
         if not settings.DEBUG:
@@ -48,7 +55,10 @@ class Command(BaseCommand):
             webhook_secret=secret,
             api_version=STRIPE_API_VERSION,
             delivery=options["delivery"],
+            state_file=options["state_file"] or None,
         )
+        if server.state_note:
+            self.stdout.write(server.state_note)
         self.stdout.write(
             f"Stripe stand-in on {server.state.public_url} (API version {STRIPE_API_VERSION}); "
             f"events go to {webhook_url}. Ctrl-C stops it."

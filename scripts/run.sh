@@ -16,17 +16,34 @@ export DEMO_PASSWORD
 
 mkdir -p var
 "$VENV_PY" manage.py migrate --noinput
-"$VENV_PY" manage.py seed_demo --password "$DEMO_PASSWORD"
 
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
+# The stand-in starts first (its state in var/ survives restarts), so seed_demo can give the demo
+# member a real paid purchase through it.
 if [ -z "${STRIPE_SECRET_KEY:-}" ] && "$VENV_PY" manage.py help stripe_standin >/dev/null 2>&1; then
   "$VENV_PY" manage.py stripe_standin --host 127.0.0.1 --port "$STANDIN_PORT" \
-    --webhook-url "$SITE_URL/billing/stripe/webhook/" &
-  pids+=($!)
+    --webhook-url "$SITE_URL/billing/stripe/webhook/" --state-file var/stripe-standin.json &
+  standin_pid=$!
+  pids+=("$standin_pid")
+  health="http://127.0.0.1:$STANDIN_PORT/_standin/health"
+  for _ in $(seq 40); do  # up to about 10 seconds
+    if "$VENV_PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
+      "$health" >/dev/null 2>&1; then
+      break
+    fi
+    if ! kill -0 "$standin_pid" 2>/dev/null; then
+      echo "The Stripe stand-in stopped (is port $STANDIN_PORT in use? set STANDIN_PORT)." >&2
+      pids=()  # the site still runs; payments need the stand-in
+      break
+    fi
+    sleep 0.25
+  done
 fi
+"$VENV_PY" manage.py seed_demo --password "$DEMO_PASSWORD"
+
 "$VENV_PY" manage.py db_worker &
 pids+=($!)
 

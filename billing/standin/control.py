@@ -1,12 +1,14 @@
 """A tiny client for the stand-in's control API (/_standin/...), used by tests and by people."""
 
+import http.client
 import json
 import urllib.request
 
 
 class StandinControl:
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, *, timeout: float = 60):
         self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
 
     def _call(self, method: str, path: str, data: dict | None = None) -> dict:
         body = json.dumps(data or {}).encode() if method == "POST" else None
@@ -16,8 +18,17 @@ class StandinControl:
             method=method,
             headers={"Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
             return json.loads(response.read())
+
+    def is_up(self, *, timeout: float = 1.0) -> bool:
+        """Whether a stand-in answers its health URL: one quick try, no retries."""
+        request = urllib.request.Request(self.base_url + "/_standin/health")  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                return response.status == 200 and json.loads(response.read()).get("ok") is True
+        except (OSError, ValueError, AttributeError, http.client.HTTPException):
+            return False
 
     def config(self, **values) -> dict:
         return self._call("POST", "/_standin/config", values)

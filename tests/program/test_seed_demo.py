@@ -20,6 +20,14 @@ MODELS = [Program, Unit, Lesson, Video, Article, User, EmailAddress, Access, Acc
 DEMO_MEDIA = Path(__file__).resolve().parents[2] / "program" / "demo" / "media"
 
 
+@pytest.fixture(autouse=True)
+def no_standin(settings):
+    """No Stripe stand-in answers here (nothing listens on port 9), even when a developer's
+    ./scripts/run.sh is up on the default port: these tests cover the direct access grant.
+    tests/billing/test_demo_purchase.py covers the demo purchase through the stand-in."""
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"
+
+
 @pytest.fixture
 def seeded(db):
     call_command("seed_demo", password=PASSWORD, stdout=io.StringIO())

@@ -2,7 +2,9 @@
 
 import os
 
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.module_loading import import_string
 
 from program.demo.content import ACCOUNTS
 from program.demo.seed import demo_seed
@@ -28,11 +30,18 @@ class Command(BaseCommand):
             raise CommandError(
                 "Give the demo accounts a password: --password SOMETHING or DEMO_PASSWORD=SOMETHING."
             )
-        report = demo_seed(password=password)
+        # The demo member buys through billing when it is installed (imported here, not at the
+        # top: program does not depend on billing, billing depends on program).
+        buy = None
+        if apps.is_installed("billing"):
+            buy = import_string("billing.demo.demo_purchase_make")
+        report = demo_seed(password=password, buy=buy)
         if report.created:
             for line in report.created:
                 self.stdout.write(f"created {line}")
         else:
             self.stdout.write("demo content already present; nothing changed")
+        for line in report.notes:
+            self.stdout.write(self.style.WARNING(f"note: {line}"))
         logins = ", ".join(account["email"] for account in ACCOUNTS)
         self.stdout.write(self.style.SUCCESS(f"demo logins: {logins}"))

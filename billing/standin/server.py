@@ -104,6 +104,7 @@ class StandinState:
     ):
         self.lock = threading.RLock()
         self.state_file = Path(state_file) if state_file else None
+        self.state_file_damaged = False  # set by load_state_file() when it had to move it aside
         self.public_url = public_url.rstrip("/")
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
@@ -202,12 +203,11 @@ class StandinState:
                 moved = f"moved it to {aside}"
             except OSError as rename_error:
                 moved = f"could not move it aside ({rename_error}); it will be overwritten"
-            message = (
+            self.state_file_damaged = True
+            return (
                 f"State file {path} could not be read ({exc.__class__.__name__}: {exc}); "
                 f"{moved}. Starting empty: payments made before are unknown to this stand-in."
             )
-            logger.warning(message)
-            return message
         with self.lock:
             counts = {
                 kind: sum(1 for o in self.objects.values() if o.get("object") == kind)

@@ -111,7 +111,7 @@ def test_a_damaged_state_file_is_moved_aside_and_the_standin_starts_empty(
     state_file.write_text(content)
     with running_standin(settings, state_file) as server:
         assert "could not be read" in server.state_note and "moved it to" in server.state_note
-        assert "Starting empty" in server.state_note
+        assert "Starting empty" in server.state_note and server.state.state_file_damaged
         (aside,) = tmp_path.glob("stripe-standin.json.corrupt-*")
         assert aside.read_text() == content  # kept for a person to look at
         assert not state_file.exists()

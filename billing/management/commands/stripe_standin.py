@@ -57,7 +57,9 @@ class Command(BaseCommand):
             delivery=options["delivery"],
             state_file=options["state_file"] or None,
         )
-        if server.state_note:
+        if server.state.state_file_damaged:
+            self.stderr.write(self.style.WARNING(server.state_note))
+        elif server.state_note:
             self.stdout.write(server.state_note)
         self.stdout.write(
             f"Stripe stand-in on {server.state.public_url} (API version {STRIPE_API_VERSION}); "

@@ -39,3 +39,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(TEST_SQLITE)}  # noqa: F405
     for _suffix in ("", "-wal", "-shm"):
         atexit.register(Path(f"{TEST_SQLITE}{_suffix}").unlink, missing_ok=True)  # noqa: F405
+
+# Nothing in a test reaches a stand-in a developer left running on the default port: the tests
+# that need one start their own (the `standin` fixture) and point this setting at it.
+STRIPE_API_BASE = "http://127.0.0.1:9"  # the discard port: nothing listens there

@@ -29,7 +29,7 @@ if [ -z "${STRIPE_SECRET_KEY:-}" ] && "$VENV_PY" manage.py help stripe_standin >
   standin_pid=$!
   pids+=("$standin_pid")
   health="http://127.0.0.1:$STANDIN_PORT/_standin/health"
-  for _ in $(seq 40); do  # up to about 10 seconds
+  for _ in $(seq 120); do  # up to about 30 seconds (Django starts slowly on a busy machine)
     if "$VENV_PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
       "$health" >/dev/null 2>&1; then
       break

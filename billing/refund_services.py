@@ -335,13 +335,13 @@ def refund_request_close_outside(
                 raise StripeUnreachable(
                     "stripe_unreachable",
                     "Not closed: we could not reach Stripe to check whether this payment was "
-                    f"already refunded there (Stripe said: {error}). Stripe may have refunded it "
+                    f"already refunded there ({error}). Stripe may have refunded it "
                     "already, for example after an earlier attempt that got no answer, and the "
                     "member must not be refunded twice. Open the Stripe dashboard, search for "
                     f"the payment {intent} and look at its refunds. If it has none, close the "
                     "request again and tick “I have checked the Stripe dashboard”.",
                 ) from exc
-            check.update(stripe_check="unreachable_dashboard_checked", stripe_error=error)
+            check.update(stripe_check="unreachable_dashboard_checked", stripe_error=str(exc)[:500])
             check_note = (
                 f"Stripe could not be reached to check for refunds of {intent} ({error}); "
                 f"{_actor_name(actor)} confirmed they checked the Stripe dashboard and found none."
@@ -420,10 +420,13 @@ def _check_label(actor, intent: str) -> str:
 
 
 def _stripe_error_text(exc: stripe.StripeError) -> str:
+    """A short, plain description of why Stripe gave no usable answer."""
+    if isinstance(exc, stripe.APIConnectionError):
+        return "Stripe's servers did not answer"
     error = getattr(exc, "error", None)
     message = (getattr(error, "message", None) or str(exc) or type(exc).__name__).strip()
     code = getattr(error, "code", None) or exc.code or ""
-    return f"{message} ({code})" if code else message
+    return (f"{message} ({code})" if code else message)[:300]
 
 
 def _purchase_note(purchase: Purchase, *, label: str, note: str, data: dict) -> PurchaseEvent:

@@ -521,6 +521,7 @@ def test_close_outside_is_refused_when_stripe_cannot_be_asked_until_staff_confir
     assert purchase.stripe_payment_intent_id in page
     assert "I have checked the Stripe dashboard" in page and 'name="dashboard_checked"' in page
     assert "Bank transfer 3 May." in page  # the note is kept
+    assert page.count("<h1") == 1
     request.refresh_from_db()
     purchase.refresh_from_db()
     assert request.status == "failed" and purchase.status == "paid"

@@ -567,3 +567,24 @@ def test_close_outside_records_an_unknown_dashboard_refund_first_then_closes_the
     assert request.status == "closed_outside" and purchase.status == "refunded"
     assert Refund.objects.get(source="outside_stripe").amount_cents == 7700
     assert not user_has_access(user=purchase.user, program=program)
+
+
+def test_staff_see_stripes_own_reason_for_a_refusal_word_for_word(
+    client, paid_purchase_factory, standin, admin_user
+):
+    purchase = paid_purchase_factory()
+    stripe_words = "This charge cannot be refunded: it is too old (stand-in test wording)."
+    standin.refund_failure(
+        payment_intent=purchase.stripe_payment_intent_id,
+        code="charge_not_refundable",
+        message=stripe_words,
+        **{"as": "api_error"},
+    )
+    request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
+    page = admin_action(client, admin_user, "approve", [request]).content.decode()
+    assert f"Stripe said: {stripe_words} (charge_not_refundable)" in page
+    request.refresh_from_db()
+    assert request.failure_reason == f"{stripe_words} (charge_not_refundable)"
+    assert request.events.last().note == request.failure_reason
+    change = client.get(reverse("admin:billing_refundrequest_change", args=[request.pk]))
+    assert stripe_words in change.content.decode()

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from billing import refund_services, services
-from billing.forms import StaffNoteForm
+from billing.forms import CloseOutsideForm, StaffNoteForm
 from billing.models import (
     Dispute,
     DisputeEvent,
@@ -212,6 +212,9 @@ class RefundRequestAdmin(ReadOnlyAdmin):
         for item in queryset.order_by("created_at", "id"):
             try:
                 result = do(item)
+            except refund_services.RefundFoundAtStripe as exc:
+                self.message_user(request, f"Request #{item.pk}: {exc.message}", messages.WARNING)
+                continue
             except refund_services.RefundNotAllowed as exc:
                 self.message_user(request, f"Request #{item.pk}: {exc.message}", messages.ERROR)
                 continue
@@ -246,18 +249,37 @@ class RefundRequestAdmin(ReadOnlyAdmin):
             "retried",
         )
 
-    def _with_note(self, request, queryset, *, action: str, title: str, service, done_word: str):
-        """An intermediate page asks for the note; its form posts back to this action."""
-        form = StaffNoteForm(request.POST if "apply" in request.POST else None)
+    def _with_note(
+        self,
+        request,
+        queryset,
+        *,
+        action: str,
+        title: str,
+        service,
+        done_word: str,
+        form_class=StaffNoteForm,
+    ):
+        """An intermediate page asks for the note; its form posts back to this action. Requests
+        that could not be checked at Stripe come back to the page, note kept, with the box to
+        confirm the Stripe dashboard was checked."""
+        form = form_class(request.POST if "apply" in request.POST else None)
+        unreachable: list[int] = []
         if "apply" in request.POST and form.is_valid():
-            note = form.cleaned_data["note"]
-            self._each(
-                request,
-                queryset,
-                lambda r: service(request_id=r.pk, actor=request.user, note=note),
-                done_word,
-            )
-            return None
+            values = form.cleaned_data
+
+            def do(item):
+                try:
+                    return service(request_id=item.pk, actor=request.user, **values)
+                except refund_services.StripeUnreachable:
+                    unreachable.append(item.pk)
+                    raise
+
+            self._each(request, queryset, do, done_word)
+            if not unreachable:
+                return None
+            queryset = queryset.filter(pk__in=unreachable)
+            form = form_class(initial={"note": values["note"]})
         context = {
             **self.admin_site.each_context(request),
             "title": title,
@@ -266,6 +288,7 @@ class RefundRequestAdmin(ReadOnlyAdmin):
             "queryset": queryset.select_related("user", "purchase"),
             "action": action,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "stripe_unreachable": bool(unreachable),
         }
         return TemplateResponse(request, "admin/billing/refundrequest/note_action.html", context)
 
@@ -289,6 +312,7 @@ class RefundRequestAdmin(ReadOnlyAdmin):
             title="Close as refunded outside Stripe",
             service=refund_services.refund_request_close_outside,
             done_word="closed",
+            form_class=CloseOutsideForm,
         )
 
 

@@ -18,3 +18,13 @@ class StaffNoteForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5, "cols": 60}),
         error_messages={"required": "A note is required."},
     )
+
+
+class CloseOutsideForm(StaffNoteForm):
+    dashboard_checked = forms.BooleanField(
+        required=False,
+        label=(
+            "I have checked the Stripe dashboard: this payment has no refund there, "
+            "in progress or done."
+        ),
+    )

@@ -66,6 +66,19 @@ class RefundNotAllowed(Exception):
         self.message = message
 
 
+class StripeUnreachable(RefundNotAllowed):
+    """Stripe could not be asked whether it already refunded the payment."""
+
+
+class RefundFoundAtStripe(RefundNotAllowed):
+    """Stripe holds a refund of the payment that the request did not know about: it is now
+    recorded, and the action that would have refunded by other means was not done."""
+
+    def __init__(self, message: str, request: RefundRequest):
+        super().__init__("refund_at_stripe", message)
+        self.request = request
+
+
 def _actor_name(actor) -> str:
     return f"staff {actor.email}" if actor is not None else ""
 
@@ -158,6 +171,14 @@ def refund_request_retry(*, request_id: int, actor) -> RefundRequest:
 
 
 def _refund_request_attempt(*, request_id: int, actor, from_status: str) -> RefundRequest:
+    if from_status == Status.FAILED:
+        # The last attempt may have had no answer: if Stripe made that refund after all, record
+        # it instead of asking again (Stripe forgets idempotency keys after 24 hours).
+        found = _unknown_attempt_check(request_id=request_id, actor=actor)
+        if found is not None:
+            if found.status in (Status.REFUNDED, Status.PROCESSING):
+                return found
+            raise RefundFoundAtStripe(_refund_found_message(found.news, request_id), found)
     with transaction.atomic():
         purchase, request = _locked_request(request_id)
         if request.status != from_status:
@@ -222,8 +243,13 @@ def _refund_request_attempt(*, request_id: int, actor, from_status: str) -> Refu
         message = (getattr(error, "message", None) or str(exc) or "Stripe refused").strip()
         reason = f"{message} ({code})" if code else message
         if not definite:
-            reason = f"Stripe did not answer clearly ({reason}); retrying is safe."
+            reason = (
+                f"Stripe did not answer clearly ({reason}), so Stripe may or may not have made "
+                "the refund; retrying is safe (it cannot refund twice)."
+            )
         _refund_attempt_failed(refund_pk=refund.pk, reason=reason, definite=definite, actor=actor)
+        if not definite:
+            _unknown_attempt_check(request_id=request.pk, actor=actor)
     else:
         refund_sync_from_stripe(
             refund=answer, source_label=f"Stripe's answer to {_actor_name(actor)}", actor=actor
@@ -270,17 +296,97 @@ def refund_request_decline(*, request_id: int, actor, note: str) -> RefundReques
     return request
 
 
-def refund_request_close_outside(*, request_id: int, actor, note: str) -> RefundRequest:
+def refund_request_close_outside(
+    *, request_id: int, actor, note: str, dashboard_checked: bool = False
+) -> RefundRequest:
     """Record that the member was refunded by other means (e.g. a bank transfer when the card is
     too old for Stripe): the request closes, a Refund from outside Stripe is recorded, the
-    purchase is refunded and access is revoked the same way. A note is required."""
+    purchase is refunded and access is revoked the same way. A note is required.
+
+    Stripe is asked first which refunds the payment has, because an earlier attempt that got no
+    answer may have refunded it after all, and the member must not be refunded twice:
+
+    - a refund at Stripe we did not know of (pending or succeeded) is recorded through the same
+      path as the refund webhook, nothing is closed, and RefundFoundAtStripe says what Stripe has;
+    - Stripe cannot be asked: StripeUnreachable, unless `dashboard_checked` (staff confirm they
+      looked at the payment in the Stripe dashboard and found no refund), which is recorded;
+    - no such refund at Stripe: the request closes; the check is recorded on the purchase.
+    """
     note = note.strip()
     if not note:
         raise RefundNotAllowed("note_required", "Please say how the member was refunded.")
+    request = RefundRequest.objects.select_related("purchase").filter(pk=request_id).first()
+    if request is None:
+        raise RefundNotAllowed("not_found", "No such refund request.")
+    if request.status not in (Status.REQUESTED, Status.FAILED):
+        return request
+    purchase = request.purchase
+    intent = purchase.stripe_payment_intent_id
+    check: dict[str, Any] = {"refund_request": request.pk, "checked_by": getattr(actor, "pk", None)}
+    if not intent:
+        check["stripe_check"] = "no_stripe_payment"
+        check_note = "No Stripe payment to check for refunds."
+    else:
+        try:
+            news = _stripe_refunds_record(purchase, actor=actor, label=_check_label(actor, intent))
+        except stripe.StripeError as exc:
+            error = _stripe_error_text(exc)
+            if not dashboard_checked:
+                raise StripeUnreachable(
+                    "stripe_unreachable",
+                    "Not closed: we could not reach Stripe to check whether this payment was "
+                    f"already refunded there ({error}). Stripe may have refunded it "
+                    "already, for example after an earlier attempt that got no answer, and the "
+                    "member must not be refunded twice. Open the Stripe dashboard, search for "
+                    f"the payment {intent} and look at its refunds. If it has none, close the "
+                    "request again and tick “I have checked the Stripe dashboard”.",
+                ) from exc
+            check.update(stripe_check="unreachable_dashboard_checked", stripe_error=str(exc)[:500])
+            check_note = (
+                f"Stripe could not be reached to check for refunds of {intent} ({error}); "
+                f"{_actor_name(actor)} confirmed they checked the Stripe dashboard and found none."
+            )
+        else:
+            if news:
+                _purchase_note(
+                    purchase,
+                    label=_actor_name(actor),
+                    note=(
+                        f"Not closed as refunded outside Stripe: Stripe has refund(s) of {intent} "
+                        "that are now recorded."
+                    ),
+                    data={
+                        **check,
+                        "stripe_check": "refund_found",
+                        "stripe_refunds": [r["id"] for r in news],
+                    },
+                )
+                raise RefundFoundAtStripe(
+                    _refund_found_message(news, request.pk),
+                    RefundRequest.objects.get(pk=request.pk),
+                )
+            check["stripe_check"] = "no_refund_at_stripe"
+            check_note = f"Stripe has no refund in progress or made for {intent}."
     with transaction.atomic():
         purchase, request = _locked_request(request_id)
         if request.status not in (Status.REQUESTED, Status.FAILED):
             return request
+        _purchase_note(
+            purchase,
+            label=_actor_name(actor),
+            note=f"Closing refund request #{request.pk} as refunded outside Stripe. {check_note}",
+            data=check,
+        )
+        for unknown in request.refunds.filter(
+            source=Refund.Source.SITE, status=Refund.Status.PENDING
+        ):
+            # The attempt that got no answer never became a refund at Stripe (or staff checked
+            # the dashboard): said in its history; its status stays as Stripe last told us.
+            RefundEvent.objects.create(
+                refund=unknown,
+                status=unknown.status,
+                source_label=f"{check_note} Checked by {_actor_name(actor)}."[:200],
+            )
         remaining = max(purchase.amount_cents - purchase.amount_refunded_cents, 0)
         refund = Refund.objects.create(
             purchase=purchase,
@@ -300,6 +406,136 @@ def refund_request_close_outside(*, request_id: int, actor, note: str) -> Refund
         request.save(update_fields=["staff_note", "decided_by", "decided_at", "updated_at"])
         _request_set_status(request, to=Status.CLOSED_OUTSIDE, note=note, actor=actor)
         _purchase_settle(purchase, label=_actor_name(actor), actor=actor, reason=note)
+    return request
+
+
+# ------------------------------------------------------------------------------------------------
+# Asking Stripe which refunds a payment has
+# ------------------------------------------------------------------------------------------------
+IN_FLIGHT = {Refund.Status.PENDING}
+
+
+def _check_label(actor, intent: str) -> str:
+    return f"Stripe's refunds of {intent}, asked for {_actor_name(actor) or 'the site'}"[:200]
+
+
+def _stripe_error_text(exc: stripe.StripeError) -> str:
+    """A short, plain description of why Stripe gave no usable answer."""
+    if isinstance(exc, stripe.APIConnectionError):
+        return "Stripe's servers did not answer"
+    error = getattr(exc, "error", None)
+    message = (getattr(error, "message", None) or str(exc) or type(exc).__name__).strip()
+    code = getattr(error, "code", None) or exc.code or ""
+    return (f"{message} ({code})" if code else message)[:300]
+
+
+def _purchase_note(purchase: Purchase, *, label: str, note: str, data: dict) -> PurchaseEvent:
+    return PurchaseEvent.objects.create(
+        purchase=purchase,
+        kind=PurchaseEvent.Kind.NOTE,
+        status_before=purchase.status,
+        status_after=purchase.status,
+        source_label=label[:200],
+        note=note,
+        data=data,
+    )
+
+
+def _stripe_refunds_record(purchase: Purchase, *, actor, label: str) -> list[dict]:
+    """Ask Stripe for every refund of the purchase's payment and record each one through
+    refund_sync_from_stripe (the webhook's path). Returns the refunds that were news: in progress
+    at Stripe, or succeeded there while not recorded as succeeded here. Raises stripe.StripeError
+    when Stripe cannot be asked."""
+    listed = stripe_client().v1.refunds.list(
+        params={"payment_intent": purchase.stripe_payment_intent_id, "limit": 100}
+    )
+    refunds = [_as_dict(refund) for refund in listed.auto_paging_iter()]
+    known = dict(
+        purchase.refunds.filter(stripe_refund_id__isnull=False).values_list(
+            "stripe_refund_id", "status"
+        )
+    )
+    news = []
+    for refund in refunds:
+        status = STRIPE_REFUND_STATUS.get(refund.get("status") or "", Refund.Status.PENDING)
+        if status in IN_FLIGHT or (
+            status == Refund.Status.SUCCEEDED and known.get(refund["id"]) != status
+        ):
+            news.append(refund)
+        refund_sync_from_stripe(refund=refund, source_label=label, actor=actor)
+    return news
+
+
+def _refund_found_message(news: list[dict], request_id: int) -> str:
+    """What Stripe has, in words for staff, and what it means for the request now."""
+    parts = []
+    for refund in news:
+        amount = int(refund.get("amount") or 0) / 100
+        amount = f"{amount:,.2f} {str(refund.get('currency') or '').upper()}"
+        if STRIPE_REFUND_STATUS.get(refund.get("status") or "") == Refund.Status.SUCCEEDED:
+            parts.append(f"Stripe has already refunded {amount} (refund {refund['id']})")
+        else:
+            parts.append(
+                f"Stripe is refunding {amount} right now (refund {refund['id']}, not finished yet)"
+            )
+    request = RefundRequest.objects.select_related("purchase").get(pk=request_id)
+    purchase = request.purchase
+    if request.status == Status.REFUNDED:
+        then = "The request is now marked as refunded."
+    elif any(
+        STRIPE_REFUND_STATUS.get(r.get("status") or "") != Refund.Status.SUCCEEDED for r in news
+    ):
+        then = "The request will show as refunded by itself when Stripe has finished."
+    else:
+        left = (purchase.amount_cents - purchase.amount_refunded_cents) / 100
+        then = (
+            f"{left:,.2f} {purchase.currency.upper()} of the payment is still not refunded: "
+            "look at the purchase before doing anything else."
+        )
+    return (
+        "Not closed as refunded outside Stripe: "
+        + "; ".join(parts)
+        + f". This is now recorded on the request and the purchase. {then} Do not refund the "
+        "member by hand for what Stripe has refunded or is refunding."
+    )
+
+
+def _unknown_attempt_check(*, request_id: int, actor) -> RefundRequest | None:
+    """When the request's last Stripe attempt has no definite answer, ask Stripe which refunds
+    the payment has and record them. Returns the request (with `.news`, the refunds Stripe had
+    that we did not know of) when there were any, else None (also when Stripe cannot be asked:
+    the caller goes on, and a retry sends the same idempotency key)."""
+    request = RefundRequest.objects.select_related("purchase").filter(pk=request_id).first()
+    if request is None or not request.purchase.stripe_payment_intent_id:
+        return None
+    last = request.refunds.filter(source=Refund.Source.SITE).order_by("-attempt").first()
+    if last is None or last.status != Refund.Status.PENDING:
+        return None
+    intent = request.purchase.stripe_payment_intent_id
+    try:
+        news = _stripe_refunds_record(
+            request.purchase, actor=actor, label=_check_label(actor, intent)
+        )
+    except stripe.StripeError:
+        return None
+    if not news:
+        return None
+    with transaction.atomic():
+        _purchase, request = _locked_request(request_id)
+        in_flight = request.refunds.filter(
+            source=Refund.Source.SITE, status=Refund.Status.PENDING, stripe_refund_id__isnull=False
+        ).first()
+        if request.status == Status.FAILED and in_flight is not None:
+            # Stripe took the attempt after all and is still working on it.
+            request.failure_reason = ""
+            request.save(update_fields=["failure_reason", "updated_at"])
+            _request_set_status(
+                request,
+                to=Status.PROCESSING,
+                note=f"Stripe is making refund {in_flight.stripe_refund_id}",
+                actor=actor,
+            )
+    request.news = news
     return request
 
 

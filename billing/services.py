@@ -376,34 +376,34 @@ def _handle_async_payment_succeeded(event: WebhookEvent) -> str:
     return f"Purchase #{purchase.pk} is {purchase.status}."
 
 
-def _handle_async_payment_failed(event: WebhookEvent) -> str:
-    """checkout.session.async_payment_failed: the delayed payment failed -> purchase failed."""
+def _handle_pending_purchase_ended(event: WebhookEvent, *, to: str, kind: str) -> str:
+    """A checkout that will never be paid: a still-pending purchase moves to `to` (recorded as
+    `kind`); a purchase already past pending, or no purchase at all, is left alone."""
     session = event.body["data"]["object"]
     purchase = _purchase_change_status(
         session=session,
-        to=Purchase.Status.FAILED,
-        kind=PurchaseEvent.Kind.FAILED,
+        to=to,
+        kind=kind,
         source_label=_label(event),
         from_statuses={Purchase.Status.PENDING},
     )
     if purchase is None:
         return f"No purchase for checkout session {session.get('id')}: ignored."
     return f"Purchase #{purchase.pk} is {purchase.status}."
+
+
+def _handle_async_payment_failed(event: WebhookEvent) -> str:
+    """checkout.session.async_payment_failed: the delayed payment failed -> purchase failed."""
+    return _handle_pending_purchase_ended(
+        event, to=Purchase.Status.FAILED, kind=PurchaseEvent.Kind.FAILED
+    )
 
 
 def _handle_checkout_session_expired(event: WebhookEvent) -> str:
     """checkout.session.expired: nobody paid within Stripe's 24 hours -> purchase expired."""
-    session = event.body["data"]["object"]
-    purchase = _purchase_change_status(
-        session=session,
-        to=Purchase.Status.EXPIRED,
-        kind=PurchaseEvent.Kind.EXPIRED,
-        source_label=_label(event),
-        from_statuses={Purchase.Status.PENDING},
+    return _handle_pending_purchase_ended(
+        event, to=Purchase.Status.EXPIRED, kind=PurchaseEvent.Kind.EXPIRED
     )
-    if purchase is None:
-        return f"No purchase for checkout session {session.get('id')}: ignored."
-    return f"Purchase #{purchase.pk} is {purchase.status}."
 
 
 # Refund and dispute handlers are added by billing.refund_services (imported in BillingConfig.ready).

@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from stripe.params import RefundCreateParams, RefundRetrieveParams
+from stripe.params import RefundCreateParams, RefundListParams, RefundRetrieveParams
 from stripe.params._payment_intent_retrieve_params import PaymentIntentRetrieveParams
 from stripe.params.checkout import (
     SessionCreateParams,
@@ -730,6 +730,7 @@ ROUTES = [
     ("GET", r"/v1/payment_intents/(?P<id>pi_[\w]+)", "api_payment_intent_retrieve"),
     ("GET", r"/v1/charges/(?P<id>ch_[\w]+)", "api_charge_retrieve"),
     ("POST", r"/v1/refunds", "api_refund_create"),
+    ("GET", r"/v1/refunds", "api_refund_list"),
     ("GET", r"/v1/refunds/(?P<id>re_[\w]+)", "api_refund_retrieve"),
     ("GET", r"/v1/events/(?P<id>evt_[\w]+)", "api_event_retrieve"),
     ("GET", r"/c/pay/(?P<id>cs_[\w]+)", "page_checkout"),
@@ -933,6 +934,73 @@ class Handler(BaseHTTPRequestHandler):
         self._params(url, RefundRetrieveParams)
         with self.state.lock:
             self._json(200, deepcopy(self.state.get(id, "refund", param="refund")))
+
+    def api_refund_list(self, url):
+        """GET /v1/refunds: Stripe's list (newest first, `limit` 1-100, default 10), filtered by
+        `payment_intent`, `charge` and `created`, paged with `starting_after`/`ending_before`."""
+        self._authenticate()
+        params = self._params(url, RefundListParams)
+        limit = int(params.get("limit", "10"))
+        if not 1 <= limit <= 100:
+            raise ApiError(
+                400, f"Invalid limit: must be between 1 and 100 (got {limit})", param="limit"
+            )
+        after, before = params.get("starting_after"), params.get("ending_before")
+        if after and before:
+            raise ApiError(
+                400,
+                "You may only specify one of these parameters: ending_before, starting_after.",
+            )
+        expand = self._expand(params)
+        for field in expand:
+            if field not in ("data.charge", "data.payment_intent"):
+                raise ApiError(400, f"This property cannot be expanded ({field}).", param="expand")
+        created = params.get("created")
+        bounds = created if isinstance(created, dict) else {}
+        checks = {
+            "gt": lambda t, v: t > v,
+            "gte": lambda t, v: t >= v,
+            "lt": lambda t, v: t < v,
+            "lte": lambda t, v: t <= v,
+        }
+
+        def wanted(obj: dict) -> bool:
+            if obj["object"] != "refund":
+                return False
+            if params.get("payment_intent") and obj["payment_intent"] != params["payment_intent"]:
+                return False
+            if params.get("charge") and obj["charge"] != params["charge"]:
+                return False
+            if isinstance(created, str) and obj["created"] != int(created):
+                return False
+            return all(checks[op](obj["created"], int(v)) for op, v in bounds.items())
+
+        with self.state.lock:
+            # Newest first; refunds made in the same second, the later one first.
+            found = [o for o in reversed(list(self.state.objects.values())) if wanted(o)]
+            found.sort(key=lambda o: o["created"], reverse=True)
+            ids = [o["id"] for o in found]
+            cursor = after or before
+            if cursor:
+                self.state.get(
+                    cursor, "refund", param="starting_after" if after else "ending_before"
+                )
+                at = ids.index(cursor) if cursor in ids else len(ids)
+            if after:
+                page, has_more = found[at + 1 : at + 1 + limit], len(found) > at + 1 + limit
+            elif before:
+                page, has_more = found[max(at - limit, 0) : at], at - limit > 0
+            else:
+                page, has_more = found[:limit], len(found) > limit
+            data = deepcopy(page)
+            for refund in data:
+                for field in expand:
+                    name = field.removeprefix("data.")
+                    if refund.get(name) in self.state.objects:
+                        refund[name] = deepcopy(self.state.objects[refund[name]])
+        self._json(
+            200, {"object": "list", "data": data, "has_more": has_more, "url": "/v1/refunds"}
+        )
 
     def api_event_retrieve(self, url, id):  # noqa: A002
         self._authenticate()

@@ -128,6 +128,9 @@ def test_async_payment_failure_marks_the_purchase_failed(client, standin_live, p
 
     purchase.refresh_from_db()
     assert purchase.status == Purchase.Status.FAILED
+    (failed,) = purchase.events.filter(kind=PurchaseEvent.Kind.FAILED)
+    assert (failed.status_before, failed.status_after) == ("pending", "failed")
+    assert "checkout.session.async_payment_failed" in failed.source_label
     assert not user_has_access(user=user, program=program)
     assert mailoutbox == []
 
@@ -138,6 +141,10 @@ def test_expired_checkout_marks_the_purchase_expired(client, standin_live, progr
     standin_live.expire(purchase.stripe_checkout_session_id, deliver="sync")
     purchase.refresh_from_db()
     assert purchase.status == Purchase.Status.EXPIRED
+    (expired,) = purchase.events.filter(kind=PurchaseEvent.Kind.EXPIRED)
+    assert (expired.status_before, expired.status_after) == ("pending", "expired")
+    event = WebhookEvent.objects.get(type="checkout.session.expired")
+    assert event.note == f"Purchase #{purchase.pk} is expired."
 
 
 def test_handler_failure_answers_500_records_the_error_then_redelivery_fulfils(

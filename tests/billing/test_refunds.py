@@ -1,7 +1,10 @@
 """Refunds the member asks for: request, staff queue, one Stripe refund (over real HTTP to the
 stand-in), access revoked; decline with a note; failures, retry and closing outside Stripe."""
 
+import http.client
+import socketserver
 import threading
+from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail
@@ -358,3 +361,230 @@ def test_no_answer_from_stripe_keeps_the_attempt_and_retry_sends_the_same_key(
     prefix = request.idempotency_key(1).removesuffix("1")
     assert [k for k in keys if k.startswith(prefix)] == [request.idempotency_key(1)]
     assert len(stripe_refunds_of(stripe_standin_server, purchase)) == 1
+
+
+# ------------------------------------------------------------------------------------------------
+# Closing as refunded outside Stripe asks Stripe first (an attempt with no answer may have refunded)
+# ------------------------------------------------------------------------------------------------
+class _LoseTheAnswer(socketserver.BaseRequestHandler):
+    """Pass one HTTP request on to the stand-in, then hang up without replying: Stripe did the
+    work, and the site never heard back (a timeout or a dropped connection)."""
+
+    def handle(self):
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = self.request.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        first, *lines = head.decode("latin-1").split("\r\n")
+        method, path, _ = first.split(" ", 2)
+        headers = dict(line.split(": ", 1) for line in lines if ": " in line)
+        headers = {k: v for k, v in headers.items() if k.lower() not in ("host", "connection")}
+        length = int(next((v for k, v in headers.items() if k.lower() == "content-length"), 0))
+        while len(body) < length:
+            body += self.request.recv(65536)
+        target = urlsplit(self.server.target)
+        upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+        upstream.request(method, path, body=body, headers=headers)
+        upstream.getresponse().read()
+        upstream.close()
+        self.server.forwarded.append(f"{method} {urlsplit(path).path}")
+
+
+@pytest.fixture
+def answer_lost(stripe_standin_server):
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _LoseTheAnswer)
+    server.daemon_threads = True
+    server.target = stripe_standin_server.state.public_url
+    server.forwarded = []
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def close_outside(client, admin, request, note, **extra):
+    return admin_action(client, admin, "close_outside", [request], apply="1", note=note, **extra)
+
+
+def test_answer_lost_then_close_outside_finds_the_refund_stripe_made(
+    client, paid_purchase_factory, stripe_standin_server, admin_user, settings, program, answer_lost
+):
+    purchase = paid_purchase_factory()
+    request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
+    standin_base = settings.STRIPE_API_BASE
+    settings.STRIPE_API_BASE = answer_lost.url  # Stripe refunds, the answer never arrives
+    result = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
+    assert result.status == "failed" and "retrying is safe" in result.failure_reason
+    assert "POST /v1/refunds" in answer_lost.forwarded
+    (at_stripe,) = stripe_refunds_of(stripe_standin_server, purchase)  # one, despite retries
+    assert at_stripe["status"] == "succeeded"
+    unknown = Refund.objects.get()
+    assert unknown.status == "pending" and unknown.stripe_refund_id is None
+    assert user_has_access(user=purchase.user, program=program)
+
+    settings.STRIPE_API_BASE = standin_base
+    page = close_outside(client, admin_user, request, "Bank transfer 3 May.").content.decode()
+    assert "Not closed as refunded outside Stripe" in page
+    assert f"Stripe has already refunded 97.00 USD (refund {at_stripe['id']})" in page
+    assert "Do not refund the member by hand" in page
+    request.refresh_from_db()
+    purchase.refresh_from_db()
+    assert request.status == "refunded" and request.staff_note == ""
+    assert not Refund.objects.filter(source="outside_stripe").exists()
+    (refund,) = Refund.objects.all()
+    assert (refund.pk, refund.stripe_refund_id, refund.status) == (
+        unknown.pk,
+        at_stripe["id"],
+        "succeeded",
+    )
+    assert f"Stripe's refunds of {purchase.stripe_payment_intent_id}" in (
+        refund.events.last().source_label
+    )
+    assert purchase.status == "refunded" and purchase.amount_refunded_cents == 9700
+    assert not user_has_access(user=purchase.user, program=program)
+    assert AccessEvent.objects.get(action="revoke").actor == admin_user
+    note = purchase.events.get(kind="note")
+    assert note.data["stripe_check"] == "refund_found"
+    assert note.data["checked_by"] == admin_user.pk
+    assert note.data["stripe_refunds"] == [at_stripe["id"]]
+    assert len(stripe_refunds_of(stripe_standin_server, purchase)) == 1
+
+
+def test_retry_after_a_lost_answer_records_stripes_refund_instead_of_asking_again(
+    paid_purchase_factory, stripe_standin_server, admin_user, settings, program, answer_lost
+):
+    purchase = paid_purchase_factory()
+    request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
+    standin_base = settings.STRIPE_API_BASE
+    settings.STRIPE_API_BASE = answer_lost.url
+    refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
+    settings.STRIPE_API_BASE = standin_base
+    with stripe_standin_server.state.lock:
+        # A day later: Stripe keeps idempotency keys for 24 hours only, so sending the same key
+        # again would not be recognised; asking Stripe first is what prevents a second refund.
+        stripe_standin_server.state.idempotency.clear()
+
+    done = refund_services.refund_request_retry(request_id=request.pk, actor=admin_user)
+    assert done.status == "refunded" and done.attempts == 1
+    with stripe_standin_server.state.lock:
+        assert stripe_standin_server.state.idempotency == {}  # nothing was sent again
+    refund = Refund.objects.get()
+    assert (
+        refund.status == "succeeded" and "Stripe's refunds of" in refund.events.last().source_label
+    )
+    assert len(stripe_refunds_of(stripe_standin_server, purchase)) == 1
+    assert not user_has_access(user=purchase.user, program=program)
+
+
+def test_close_outside_when_stripe_has_no_refund_closes_and_records_the_check(
+    client, paid_purchase_factory, stripe_standin_server, admin_user, settings, program
+):
+    purchase = paid_purchase_factory()
+    request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
+    standin_base = settings.STRIPE_API_BASE
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # the attempt never reaches Stripe
+    refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
+    settings.STRIPE_API_BASE = standin_base
+
+    close_outside(client, admin_user, request, "Bank transfer 3 May.")
+    request.refresh_from_db()
+    purchase.refresh_from_db()
+    assert request.status == "closed_outside" and request.staff_note == "Bank transfer 3 May."
+    assert purchase.status == "refunded"
+    outside = Refund.objects.get(source="outside_stripe")
+    assert outside.status == "succeeded" and outside.amount_cents == 9700
+    unknown = Refund.objects.get(source="site")
+    assert unknown.status == "pending"  # what Stripe last told us: nothing
+    assert "Stripe has no refund" in unknown.events.last().source_label
+    note = purchase.events.get(kind="note")
+    assert note.data["stripe_check"] == "no_refund_at_stripe"
+    assert note.data["checked_by"] == admin_user.pk and "Closing refund request" in note.note
+    assert stripe_refunds_of(stripe_standin_server, purchase) == []
+    assert not user_has_access(user=purchase.user, program=program)
+
+
+def test_close_outside_is_refused_when_stripe_cannot_be_asked_until_staff_confirm(
+    client, paid_purchase_factory, admin_user, settings, program
+):
+    purchase = paid_purchase_factory()
+    request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # Stripe is out of reach throughout
+    refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
+
+    page = close_outside(client, admin_user, request, "Bank transfer 3 May.").content.decode()
+    assert "Not closed: we could not reach Stripe" in page
+    assert purchase.stripe_payment_intent_id in page
+    assert "I have checked the Stripe dashboard" in page and 'name="dashboard_checked"' in page
+    assert "Bank transfer 3 May." in page  # the note is kept
+    assert page.count("<h1") == 1
+    request.refresh_from_db()
+    purchase.refresh_from_db()
+    assert request.status == "failed" and purchase.status == "paid"
+    assert not Refund.objects.filter(source="outside_stripe").exists()
+    assert not purchase.events.filter(kind="note").exists()
+    assert user_has_access(user=purchase.user, program=program)
+    with pytest.raises(refund_services.StripeUnreachable):
+        refund_services.refund_request_close_outside(
+            request_id=request.pk, actor=admin_user, note="Bank transfer 3 May."
+        )
+
+    close_outside(client, admin_user, request, "Bank transfer 3 May.", dashboard_checked="on")
+    request.refresh_from_db()
+    purchase.refresh_from_db()
+    assert request.status == "closed_outside" and purchase.status == "refunded"
+    assert Refund.objects.get(source="outside_stripe").amount_cents == 9700
+    note = purchase.events.get(kind="note")
+    assert note.data["stripe_check"] == "unreachable_dashboard_checked"
+    assert note.data["checked_by"] == admin_user.pk and note.data["stripe_error"]
+    assert f"staff {admin_user.email} confirmed they checked the Stripe dashboard" in note.note
+    assert not user_has_access(user=purchase.user, program=program)
+
+
+def test_close_outside_records_an_unknown_dashboard_refund_first_then_closes_the_rest(
+    client, paid_purchase_factory, standin, admin_user, program
+):
+    purchase = paid_purchase_factory()
+    request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
+    standin.refund(payment_intent=purchase.stripe_payment_intent_id, amount=2000, deliver="none")
+
+    page = close_outside(client, admin_user, request, "Cash, 77 USD.").content.decode()
+    assert "Stripe has already refunded 20.00 USD" in page
+    assert "77.00 USD of the payment is still not refunded" in page
+    purchase.refresh_from_db()
+    request.refresh_from_db()
+    assert purchase.status == "partially_refunded" and purchase.amount_refunded_cents == 2000
+    assert request.status == "requested"
+    assert Refund.objects.get().source == "dashboard"
+
+    close_outside(client, admin_user, request, "Cash, 77 USD.")  # now known: closes the rest
+    request.refresh_from_db()
+    purchase.refresh_from_db()
+    assert request.status == "closed_outside" and purchase.status == "refunded"
+    assert Refund.objects.get(source="outside_stripe").amount_cents == 7700
+    assert not user_has_access(user=purchase.user, program=program)
+
+
+def test_staff_see_stripes_own_reason_for_a_refusal_word_for_word(
+    client, paid_purchase_factory, standin, admin_user
+):
+    purchase = paid_purchase_factory()
+    stripe_words = "This charge cannot be refunded: it is too old (stand-in test wording)."
+    standin.refund_failure(
+        payment_intent=purchase.stripe_payment_intent_id,
+        code="charge_not_refundable",
+        message=stripe_words,
+        **{"as": "api_error"},
+    )
+    request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
+    page = admin_action(client, admin_user, "approve", [request]).content.decode()
+    assert f"Stripe said: {stripe_words} (charge_not_refundable)" in page
+    request.refresh_from_db()
+    assert request.failure_reason == f"{stripe_words} (charge_not_refundable)"
+    assert request.events.last().note == request.failure_reason
+    change = client.get(reverse("admin:billing_refundrequest_change", args=[request.pk]))
+    assert stripe_words in change.content.decode()

@@ -216,3 +216,65 @@ def test_form_encoding_with_empty_brackets_and_nested_indexes(standin):
         headers=auth,
     )
     assert status == 400 and json.loads(error)["error"]["param"] == "expand"
+
+
+def _paid_payment(standin) -> str:
+    """A paid checkout at the stand-in; its payment intent id."""
+    session = stripe_client().v1.checkout.sessions.create(params=SESSION)
+    return standin.pay(session.id, deliver="none")["session"]["payment_intent"]
+
+
+def test_refund_list_filters_by_payment_and_pages_newest_first(standin):
+    refunds = stripe_client().v1.refunds
+    intent, other = _paid_payment(standin), _paid_payment(standin)
+    made = [
+        refunds.create(params={"payment_intent": intent, "amount": amount})
+        for amount in (1000, 2000, 3000)
+    ]
+    refunds.create(params={"payment_intent": other, "amount": 500})
+
+    listed = refunds.list(params={"payment_intent": intent})
+    assert listed.object == "list" and listed.url == "/v1/refunds" and not listed.has_more
+    assert [r.id for r in listed.data] == [r.id for r in reversed(made)]
+    assert {r.payment_intent for r in listed.data} == {intent}
+
+    first = refunds.list(params={"payment_intent": intent, "limit": 2})
+    assert [r.id for r in first.data] == [made[2].id, made[1].id] and first.has_more
+    rest = refunds.list(params={"payment_intent": intent, "limit": 2, "starting_after": made[1].id})
+    assert [r.id for r in rest.data] == [made[0].id] and not rest.has_more
+    back = refunds.list(params={"payment_intent": intent, "ending_before": made[0].id})
+    assert [r.id for r in back.data] == [made[2].id, made[1].id]
+    # The library's own paging walks every page with the same filter.
+    paged = refunds.list(params={"payment_intent": intent, "limit": 1}).auto_paging_iter()
+    assert [r.id for r in paged] == [r.id for r in reversed(made)]
+
+    charge = stripe_client().v1.payment_intents.retrieve(intent).latest_charge
+    by_charge = refunds.list(params={"charge": charge, "expand": ["data.charge"]})
+    assert len(by_charge.data) == 3 and by_charge.data[0].charge.id == charge
+    assert refunds.list(params={"payment_intent": intent, "created": {"lt": 1}}).data == []
+    assert refunds.list(params={"payment_intent": "pi_nobody"}).data == []
+
+
+def test_refund_list_checks_its_parameters_like_stripe(standin):
+    refunds = stripe_client().v1.refunds
+    with pytest.raises(stripe.InvalidRequestError) as unknown:
+        refunds.list(params={"payment_intent": "pi_x", "status": "succeeded"})
+    assert unknown.value.http_status == 400 and unknown.value.param == "status"
+    assert "Received unknown parameter: status" in unknown.value.user_message
+    with pytest.raises(stripe.InvalidRequestError) as not_a_number:
+        refunds.list(params={"limit": "ten"})
+    assert not_a_number.value.param == "limit"
+    with pytest.raises(stripe.InvalidRequestError) as too_many:
+        refunds.list(params={"limit": 101})
+    assert too_many.value.param == "limit"
+    with pytest.raises(stripe.InvalidRequestError) as both:
+        refunds.list(params={"starting_after": "re_a", "ending_before": "re_b"})
+    assert "only specify one" in both.value.user_message
+    with pytest.raises(stripe.InvalidRequestError) as missing:
+        refunds.list(params={"starting_after": "re_nothing"})
+    assert missing.value.http_status == 404 and missing.value.code == "resource_missing"
+    with pytest.raises(stripe.InvalidRequestError) as bad_created:
+        refunds.list(params={"created": {"after": 1}})
+    assert bad_created.value.param == "created[after]"
+    status, _, body = raw("GET", f"{standin.base_url}/v1/refunds")
+    assert status == 401 and b"API key" in body

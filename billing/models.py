@@ -96,6 +96,18 @@ class Purchase(models.Model):
         return f"{self.amount_cents / 100:,.2f} {self.currency.upper()}"
 
     @property
+    def status_for_member(self) -> str:
+        """The status in the member's words. A pending purchase is either a checkout the member
+        never finished (nothing was charged, nothing is owed) or a delayed payment Stripe is
+        still collecting; `payment_processing` tells them apart (annotated by
+        billing.selectors.purchases_for_user, so the page asks nothing more per row)."""
+        if self.status == self.Status.PENDING and getattr(self, "payment_processing", False):
+            return "Payment processing"
+        if self.status in (self.Status.PENDING, self.Status.EXPIRED):
+            return "Not completed"
+        return self.get_status_display()
+
+    @property
     def checkout_idempotency_key(self) -> str:
         # One Checkout Session per purchase, however often the request is retried. The creation
         # time keeps keys unique even when a fresh database starts numbering at 1 again.

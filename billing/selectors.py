@@ -1,17 +1,28 @@
 """Reads for billing."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
-from billing.models import Purchase, RefundRequest
+from billing.models import Purchase, PurchaseEvent, RefundRequest
 from program.models import Program
 
 
 def purchases_for_user(*, user) -> QuerySet[Purchase]:
     """A member's purchases, newest first, with their program and refund requests (newest
-    first, as `requests_newest`): two queries for the page, however many there are."""
+    first, as `requests_newest`): two queries for the page, however many there are.
+
+    `payment_processing` (in the same query) is true when Stripe said the checkout was completed
+    but the payment itself is still on its way (a delayed method such as a bank debit): such a
+    purchase is pending like a checkout that was never completed, and must not read like one."""
     return (
         Purchase.objects.for_user(user)
         .select_related("program")
+        .annotate(
+            payment_processing=Exists(
+                PurchaseEvent.objects.filter(
+                    purchase=OuterRef("pk"), kind=PurchaseEvent.Kind.AWAITING_PAYMENT
+                )
+            )
+        )
         .prefetch_related(
             Prefetch(
                 "refund_requests",

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing import refund_services, selectors, services
 from billing.forms import RefundRequestForm
@@ -114,9 +114,16 @@ def purchases(request):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def refund_request(request, purchase: int):
-    """The member asks for a refund of one of their purchases (lifetime guarantee)."""
+    """The member asks for a refund of one of their purchases (lifetime guarantee).
+
+    Opened by address (a reload, a bookmark, a sign-in's `next`), it shows the owner their
+    purchases page at that purchase's refund section; anyone else gets a 404 as for a POST."""
+    if request.method != "POST":
+        if not Purchase.objects.for_user(request.user).filter(pk=purchase).exists():
+            raise Http404("We could not find that purchase.")
+        return redirect(f"{reverse('billing:purchases')}#refund-{purchase}")
     form = RefundRequestForm(request.POST)
     if not form.is_valid():
         items = selectors.purchases_for_user(user=request.user)

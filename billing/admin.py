@@ -1,5 +1,6 @@
 """Money records in the admin: read-only, never deleted. Changes go through billing.services."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
@@ -20,8 +21,29 @@ from billing.models import (
     WebhookEvent,
 )
 
+# Long unbroken text that people typed (reasons, notes) wraps on these pages.
+WRAP_CSS = forms.Media(css={"all": ["css/admin-wrap.css"]})
+
+
+def _nothing_done(result: RefundRequest) -> str:
+    """Why an action left the request as it was, for the admin message."""
+    status = RefundRequest.Status
+    why = {
+        status.REFUNDED: "was already refunded",
+        status.CLOSED_OUTSIDE: "was already closed as refunded by other means",
+        status.DECLINED: "was already declined",
+        status.PROCESSING: "is already being refunded",
+        status.FAILED: "has a failed refund: use “Retry the failed refund”",
+        status.REQUESTED: "has not been approved yet, so there is no failed refund to retry",
+    }.get(result.status, f"is {result.get_status_display().lower()}")
+    return f"{why}. Nothing was done."
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    @property
+    def media(self):
+        return super().media + WRAP_CSS
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -218,7 +240,13 @@ class RefundRequestAdmin(ReadOnlyAdmin):
             except refund_services.RefundNotAllowed as exc:
                 self.message_user(request, f"Request #{item.pk}: {exc.message}", messages.ERROR)
                 continue
-            if result.status == RefundRequest.Status.FAILED:
+            if getattr(result, "unchanged", False):
+                self.message_user(
+                    request,
+                    f"Request #{item.pk} {_nothing_done(result)}",
+                    messages.WARNING,
+                )
+            elif result.status == RefundRequest.Status.FAILED:
                 self.message_user(
                     request,
                     f"Request #{item.pk}: the refund failed. Stripe said: {result.failure_reason}",

@@ -99,6 +99,13 @@ def _request_set_status(
     return event
 
 
+def _unchanged(request: RefundRequest) -> RefundRequest:
+    """The action did nothing: the request was already past it (decided, refunded, or someone
+    else got there first). Marked so that callers can say so instead of reporting success."""
+    request.unchanged = True
+    return request
+
+
 def _lock_purchase(purchase_id: int) -> Purchase:
     return Purchase.objects.select_for_update().get(pk=purchase_id)
 
@@ -182,7 +189,7 @@ def _refund_request_attempt(*, request_id: int, actor, from_status: str) -> Refu
     with transaction.atomic():
         purchase, request = _locked_request(request_id)
         if request.status != from_status:
-            return request  # someone else got there first; nothing more to do
+            return _unchanged(request)  # someone else got there first; nothing more to do
         remaining = purchase.amount_cents - purchase.amount_refunded_cents
         if remaining <= 0 or not purchase.stripe_payment_intent_id:
             raise RefundNotAllowed(
@@ -287,7 +294,7 @@ def refund_request_decline(*, request_id: int, actor, note: str) -> RefundReques
     with transaction.atomic():
         _purchase, request = _locked_request(request_id)
         if request.status not in (Status.REQUESTED, Status.FAILED):
-            return request
+            return _unchanged(request)
         request.staff_note = note
         request.decided_by = actor
         request.decided_at = timezone.now()
@@ -319,7 +326,7 @@ def refund_request_close_outside(
     if request is None:
         raise RefundNotAllowed("not_found", "No such refund request.")
     if request.status not in (Status.REQUESTED, Status.FAILED):
-        return request
+        return _unchanged(request)
     purchase = request.purchase
     intent = purchase.stripe_payment_intent_id
     check: dict[str, Any] = {"refund_request": request.pk, "checked_by": getattr(actor, "pk", None)}
@@ -370,7 +377,7 @@ def refund_request_close_outside(
     with transaction.atomic():
         purchase, request = _locked_request(request_id)
         if request.status not in (Status.REQUESTED, Status.FAILED):
-            return request
+            return _unchanged(request)
         _purchase_note(
             purchase,
             label=_actor_name(actor),

@@ -119,7 +119,8 @@ def test_someone_elses_or_unpaid_purchase_cannot_be_refunded(client, program, st
     response = client.post(reverse("billing:refund-request", args=[pending.pk]), follow=True)
     assert "no payment left to refund" in response.content.decode()
     assert not RefundRequest.objects.exists()
-    assert client.get(reverse("billing:refund-request", args=[purchase.pk])).status_code == 405
+    response = client.get(reverse("billing:refund-request", args=[purchase.pk]))
+    assert response.status_code == 302  # their own: back to the purchases page (no 405)
 
 
 def test_an_over_long_reason_is_shown_back_with_a_message(client, paid_purchase_factory):
@@ -129,6 +130,25 @@ def test_an_over_long_reason_is_shown_back_with_a_message(client, paid_purchase_
     html = response.content.decode()
     assert "at most 2000 characters" in html and "KEEP" in html
     assert not RefundRequest.objects.exists()
+
+
+def test_a_pasted_20000_character_reason_is_refused_next_to_the_field_and_kept(
+    client, paid_purchase_factory
+):
+    purchase = paid_purchase_factory()
+    long_reason = "x" * 20000
+    response = ask(client, purchase, long_reason)
+    assert response.status_code == 400
+    html = response.content.decode()
+    field = html.split(f'<label for="id_reason_{purchase.pk}">')[1].split("</textarea>")[0]
+    assert "Ensure this value has at most 2000 characters (it has 20000)." in field
+    assert f'aria-describedby="reason-errors-{purchase.pk}"' in field
+    assert long_reason in field  # nothing typed is lost
+    assert not RefundRequest.objects.exists()
+
+    response = ask(client, purchase, "y" * 2000)
+    assert response.status_code == 302
+    assert RefundRequest.objects.get().reason == "y" * 2000
 
 
 def test_decline_needs_a_note_and_the_member_sees_it(
@@ -171,6 +191,64 @@ def test_a_double_click_issues_one_stripe_refund(
     assert len(stripe_refunds_of(stripe_standin_server, purchase)) == 1
     assert Refund.objects.count() == 1
     assert AccessEvent.objects.filter(action="revoke").count() == 1
+
+
+def test_acting_again_on_a_decided_request_says_nothing_was_done(
+    client, paid_purchase_factory, stripe_standin_server, admin_user
+):
+    def messages_of(response) -> list[str]:
+        return [str(m) for m in response.context["messages"]]
+
+    refunded = paid_purchase_factory()
+    ask(client, refunded, "It did not help.")
+    declined = paid_purchase_factory()
+    ask(client, declined)
+    request, other = RefundRequest.objects.order_by("id")
+    admin_action(client, admin_user, "approve", [request])
+    admin_action(client, admin_user, "decline", [other], apply="1", note="Refunded by cheque.")
+    request.refresh_from_db()
+    other.refresh_from_db()
+    assert (request.status, other.status) == ("refunded", "declined")
+    history = [list(r.events.values_list("id", flat=True)) for r in (request, other)]
+    mail.outbox.clear()
+
+    response = admin_action(client, admin_user, "approve", [request])
+    assert messages_of(response) == [
+        f"Request #{request.pk} was already refunded. Nothing was done."
+    ]
+    assert "approved: now" not in response.content.decode()
+    response = admin_action(client, admin_user, "approve", [other])
+    assert messages_of(response) == [f"Request #{other.pk} was already declined. Nothing was done."]
+    response = admin_action(client, admin_user, "decline", [other], apply="1", note="Again.")
+    assert messages_of(response) == [f"Request #{other.pk} was already declined. Nothing was done."]
+    response = admin_action(client, admin_user, "retry", [request])
+    assert messages_of(response) == [
+        f"Request #{request.pk} was already refunded. Nothing was done."
+    ]
+
+    assert len(stripe_refunds_of(stripe_standin_server, refunded)) == 1
+    assert stripe_refunds_of(stripe_standin_server, declined) == []
+    assert [list(r.events.values_list("id", flat=True)) for r in (request, other)] == history
+    other.refresh_from_db()
+    assert other.staff_note == "Refunded by cheque." and mail.outbox == []
+
+
+def test_closing_a_closed_request_again_says_nothing_was_done(
+    client, paid_purchase_factory, admin_user, settings
+):
+    purchase = paid_purchase_factory()
+    purchase.stripe_payment_intent_id = None  # paid outside Stripe: nothing to ask Stripe
+    purchase.save(update_fields=["stripe_payment_intent_id"])
+    ask(client, purchase)
+    request = RefundRequest.objects.get()
+    close_outside(client, admin_user, request, "Bank transfer 3 May.")
+    request.refresh_from_db()
+    assert request.status == "closed_outside"
+    response = close_outside(client, admin_user, request, "Bank transfer again.")
+    assert [str(m) for m in response.context["messages"]] == [
+        f"Request #{request.pk} was already closed as refunded by other means. Nothing was done."
+    ]
+    assert Refund.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)

@@ -118,3 +118,56 @@ def wait_for_deliveries(standin, purchase, timeout: float = 20.0) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("the stand-in's events were not delivered in time")
+
+
+def page_width(page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
+def test_a_very_long_reason_wraps_on_the_purchases_page_and_in_the_admin(
+    page, live_server, program, admin_user
+):
+    """A reason of one 2000-character word (the most the form takes) and a long staff note
+    wrap: no page grows wider than the screen, and the member can still press the button."""
+    from billing import refund_services
+
+    member = factories.user_factory(email="member@example.com")
+    word = "x" * 2000
+    declined = factories.purchase_factory(user=member, program=program, status="paid")
+    first, _ = refund_services.refund_request_create(
+        user=member, purchase_id=declined.pk, reason=word
+    )
+    refund_services.refund_request_decline(request_id=first.pk, actor=admin_user, note="n" * 3000)
+    waiting = factories.purchase_factory(user=member, program=program, status="paid")
+    second, _ = refund_services.refund_request_create(
+        user=member, purchase_id=waiting.pk, reason=word
+    )
+
+    login(page, "member@example.com", factories.PASSWORD)
+    page.goto(reverse("billing:purchases"))
+    assert page.get_by_text("Your reason: xxx").count() == 2
+    assert page_width(page) <= 390
+    button = page.get_by_role("button", name="Ask for a refund")
+    assert button.count() == 1
+    button.click(trial=True)  # not covered by the long text (fails if anything sits over it)
+    page.context.clear_cookies()
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    login(page, "admin@example.com", factories.PASSWORD)
+    page.goto(reverse("admin:billing_refundrequest_change", args=[second.pk]))
+    assert page.get_by_text(word[:50]).count() >= 1
+    assert page_width(page) <= 1280
+    page.goto(reverse("admin:billing_refundrequest_changelist"))
+    page.locator(f"input[name=_selected_action][value='{second.pk}']").check()
+    page.locator("select[name=action]").select_option("decline")
+    page.get_by_role("button", name="Run").or_(page.get_by_role("button", name="Go")).click()
+    page.wait_for_load_state()
+    assert (
+        page.get_by_role("button", name="Decline")
+        .or_(page.locator("input[value=Decline]"))
+        .is_visible()
+    )
+    assert page_width(page) <= 1280
+    page.goto(reverse("admin:members_member_change", args=[member.pk]))
+    assert page.get_by_text(word[:50]).count() >= 1
+    assert page_width(page) <= 1280

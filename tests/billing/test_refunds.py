@@ -151,6 +151,16 @@ def test_a_pasted_20000_character_reason_is_refused_next_to_the_field_and_kept(
     assert RefundRequest.objects.get().reason == "y" * 2000
 
 
+def test_a_long_reason_wraps_in_the_staff_email(client, paid_purchase_factory, settings):
+    settings.STAFF_NOTIFICATION_EMAILS = ["practitioner@example.com"]
+    purchase = paid_purchase_factory()
+    mail.outbox.clear()
+    ask(client, purchase, "z" * 2000)
+    (staff,) = [m for m in mail.outbox if m.to == ["practitioner@example.com"]]
+    html = staff.alternatives[0].content
+    assert '<td style="overflow-wrap:anywhere;word-break:break-word">' + "z" * 2000 in html
+
+
 def test_decline_needs_a_note_and_the_member_sees_it(
     client, paid_purchase_factory, admin_user, program
 ):

@@ -1,9 +1,11 @@
 """Benchmark: the site under gunicorn on PostgreSQL, driven by wrk from a second process.
 
     ./scripts/bench.sh [--duration 10] [--threads 2] [--connections 8] [--workers N]
+                       [--only healthz,home,lesson]
 
-Not a test. It
-1. creates (if missing) and migrates the `si_bench` PostgreSQL database, seeds the demo content
+Not a test. BENCH_DB names the database (default si_bench), so two checkouts can be measured back
+to back without sharing one. It
+1. creates (if missing) and migrates the PostgreSQL database, seeds the demo content
    (seed_demo runs with DJANGO_DEBUG=1, as it requires), stores a 5 MB video on a member lesson,
    and opens a member's session directly in the database (its cookie goes to wrk);
 2. collects static files (WhiteNoise's hashed, compressed manifest needs them when DEBUG is off);
@@ -37,10 +39,12 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "si_bench"
+DB_NAME = os.environ.get("BENCH_DB", "si_bench")
 PG_SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 VIDEO_BYTES = 5 * 1024 * 1024
 WEBHOOK_SECRET = "whsec_bench_" + "0" * 24
+# The rows of the table, in order, as --only names them.
+ENDPOINT_KEYS = ["healthz", "home", "outline", "lesson", "video", "webhook"]
 
 
 def free_port() -> int:
@@ -242,8 +246,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated rows to run (healthz always runs first, as the base of the ratios): "
+        + ", ".join(ENDPOINT_KEYS[1:]),
+    )
     parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    unknown = set(filter(None, args.only.split(","))) - set(ENDPOINT_KEYS)
+    if unknown:
+        parser.error(f"--only: unknown row(s) {', '.join(sorted(unknown))}")
     if args.prepare:
         prepare_in_django()
         return
@@ -305,6 +318,9 @@ def main() -> None:
             ),
             ("verified webhook", urls["webhook"], "POST", proxy, "WEBHOOK", 200),
         ]
+        if args.only:
+            keys = {"healthz", *args.only.split(",")}
+            endpoints = [e for key, e in zip(ENDPOINT_KEYS, endpoints, strict=True) if key in keys]
         rows = []
         for name, path, method, headers, body, expected in endpoints:
             headers = dict(headers)

@@ -99,15 +99,48 @@ class RequestStatus(models.TextChoices):
     ANSWERED = "answered", "Answered"
 
 
-class ConsultationRequest(models.Model):
+class HelpRequest(models.Model):
+    """What a consultation and a mentoring request share: who wrote, and staff's reply.
+
+    Abstract: each request keeps its own table, exactly as before. The two links to accounts
+    (`user`, `replied_by`) are declared by each model, because their reverse names differ
+    (user.consultation_requests, user.mentoring_replies, ...) and Django's related_name
+    placeholders (%(class)s) cannot spell them; moving them here would rename them.
+    """
+
+    # The fields a reply writes (services.py saves exactly these, plus its own).
+    REPLY_FIELDS = ["staff_reply", "status", "replied_at", "replied_by", "updated_at"]
+
+    name = models.CharField(max_length=150)
+    email = models.EmailField()
+    status = models.CharField(
+        max_length=10, choices=RequestStatus.choices, default=RequestStatus.NEW
+    )
+    staff_reply = models.TextField(blank=True, help_text="The reply emailed to the person.")
+    replied_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+    def record_reply(self, *, reply: str, staff_user, at) -> list[str]:
+        """Set staff's reply on the object (not saved) and return the fields to save."""
+        self.staff_reply = reply.strip()
+        self.status = RequestStatus.ANSWERED
+        self.replied_at = at
+        self.replied_by = staff_user
+        return list(self.REPLY_FIELDS)
+
+
+class ConsultationRequest(HelpRequest):
     """A free functional-assessment form. Its answers are health data: only staff see them."""
 
     class ContactPreference(models.TextChoices):
         EMAIL = "email", "Email"
         PHONE = "phone", "Phone"
 
-    name = models.CharField(max_length=150)
-    email = models.EmailField()
     user = models.ForeignKey(
         User,
         on_delete=models.SET_NULL,
@@ -130,9 +163,6 @@ class ConsultationRequest(models.Model):
         max_length=10, choices=ContactPreference.choices, default=ContactPreference.EMAIL
     )
     phone = models.CharField(max_length=40, blank=True)
-    status = models.CharField(
-        max_length=10, choices=RequestStatus.choices, default=RequestStatus.NEW
-    )
     recommended_program = models.ForeignKey(
         "program.Program",
         on_delete=models.SET_NULL,
@@ -141,8 +171,6 @@ class ConsultationRequest(models.Model):
         related_name="recommended_in_consultations",
         help_text="The program staff recommend; linked in the reply email.",
     )
-    staff_reply = models.TextField(blank=True, help_text="The reply emailed to the person.")
-    replied_at = models.DateTimeField(null=True, blank=True)
     replied_by = models.ForeignKey(
         User,
         on_delete=models.SET_NULL,
@@ -150,11 +178,8 @@ class ConsultationRequest(models.Model):
         blank=True,
         related_name="consultation_replies",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(HelpRequest.Meta):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status__in=RequestStatus.values),
@@ -171,9 +196,7 @@ class ConsultationRequest(models.Model):
         return [labels.get(code, code) for code in self.pain_areas or []]
 
 
-class MentoringRequest(models.Model):
-    name = models.CharField(max_length=150)
-    email = models.EmailField()
+class MentoringRequest(HelpRequest):
     user = models.ForeignKey(
         User,
         on_delete=models.SET_NULL,
@@ -184,11 +207,6 @@ class MentoringRequest(models.Model):
     )
     message = models.TextField()
     preferred_times = models.CharField(max_length=300, blank=True)
-    status = models.CharField(
-        max_length=10, choices=RequestStatus.choices, default=RequestStatus.NEW
-    )
-    staff_reply = models.TextField(blank=True, help_text="The reply emailed to the person.")
-    replied_at = models.DateTimeField(null=True, blank=True)
     replied_by = models.ForeignKey(
         User,
         on_delete=models.SET_NULL,
@@ -196,11 +214,6 @@ class MentoringRequest(models.Model):
         blank=True,
         related_name="mentoring_replies",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"Mentoring request from {self.name} <{self.email}>"

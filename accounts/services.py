@@ -7,7 +7,7 @@ the mail server. Staff emails carry no health details, only who wrote and a link
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import ConsultationRequest, MentoringRequest, RequestStatus
+from accounts.models import ConsultationRequest, HelpRequest, MentoringRequest
 from accounts.ratelimit import rate_limit_consume
 
 REQUEST_LIMIT_PER_ADDRESS = 5
@@ -85,15 +85,10 @@ def mentoring_request_create(
     return mentoring
 
 
-def _reply(obj, *, kind: str, reply: str, staff_user, fields: list[str]):
-    obj.staff_reply = reply.strip()
-    obj.status = RequestStatus.ANSWERED
-    obj.replied_at = timezone.now()
-    obj.replied_by = staff_user
+def _reply(obj: HelpRequest, *, kind: str, reply: str, staff_user, fields: list[str]):
+    reply_fields = obj.record_reply(reply=reply, staff_user=staff_user, at=timezone.now())
     obj.full_clean()
-    obj.save(
-        update_fields=["staff_reply", "status", "replied_at", "replied_by", "updated_at", *fields]
-    )
+    obj.save(update_fields=[*reply_fields, *fields])
     from accounts import tasks
 
     tasks.send_request_reply.enqueue(kind=kind, request_id=obj.pk)

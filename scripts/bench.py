@@ -1,9 +1,11 @@
 """Benchmark: the site under gunicorn on PostgreSQL, driven by wrk from a second process.
 
     ./scripts/bench.sh [--duration 10] [--threads 2] [--connections 8] [--workers N]
+                       [--only healthz,home,lesson]
 
-Not a test. It
-1. creates (if missing) and migrates the `si_bench` PostgreSQL database, seeds the demo content
+Not a test. BENCH_DB names the database (default si_bench), so two checkouts can be measured back
+to back without sharing one. It
+1. creates (if missing) and migrates the PostgreSQL database, seeds the demo content
    (seed_demo runs with DJANGO_DEBUG=1, as it requires), stores a 5 MB video on a member lesson,
    and opens a member's session directly in the database (its cookie goes to wrk);
 2. collects static files (WhiteNoise's hashed, compressed manifest needs them when DEBUG is off);
@@ -37,10 +39,12 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "si_bench"
+DB_NAME = os.environ.get("BENCH_DB", "si_bench")
 PG_SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 VIDEO_BYTES = 5 * 1024 * 1024
 WEBHOOK_SECRET = "whsec_bench_" + "0" * 24
+# The rows of the table, in order, as --only names them (see endpoints()).
+ENDPOINT_KEYS = ["healthz", "home", "outline", "lesson", "video", "webhook"]
 
 
 def free_port() -> int:
@@ -235,25 +239,12 @@ def stripe_body_and_signature() -> tuple[str, str]:
     return body, f"t={t},v1={mac}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=10, help="seconds per endpoint")
-    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per endpoint")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
-    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
-    parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.prepare:
-        prepare_in_django()
-        return
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is missing: apt-get install wrk")
-
-    secret_key = secrets.token_urlsafe(50)
+def prepare_site(secret_key: str) -> tuple[dict, dict[str, str]]:
+    """Database, demo content, video, member session, static files; returns the URLs to hit
+    and the production environment for gunicorn."""
     ensure_database()
     debug_env = site_env(ROOT, secret_key, DJANGO_DEBUG="1")
-    print("Preparing si_bench: migrate, seed_demo, 5 MB video, member session, collectstatic ...")
+    print(f"Preparing {DB_NAME}: migrate, seed_demo, 5 MB video, member session, collectstatic ...")
     manage("migrate", "--noinput", env=debug_env)
     manage("seed_demo", "--password", secrets.token_urlsafe(12), env=debug_env)
     prepared = subprocess.run(
@@ -270,17 +261,21 @@ def main() -> None:
     manage("createcachetable", env=prod_env)
     manage("collectstatic", "--noinput", env=prod_env)
     manage("check", "--deploy", "--fail-level", "WARNING", env=prod_env)
+    return urls, prod_env
 
+
+def start_gunicorn(
+    tree: Path, prod_env: dict[str, str], *, workers: int | None, log
+) -> tuple[subprocess.Popen, str]:
+    """gunicorn serving the checkout in `tree` on a free loopback port, once it answers."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     gunicorn_env = dict(prod_env, GUNICORN_BIND=f"127.0.0.1:{port}")
-    if args.workers:
-        gunicorn_env["GUNICORN_WORKERS"] = str(args.workers)
-    workdir = Path(tempfile.mkdtemp(prefix="si-bench-"))
-    log = (workdir / "gunicorn.log").open("w")
+    if workers:
+        gunicorn_env["GUNICORN_WORKERS"] = str(workers)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"],
-        cwd=ROOT,
+        cwd=tree,
         env=gunicorn_env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -288,52 +283,110 @@ def main() -> None:
     )
     try:
         wait_until_up(base, server)
-        proxy = {"X-Forwarded-Proto": "https"}
-        member = {**proxy, "Cookie": urls["cookie"]}
-        endpoints = [
-            ("healthz", "/healthz", "GET", proxy, None, 200),
-            ("home article (visitor)", "/", "GET", proxy, None, 200),
-            ("outline (visitor)", urls["outline"], "GET", proxy, None, 200),
-            ("lesson page (member)", urls["lesson"], "GET", member, None, 200),
-            (
-                "1 MB video range (member)",
-                urls["video"],
-                "GET",
-                {**member, "Range": "bytes=0-1048575"},
-                None,
-                206,
-            ),
-            ("verified webhook", urls["webhook"], "POST", proxy, "WEBHOOK", 200),
-        ]
+    except BaseException:
+        stop_gunicorn(server)
+        raise
+    return server, base
+
+
+def stop_gunicorn(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=30)
+
+
+def endpoints(urls: dict) -> list[tuple]:
+    """The rows of the table: (key for --only, name, path, method, headers, body, status)."""
+    proxy = {"X-Forwarded-Proto": "https"}
+    member = {**proxy, "Cookie": urls["cookie"]}
+    video = {**member, "Range": "bytes=0-1048575"}
+    return [
+        ("healthz", "healthz", "/healthz", "GET", proxy, None, 200),
+        ("home", "home article (visitor)", "/", "GET", proxy, None, 200),
+        ("outline", "outline (visitor)", urls["outline"], "GET", proxy, None, 200),
+        ("lesson", "lesson page (member)", urls["lesson"], "GET", member, None, 200),
+        ("video", "1 MB video range (member)", urls["video"], "GET", video, None, 206),
+        ("webhook", "verified webhook", urls["webhook"], "POST", proxy, "WEBHOOK", 200),
+    ]
+
+
+def measure(
+    base: str,
+    path: str,
+    method: str,
+    headers: dict[str, str],
+    body: str | None,
+    expected: int,
+    *,
+    script: Path,
+    duration: float,
+    warmup: float,
+    threads: int,
+    connections: int,
+) -> dict:
+    """Check the endpoint answers as expected once, warm it up, then drive it with wrk."""
+    headers = dict(headers)
+    if body == "WEBHOOK":
+        body, signature = stripe_body_and_signature()
+        headers.update({"Stripe-Signature": signature, "Content-Type": "application/json"})
+    status = check_once(base + path, method=method, headers=headers, body=body)
+    if status != expected:
+        sys.exit(f"{method} {path} answered {status}, expected {expected}")
+    script.write_text(lua_script(method=method, headers=headers, body=body))
+    if warmup:
+        run_wrk(base + path, script, duration=warmup, threads=1, connections=2)
+    print(f"  {method} {path}: {duration:g} s ...", flush=True)
+    return run_wrk(base + path, script, duration=duration, threads=threads, connections=connections)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10, help="seconds per endpoint")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per endpoint")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated rows to run (healthz always runs first, as the base of the ratios): "
+        + ", ".join(ENDPOINT_KEYS[1:]),
+    )
+    parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    unknown = set(filter(None, args.only.split(","))) - set(ENDPOINT_KEYS)
+    if unknown:
+        parser.error(f"--only: unknown row(s) {', '.join(sorted(unknown))}")
+    if args.prepare:
+        prepare_in_django()
+        return
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install wrk")
+
+    secret_key = secrets.token_urlsafe(50)
+    urls, prod_env = prepare_site(secret_key)
+    workdir = Path(tempfile.mkdtemp(prefix="si-bench-"))
+    log = (workdir / "gunicorn.log").open("w")
+    server, base = start_gunicorn(ROOT, prod_env, workers=args.workers, log=log)
+    try:
         rows = []
-        for name, path, method, headers, body, expected in endpoints:
-            headers = dict(headers)
-            if body == "WEBHOOK":
-                body, signature = stripe_body_and_signature()
-                headers.update({"Stripe-Signature": signature, "Content-Type": "application/json"})
-            status = check_once(base + path, method=method, headers=headers, body=body)
-            if status != expected:
-                sys.exit(f"{name}: {method} {path} answered {status}, expected {expected}")
-            script = workdir / f"{len(rows)}.lua"
-            script.write_text(lua_script(method=method, headers=headers, body=body))
-            if args.warmup:
-                run_wrk(base + path, script, duration=args.warmup, threads=1, connections=2)
-            print(f"  {name}: {args.duration:g} s ...", flush=True)
-            result = run_wrk(
-                base + path,
-                script,
-                duration=args.duration,
-                threads=args.threads,
-                connections=args.connections,
-            )
-            rows.append((name, result))
+        for key, name, *endpoint in endpoints(urls):
+            if key == "healthz" or not args.only or key in args.only.split(","):
+                result = measure(
+                    base,
+                    *endpoint,
+                    script=workdir / f"{key}.lua",
+                    duration=args.duration,
+                    warmup=args.warmup,
+                    threads=args.threads,
+                    connections=args.connections,
+                )
+                rows.append((name, result))
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        stop_gunicorn(server)
         log.close()
 
     base_rps = rows[0][1]["rps"]
-    workers = gunicorn_env.get("GUNICORN_WORKERS", f"{os.cpu_count() * 2 + 1} (default)")
+    workers = args.workers or f"{os.cpu_count() * 2 + 1} (default)"
     print()
     print(
         f"gunicorn gthread, {workers} workers x 4 threads; PostgreSQL; wrk -t{args.threads} "

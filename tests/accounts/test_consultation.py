@@ -200,3 +200,50 @@ def test_mentoring_reply_is_recorded_and_emailed(admin_client, admin_user):
     (reply,) = mail.outbox
     assert reply.to == ["bob@example.com"]
     assert "Tuesday at 10:00 suits me." in reply.body
+
+
+def test_the_shared_request_base_changes_no_table_column_or_reverse_name():
+    """HelpRequest is abstract: both requests keep their tables, columns and reverse names."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from accounts.models import HelpRequest, User
+
+    assert HelpRequest._meta.abstract
+    columns = {
+        ConsultationRequest: {"contact_preference", "pain_areas", "recommended_program_id"},
+        MentoringRequest: {"message", "preferred_times"},
+    }
+    shared = {"id", "name", "email", "user_id", "status", "staff_reply", "replied_at"}
+    shared |= {"replied_by_id", "created_at", "updated_at"}
+    for model, own in columns.items():
+        assert own | shared <= {f.column for f in model._meta.concrete_fields}
+    assert ConsultationRequest._meta.db_table == "accounts_consultationrequest"
+    assert MentoringRequest._meta.db_table == "accounts_mentoringrequest"
+    for name in (
+        "consultation_requests",
+        "consultation_replies",
+        "mentoring_requests",
+        "mentoring_replies",
+    ):
+        assert User._meta.get_field(name).related_model in (ConsultationRequest, MentoringRequest)
+    # The models still match the migrations: exits with status 1 if a migration were needed.
+    call_command("makemigrations", "accounts", "--check", "--dry-run", stdout=StringIO())
+
+
+def test_a_reply_sets_the_shared_reply_fields(admin_user):
+    for obj in (
+        services.consultation_request_create(
+            **{k: v for k, v in CONSULTATION.items() if k != "consent"}
+        ),
+        services.mentoring_request_create(**MENTORING),
+    ):
+        kind = "consultation" if isinstance(obj, ConsultationRequest) else "mentoring"
+        replied = getattr(services, f"{kind}_reply")(
+            **{kind: obj}, reply="  See you soon.  ", staff_user=admin_user
+        )
+        replied.refresh_from_db()
+        assert replied.staff_reply == "See you soon."
+        assert (replied.status, replied.replied_by) == ("answered", admin_user)
+        assert replied.replied_at is not None and replied.updated_at >= replied.replied_at

@@ -25,6 +25,11 @@ def honeypot_field() -> forms.CharField:
     )
 
 
+EMAIL_TOO_LONG = (
+    "Please use an email address of at most %(limit_value)d characters (this one has "
+    "%(show_value)d)."
+)
+
 HEALTH_CONSENT_TEXT = (
     "I agree that the practitioner stores and reads my answers in order to reply to me. They are "
     "health notes: only the practitioner and the site's staff can see them."
@@ -94,6 +99,7 @@ class ConsultationForm(HoneypotMixin, forms.ModelForm):
             "email": {
                 "required": "Please enter your email address.",
                 "invalid": "Please check the email address: it should look like name@example.com.",
+                "max_length": EMAIL_TOO_LONG,
             },
             "how_started": {"required": "Please tell us briefly how it started."},
             "symptoms": {"required": "Please describe what you feel."},
@@ -134,6 +140,7 @@ class MentoringForm(HoneypotMixin, forms.ModelForm):
             "email": {
                 "required": "Please enter your email address.",
                 "invalid": "Please check the email address: it should look like name@example.com.",
+                "max_length": EMAIL_TOO_LONG,
             },
             "message": {"required": "Please tell us briefly what you would like help with."},
         }

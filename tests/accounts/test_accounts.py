@@ -208,6 +208,38 @@ def test_signup_with_a_bad_email_points_at_the_email_and_keeps_it(client):
     assert not User.objects.exists()
 
 
+LONG_EMAIL = "a" * 300 + "@example.com"
+
+
+def test_signup_refuses_an_email_over_254_characters_next_to_the_field(client):
+    # The browser's maxlength can be bypassed; the account would never be able to sign in.
+    response = _signup(client, LONG_EMAIL)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert not User.objects.exists() and not EmailAddress.objects.exists()
+    error = re.search(r'id="id_email_error"[^>]*>(.*?)</', html, re.S).group(1)
+    assert "at most 254 characters (this one has 312)" in error
+    email = re.search(r"<input[^>]*name=\"email\"[^>]*>", html).group(0)
+    assert 'aria-invalid="true"' in email and f'value="{LONG_EMAIL}"' in email
+    assert mail.outbox == []
+
+
+def test_signup_accepts_an_email_of_exactly_254_characters(client):
+    email = "a" * (254 - len("@example.com")) + "@example.com"
+    assert _signup(client, email).status_code == 302
+    assert User.objects.get().email == email
+
+
+def test_adding_an_email_over_254_characters_is_refused_next_to_the_field(client):
+    user = factories.user_factory(email="me@example.com")
+    client.force_login(user)
+    response = client.post(reverse("account_email"), {"action_add": "", "email": LONG_EMAIL})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "at most 254 characters" in html
+    assert EmailAddress.objects.filter(email=LONG_EMAIL).count() == 0
+
+
 def test_every_signup_field_has_a_visible_label(client):
     html = client.get(reverse("account_signup")).content.decode()
     for field_id in ("id_email", "id_password1", "id_password2"):

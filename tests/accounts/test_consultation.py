@@ -200,3 +200,21 @@ def test_mentoring_reply_is_recorded_and_emailed(admin_client, admin_user):
     (reply,) = mail.outbox
     assert reply.to == ["bob@example.com"]
     assert "Tuesday at 10:00 suits me." in reply.body
+
+
+@pytest.mark.parametrize(
+    ("url", "data", "model"),
+    [
+        ("accounts:consultation", CONSULTATION, ConsultationRequest),
+        ("accounts:mentoring", MENTORING, MentoringRequest),
+    ],
+)
+def test_an_email_over_254_characters_is_refused_in_the_site_voice(client, url, data, model):
+    long_email = "a" * 300 + "@example.com"
+    response = client.post(reverse(url), {**data, "email": long_email})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="id_email_error"' in html
+    assert "Please use an email address of at most 254 characters (this one has 312)." in html
+    assert f'value="{long_email}"' in html
+    assert not model.objects.exists()

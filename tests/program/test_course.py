@@ -590,3 +590,12 @@ def test_overlong_input_is_a_form_error_not_a_crash(client):
     assert response.status_code == 200
     assert b'id="course_email_error"' in response.content
     assert b'id="course_first_name_error"' in response.content
+
+
+def test_an_email_over_254_characters_is_refused_in_the_site_voice(client):
+    response = signup(client, email="a" * 300 + "@example.com")
+    html = response.content.decode()
+    assert response.status_code == 200
+    error = re.search(r'id="course_email_error"[^>]*>(.*?)</', html, re.S).group(1)
+    assert "at most 254 characters (this one has 312)" in error
+    assert not Subscriber.objects.exists() and mail.outbox == []

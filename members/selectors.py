@@ -31,7 +31,7 @@ from django.utils.functional import cached_property
 from accounts.models import ConsultationRequest, MentoringRequest
 from billing.models import Dispute, Purchase, Refund, RefundRequest
 from comments.models import Comment
-from members.models import Member, StaffAction, StaffNote
+from members.models import EmailVerification, Member, StaffAction, StaffNote
 from program.models import (
     Access,
     AccessEvent,
@@ -271,7 +271,8 @@ class TimelineItem:
     kind: str
     title: str
     detail: str = ""
-    who: str = ""
+    who: str = ""  # shown as "— by {who}"
+    byline: str = ""  # shown as "— {byline}" when "by" alone does not read well
     lines: list[str] = field(default_factory=list)
 
 
@@ -300,10 +301,13 @@ def member_page(*, member_id) -> MemberPage | None:
     member = member_list_queryset().filter(pk=member_id).first()
     if member is None:
         return None
-    items: list[TimelineItem] = [
-        TimelineItem(at=member.date_joined, kind="signup", title="Signed up")
-    ]
     addresses = list(EmailAddress.objects.filter(user=member).order_by("-primary", "email"))
+    # Before "Signed up": the sort is stable, so an undated verification (at the sign-up time)
+    # still comes after the sign-up, newest first.
+    items: list[TimelineItem] = [
+        *_verification_items(member, addresses),
+        TimelineItem(at=member.date_joined, kind="signup", title="Signed up"),
+    ]
     for confirmation in EmailConfirmation.objects.filter(email_address__user=member).select_related(
         "email_address"
     ):
@@ -489,6 +493,58 @@ def member_page(*, member_id) -> MemberPage | None:
     )
 
 
+def _verification_items(member, addresses) -> list[TimelineItem]:
+    """ "Email verified" entries, recorded from allauth's email_confirmed signal: one query.
+
+    An address verified before the time was recorded still shows, at the sign-up, saying so."""
+    items = []
+    recorded = set()
+    for verification in EmailVerification.objects.filter(member=member).select_related("actor"):
+        recorded.add(verification.email.lower())
+        items.append(
+            TimelineItem(
+                at=verification.verified_at,
+                kind="email",
+                title="Email verified",
+                detail=verification.email,
+                byline=f"marked verified by {_who(verification.actor)}"
+                if verification.actor_id
+                else "by the link in the email",
+            )
+        )
+    for address in addresses:
+        if address.verified and address.email.lower() not in recorded:
+            items.append(
+                TimelineItem(
+                    at=member.date_joined,
+                    kind="email",
+                    title="Email verified",
+                    detail=f"{address.email} (the date of verification was not recorded)",
+                )
+            )
+    return items
+
+
+def _refund_byline(refund) -> str:
+    if refund.source == Refund.Source.SITE:
+        decided_by = refund.request.decided_by if refund.request_id else None
+        return f"approved by {_who(decided_by)}" if decided_by else "approved on the site"
+    if refund.source == Refund.Source.DASHBOARD:
+        return "made in the Stripe dashboard"
+    return "refunded outside Stripe"
+
+
+def _refund_title(refund) -> str:
+    amount = f"{refund.amount_cents / 100:,.2f} {refund.currency.upper()}"
+    purchase = f"purchase #{refund.purchase_id}"
+    return {
+        Refund.Status.SUCCEEDED: f"Refunded {amount} of {purchase}",
+        Refund.Status.PENDING: f"Refund of {amount} for {purchase} waiting at Stripe",
+        Refund.Status.FAILED: f"Refund of {amount} for {purchase} failed",
+        Refund.Status.CANCELED: f"Refund of {amount} for {purchase} canceled",
+    }.get(refund.status, f"Refund of {amount} for {purchase}: {refund.get_status_display()}")
+
+
 def _refund_items(member) -> list[TimelineItem]:
     """Refund requests (with their events), refunds and disputes: three queries."""
     items = []
@@ -512,15 +568,16 @@ def _refund_items(member) -> list[TimelineItem]:
                 ],
             )
         )
-    for refund in Refund.objects.filter(purchase__user=member):
+    for refund in Refund.objects.filter(purchase__user=member).select_related(
+        "request__decided_by"
+    ):
         items.append(
             TimelineItem(
                 at=refund.created_at,
                 kind="refund",
-                title=f"Refund of {refund.amount_cents / 100:,.2f} {refund.currency.upper()} "
-                f"({refund.get_status_display()})",
+                title=_refund_title(refund),
                 detail=refund.failure_reason and f"Stripe said: {refund.failure_reason}",
-                who=refund.get_source_display(),
+                byline=_refund_byline(refund),
             )
         )
     for dispute in Dispute.objects.filter(purchase__user=member):

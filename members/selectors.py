@@ -684,9 +684,8 @@ def _dashboard_figures() -> dict:
         "course_totals": {
             key: sum(row[key] for row in course) for key in ("signups", "confirmed", "converted")
         },
-        "top_lessons": [
-            (f"{lesson.unit.title}: {lesson.title}", lesson.times) for lesson in top_lessons
-        ],
+        # (lesson, times, unit): the chart labels bars with the lesson, the unit beside it.
+        "top_lessons": [(lesson.title, lesson.times, lesson.unit.title) for lesson in top_lessons],
     }
 
 

@@ -124,10 +124,18 @@ def _latest(queryset: QuerySet, field_name: str) -> Subquery:
     return Subquery(queryset.order_by(f"-{field_name}").values(field_name)[:1])
 
 
-def member_list_queryset() -> QuerySet:
-    """Every account with what the member list shows, each from one subquery per row."""
+def members() -> QuerySet:
+    """The people the member list, the export and the dashboard count: every account but staff
+    (staff accounts are managed in the Users admin and are nobody's customers)."""
+    return Member.objects.filter(is_staff=False)
+
+
+def member_list_queryset(*, include_staff: bool = False) -> QuerySet:
+    """Every member with what the member list shows, each from one subquery per row. A member's
+    page (include_staff) also opens for a staff account, so nothing about one is hidden."""
     paid = Purchase.objects.filter(user=OuterRef("pk"), paid_at__isnull=False)
-    return Member.objects.annotate(
+    accounts = Member.objects.all() if include_staff else members()
+    return accounts.annotate(
         status=_status_case(),
         email_verified=Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)),
         paid_at=_latest(paid, "paid_at"),
@@ -185,7 +193,9 @@ class MemberPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         queryset = self.object_list
-        if not queryset.query.where:
+        # Unfiltered: nothing but members()'s own "not staff" condition (the few staff rows
+        # make no difference to an estimate).
+        if not queryset.query.where or queryset.query.where == members().query.where:
             estimate = _estimated_rows(queryset.model._meta.db_table)
             if estimate is not None and estimate > self.ESTIMATE_ABOVE:
                 self.count_kind = "estimate"
@@ -298,7 +308,7 @@ def _who(user, label: str = "") -> str:
 
 def member_page(*, member_id) -> MemberPage | None:
     """Everything a member's page shows, newest first, in a fixed number of queries."""
-    member = member_list_queryset().filter(pk=member_id).first()
+    member = member_list_queryset(include_staff=True).filter(pk=member_id).first()
     if member is None:
         return None
     addresses = list(EmailAddress.objects.filter(user=member).order_by("-primary", "email"))
@@ -604,9 +614,7 @@ def dashboard_figures() -> dict:
 
 def _dashboard_figures() -> dict:
     by_status = dict.fromkeys(Status.labels, 0)
-    for row in (
-        Member.objects.annotate(status=_status_case()).values("status").annotate(n=Count("id"))
-    ):
+    for row in members().annotate(status=_status_case()).values("status").annotate(n=Count("id")):
         by_status[row["status"]] = row["n"]
 
     sales = {

@@ -58,8 +58,8 @@ def test_dashboard_figures_on_a_known_data_set(boss, known_data):
     figures = dashboard_figures()
 
     by_status = dict(figures["by_status"])
-    # The superuser is a free account too.
-    assert (by_status["Free"], by_status["Paid"], by_status["Refunded"]) == (1, 4, 1)
+    # Staff (the superuser here) are not members: not counted as "Free".
+    assert (by_status["Free"], by_status["Paid"], by_status["Refunded"]) == (0, 4, 1)
     assert by_status["Complimentary"] == 1
     months = {row["month"].month: row for row in figures["money"]}
     assert months[1]["sales"] == 3 and months[1]["sales_cents"] == 3 * 9700
@@ -138,3 +138,21 @@ def test_lessons_chart_labels_bars_with_the_lesson_and_clips_nothing(client, bos
         end += int(small.group(1)) + len(small.group(2)) * 12 * CHAR_WIDTH
         assert float(x) >= 0 and end <= width, (text, end)
     assert f"{first.title} <span" in section.split("<table", 1)[1]
+
+
+def test_staff_are_counted_neither_on_the_dashboard_nor_in_the_member_list(client, boss):
+    factories.user_factory(email="support@example.com", is_staff=True)
+    factories.user_factory(email="free@example.com")
+
+    by_status = dict(dashboard_figures()["by_status"])
+    listed = client.get(reverse("admin:members_member_changelist")).context["cl"].result_list
+    exported = client.get(reverse("admin:members_member_export"))
+    csv_text = b"".join(exported.streaming_content).decode()
+
+    assert by_status["Free"] == 1 and sum(by_status.values()) == 1
+    assert [member.email for member in listed] == ["free@example.com"]
+    assert "free@example.com" in csv_text and "support@example.com" not in csv_text
+    # A staff account's own page still opens (a colleague may also be a customer).
+    staff = factories.user_factory(email="colleague@example.com", is_staff=True)
+    page = client.get(reverse("admin:members_member_change", args=[staff.pk]))
+    assert page.status_code == 200

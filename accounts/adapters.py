@@ -16,6 +16,15 @@ def email_too_long_message(email: str) -> str:
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    # allauth's wording where ours reads calmer (the rest stays allauth's).
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "incorrect_code": "That code is not right. Please check it and type it again, or ask "
+        "for a new one.",
+        "invalid_password_reset": "This password reset link no longer works. Please ask for a "
+        "new one.",
+    }
+
     def is_open_for_signup(self, request) -> bool:
         return getattr(settings, "ACCOUNT_ALLOW_REGISTRATION", True)
 

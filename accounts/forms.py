@@ -1,7 +1,9 @@
 """Public forms of the accounts app: the consultation (functional assessment) and mentoring
 requests. They validate only; the services in accounts/services.py store and notify."""
 
+from allauth.account.forms import ChangePasswordForm as AllauthChangePasswordForm
 from allauth.account.forms import LoginForm as AllauthLoginForm
+from allauth.account.forms import ResetPasswordKeyForm as AllauthResetPasswordKeyForm
 from django import forms
 
 from accounts.models import BodyRegion, ConsultationRequest, MentoringRequest
@@ -153,3 +155,33 @@ class LoginForm(AllauthLoginForm):
         super().__init__(*args, **kwargs)
         if "remember" in self.fields:
             self.fields["remember"].label = "Keep me signed in on this device"
+
+
+def _relabel(form, labels: dict[str, str]) -> None:
+    """The site's sentence-case wording for allauth's fields (the placeholder repeats it)."""
+    for name, label in labels.items():
+        if name in form.fields:
+            form.fields[name].label = label
+            if "placeholder" in form.fields[name].widget.attrs:
+                form.fields[name].widget.attrs["placeholder"] = label
+
+
+class ResetPasswordKeyForm(AllauthResetPasswordKeyForm):
+    """The form behind the emailed reset link."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _relabel(self, {"password1": "New password", "password2": "New password (again)"})
+
+
+class ChangePasswordForm(AllauthChangePasswordForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _relabel(
+            self,
+            {
+                "oldpassword": "Current password",
+                "password1": "New password",
+                "password2": "New password (again)",
+            },
+        )

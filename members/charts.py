@@ -42,7 +42,9 @@ def bar_chart(rows: list[tuple], *, label: str, width: int = 640) -> SafeString:
         bar = round(usable * value / peak)
         shown = fits(str(name), label_size, width - pad * 2)
         room = width - pad * 2 - len(shown) * label_size * CHAR_WIDTH - small_size
-        small = fits(str(secondary), small_size, room) if secondary else ""
+        # Too little room for a useful part of it: leave it to the tooltip.
+        enough = room >= 12 * small_size * CHAR_WIDTH
+        small = fits(str(secondary), small_size, room) if secondary and enough else ""
         full = f"{name} ({secondary})" if secondary else str(name)
         parts.append(
             format_html(

@@ -156,3 +156,17 @@ def test_staff_are_counted_neither_on_the_dashboard_nor_in_the_member_list(clien
     staff = factories.user_factory(email="colleague@example.com", is_staff=True)
     page = client.get(reverse("admin:members_member_change", args=[staff.pk]))
     assert page.status_code == 200
+
+
+def test_a_long_lesson_title_is_shortened_to_the_chart_and_kept_whole_in_the_tooltip():
+    import re
+
+    from members.charts import CHAR_WIDTH, bar_chart
+
+    title = "A lesson title that goes on and on " * 4
+    svg = bar_chart([(title, 3, "Unit 4: Sitting")], label="Lessons most practised")
+
+    shown = re.search(r'font-size="15" fill="#222222">([^<]*)', svg).group(1)
+    assert shown.endswith("…") and len(shown) * 15 * CHAR_WIDTH <= 640
+    assert f"<title>{title} (Unit 4: Sitting): 3</title>" in svg
+    assert "<tspan" not in svg  # no room left for the unit: it stays in the tooltip

@@ -4,8 +4,10 @@ requests. They validate only; the services in accounts/services.py store and not
 from allauth.account.forms import ChangePasswordForm as AllauthChangePasswordForm
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import ResetPasswordKeyForm as AllauthResetPasswordKeyForm
+from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 
+from accounts.adapters import EMAIL_MAX_LENGTH
 from accounts.models import BodyRegion, ConsultationRequest, MentoringRequest
 
 
@@ -185,3 +187,12 @@ class ChangePasswordForm(AllauthChangePasswordForm):
                 "password2": "New password (again)",
             },
         )
+
+
+class SignupForm(AllauthSignupForm):
+    """allauth's sign-up; the browser's limit on the email matches the account's (254, not the
+    320 of Django's form field). The server check is AccountAdapter.clean_email."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].widget.attrs["maxlength"] = str(EMAIL_MAX_LENGTH)

@@ -224,6 +224,14 @@ def test_signup_refuses_an_email_over_254_characters_next_to_the_field(client):
     assert mail.outbox == []
 
 
+def test_the_browser_limits_the_email_to_254_characters_too(client):
+    signup = client.get(reverse("account_signup")).content.decode()
+    assert 'maxlength="254"' in re.search(r"<input[^>]*name=\"email\"[^>]*>", signup).group(0)
+    client.force_login(factories.user_factory())
+    change = client.get(reverse("account_email")).content.decode()
+    assert 'maxlength="254"' in re.search(r"<input[^>]*name=\"email\"[^>]*>", change).group(0)
+
+
 def test_signup_accepts_an_email_of_exactly_254_characters(client):
     email = "a" * (254 - len("@example.com")) + "@example.com"
     assert _signup(client, email).status_code == 302

@@ -1,7 +1,36 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
+from django.core.exceptions import ValidationError
+
+# The User's email column (EmailField's default max_length). Django's form field allows 320
+# characters, so a longer address would pass the form and fail later: on SQLite the account was
+# created but could never sign in (the login form stops at 254), on PostgreSQL the insert fails.
+EMAIL_MAX_LENGTH = 254
+
+
+def email_too_long_message(email: str) -> str:
+    return (
+        f"Please use an email address of at most {EMAIL_MAX_LENGTH} characters "
+        f"(this one has {len(email)})."
+    )
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    # allauth's wording where ours reads calmer (the rest stays allauth's).
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "incorrect_code": "That code is not right. Please check it and type it again, or ask "
+        "for a new one.",
+        "invalid_password_reset": "This password reset link no longer works. Please ask for a "
+        "new one.",
+    }
+
     def is_open_for_signup(self, request) -> bool:
         return getattr(settings, "ACCOUNT_ALLOW_REGISTRATION", True)
+
+    def clean_email(self, email: str) -> str:
+        """Sign-up, adding or changing an address and password reset all pass through here, so
+        the server refuses what the browser's maxlength would have stopped."""
+        if len(email) > EMAIL_MAX_LENGTH:
+            raise ValidationError(email_too_long_message(email), code="max_length")
+        return super().clean_email(email)

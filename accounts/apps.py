@@ -3,4 +3,5 @@ from django.apps import AppConfig
 
 class AccountsConfig(AppConfig):
     name = "accounts"
-    verbose_name = "Accounts"
+    # allauth's app ("Email addresses") is also called "Accounts": this one says what it holds.
+    verbose_name = "Users and help requests"

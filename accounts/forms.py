@@ -1,9 +1,13 @@
 """Public forms of the accounts app: the consultation (functional assessment) and mentoring
 requests. They validate only; the services in accounts/services.py store and notify."""
 
+from allauth.account.forms import ChangePasswordForm as AllauthChangePasswordForm
 from allauth.account.forms import LoginForm as AllauthLoginForm
+from allauth.account.forms import ResetPasswordKeyForm as AllauthResetPasswordKeyForm
+from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 
+from accounts.adapters import EMAIL_MAX_LENGTH
 from accounts.models import BodyRegion, ConsultationRequest, MentoringRequest
 
 
@@ -24,6 +28,11 @@ def honeypot_field() -> forms.CharField:
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
 
+
+EMAIL_TOO_LONG = (
+    "Please use an email address of at most %(limit_value)d characters (this one has "
+    "%(show_value)d)."
+)
 
 HEALTH_CONSENT_TEXT = (
     "I agree that the practitioner stores and reads my answers in order to reply to me. They are "
@@ -94,6 +103,7 @@ class ConsultationForm(HoneypotMixin, forms.ModelForm):
             "email": {
                 "required": "Please enter your email address.",
                 "invalid": "Please check the email address: it should look like name@example.com.",
+                "max_length": EMAIL_TOO_LONG,
             },
             "how_started": {"required": "Please tell us briefly how it started."},
             "symptoms": {"required": "Please describe what you feel."},
@@ -134,6 +144,7 @@ class MentoringForm(HoneypotMixin, forms.ModelForm):
             "email": {
                 "required": "Please enter your email address.",
                 "invalid": "Please check the email address: it should look like name@example.com.",
+                "max_length": EMAIL_TOO_LONG,
             },
             "message": {"required": "Please tell us briefly what you would like help with."},
         }
@@ -146,3 +157,42 @@ class LoginForm(AllauthLoginForm):
         super().__init__(*args, **kwargs)
         if "remember" in self.fields:
             self.fields["remember"].label = "Keep me signed in on this device"
+
+
+def _relabel(form, labels: dict[str, str]) -> None:
+    """The site's sentence-case wording for allauth's fields (the placeholder repeats it)."""
+    for name, label in labels.items():
+        if name in form.fields:
+            form.fields[name].label = label
+            if "placeholder" in form.fields[name].widget.attrs:
+                form.fields[name].widget.attrs["placeholder"] = label
+
+
+class ResetPasswordKeyForm(AllauthResetPasswordKeyForm):
+    """The form behind the emailed reset link."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _relabel(self, {"password1": "New password", "password2": "New password (again)"})
+
+
+class ChangePasswordForm(AllauthChangePasswordForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _relabel(
+            self,
+            {
+                "oldpassword": "Current password",
+                "password1": "New password",
+                "password2": "New password (again)",
+            },
+        )
+
+
+class SignupForm(AllauthSignupForm):
+    """allauth's sign-up; the browser's limit on the email matches the account's (254, not the
+    320 of Django's form field). The server check is AccountAdapter.clean_email."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].widget.attrs["maxlength"] = str(EMAIL_MAX_LENGTH)

@@ -108,6 +108,20 @@ class CommentAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    @staticmethod
+    def can_answer(request) -> bool:
+        """Answering as the practitioner writes content: staff with comments.add_comment (the
+        practitioner, superusers), not everyone who moderates (the Support group)."""
+        return request.user.is_staff and request.user.has_perm("comments.add_comment")
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if self.can_answer(request) else [f for f in fields if f != "answer_link"]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_answer": self.can_answer(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def view_on_site(self, obj):
         # Only shown comments have a public page; the rest would be a 404 there.
         return obj.get_absolute_url() if obj.status == Status.APPROVED else None
@@ -164,7 +178,7 @@ class CommentAdmin(admin.ModelAdmin):
         parent = get_object_or_404(
             Comment.objects.select_related("author"), pk=object_id, parent__isnull=True
         )
-        if not self.has_change_permission(request, parent) or not request.user.is_staff:
+        if not self.has_change_permission(request, parent) or not self.can_answer(request):
             raise PermissionDenied
         form = ReplyForm(request.POST or None)
         if request.method == "POST" and form.is_valid():

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.decorators.cache import never_cache
 
@@ -12,6 +13,11 @@ def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages without a <link rel="icon"> (the admin's)."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))
+
+
 admin.site.site_header = "Comforting Your S-I Joints: staff"
 admin.site.site_title = "S-I program staff"
 admin.site.index_title = "Manage the site"
@@ -19,6 +25,7 @@ admin.site.index_title = "Manage the site"
 urlpatterns = [
     path("", program_views.home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path(settings.ADMIN_URL, admin.site.urls),
     path("help/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),

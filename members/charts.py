@@ -12,32 +12,68 @@ COLOURS = ["#1f5f8b", "#b3541e", "#3b7d3b", "#6b4c9a"]
 TEXT = "#222222"
 
 
-def bar_chart(rows: list[tuple[str, int]], *, label: str, width: int = 640) -> SafeString:
-    """Horizontal bars, one per (label, value)."""
-    bar_height, gap, left = 26, 10, 230
-    height = max(1, len(rows)) * (bar_height + gap) + gap
-    peak = max([value for _, value in rows] or [0]) or 1
-    usable = width - left - 70
+# Rough advance width of a character, as a share of the font size (a sans-serif's average is
+# about 0.5; a little more so that nothing is cut off). Labels are shortened to fit.
+CHAR_WIDTH = 0.58
+SECONDARY = "#555555"
+
+
+def fits(text: str, font_size: int, space: float) -> str:
+    """`text`, shortened with an ellipsis so it takes at most `space` px at `font_size`."""
+    limit = max(0, int(space / (font_size * CHAR_WIDTH)))
+    return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
+
+
+def bar_chart(rows: list[tuple], *, label: str, width: int = 640) -> SafeString:
+    """Horizontal bars, one per (label, value) or (label, value, secondary text).
+
+    Each label sits on its own line above its bar, starting at the left edge, so a long label is
+    never pushed past the edge; it is shortened to the chart's width, with the whole text in a
+    <title> (the browser's tooltip). Secondary text (e.g. a lesson's unit) follows, smaller."""
+    label_size, small_size, bar_height, gap, pad = 15, 12, 22, 12, 2
+    row_height = label_size + 6 + bar_height + gap
+    height = max(1, len(rows)) * row_height + gap
+    peak = max([row[1] for row in rows] or [0]) or 1
+    usable = width - pad - 70
     parts = []
-    for index, (name, value) in enumerate(rows):
-        y = gap + index * (bar_height + gap)
+    for index, (name, value, *rest) in enumerate(rows):
+        secondary = rest[0] if rest else ""
+        y = gap + index * row_height
         bar = round(usable * value / peak)
+        shown = fits(str(name), label_size, width - pad * 2)
+        room = width - pad * 2 - len(shown) * label_size * CHAR_WIDTH - small_size
+        # Too little room for a useful part of it: leave it to the tooltip.
+        enough = room >= 12 * small_size * CHAR_WIDTH
+        small = fits(str(secondary), small_size, room) if secondary and enough else ""
+        full = f"{name} ({secondary})" if secondary else str(name)
         parts.append(
             format_html(
-                '<text x="{}" y="{}" text-anchor="end" font-size="15" fill="{}">{}</text>'
+                '<g><title>{}: {}</title><text x="{}" y="{}" font-size="{}" fill="{}">{}{}</text>'
                 '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"></rect>'
-                '<text x="{}" y="{}" font-size="15" fill="{}">{}</text>',
-                left - 8,
-                y + bar_height - 8,
+                '<text x="{}" y="{}" font-size="15" fill="{}">{}</text></g>',
+                full,
+                value,
+                pad,
+                y + label_size,
+                label_size,
                 TEXT,
-                _short(name),
-                left,
-                y,
+                shown,
+                format_html(
+                    '<tspan font-size="{}" fill="{}" dx="{}">{}</tspan>',
+                    small_size,
+                    SECONDARY,
+                    small_size,
+                    small,
+                )
+                if small
+                else "",
+                pad,
+                y + label_size + 6,
                 max(bar, 1 if value else 0),
                 bar_height,
                 COLOURS[0],
-                left + bar + 6,
-                y + bar_height - 8,
+                pad + bar + 6,
+                y + label_size + 6 + bar_height - 6,
                 TEXT,
                 value,
             )
@@ -102,10 +138,6 @@ def grouped_bar_chart(
         )
     )
     return _svg(width, height, label, parts)
-
-
-def _short(text: str, limit: int = 30) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _svg(width: int, height: int, label: str, parts: list) -> SafeString:

@@ -1,4 +1,5 @@
-"""The "Support" staff group: sees members, handles refunds and notes; no content, no settings.
+"""The "Support" staff group: sees members, handles refunds and notes, moderates comments; no
+content, no settings.
 
 Kept in one place so the data migration and `manage.py setup_groups` (run again after new models,
 e.g. refunds, bring new permissions) give the same group. Permissions that do not exist yet are
@@ -33,6 +34,11 @@ SUPPORT_PERMISSIONS = [
     ("accounts", "change_consultationrequest"),
     ("accounts", "view_mentoringrequest"),
     ("accounts", "change_mentoringrequest"),
+    # comments: the moderation queue (approve, reject, spam, remove from the site are status
+    # changes through comments.services); no delete_comment, and no add_comment, which is what
+    # answering as the practitioner needs
+    ("comments", "view_comment"),
+    ("comments", "change_comment"),
 ]
 
 

@@ -93,3 +93,28 @@ class StaffAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.member} by {self.actor}"
+
+
+class EmailVerification(models.Model):
+    """When an address was verified (allauth keeps only a flag): written from allauth's
+    `email_confirmed` signal, never changed. The member page's "Email verified" entries."""
+
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_verifications"
+    )
+    email = models.EmailField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="email_verifications_done",
+        help_text="The staff member who marked it verified in the admin; empty for the link.",
+    )
+    verified_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-verified_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.email} verified {self.verified_at:%Y-%m-%d %H:%M}"

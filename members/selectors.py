@@ -31,7 +31,7 @@ from django.utils.functional import cached_property
 from accounts.models import ConsultationRequest, MentoringRequest
 from billing.models import Dispute, Purchase, Refund, RefundRequest
 from comments.models import Comment
-from members.models import Member, StaffAction, StaffNote
+from members.models import EmailVerification, Member, StaffAction, StaffNote
 from program.models import (
     Access,
     AccessEvent,
@@ -124,10 +124,18 @@ def _latest(queryset: QuerySet, field_name: str) -> Subquery:
     return Subquery(queryset.order_by(f"-{field_name}").values(field_name)[:1])
 
 
-def member_list_queryset() -> QuerySet:
-    """Every account with what the member list shows, each from one subquery per row."""
+def members() -> QuerySet:
+    """The people the member list, the export and the dashboard count: every account but staff
+    (staff accounts are managed in the Users admin and are nobody's customers)."""
+    return Member.objects.filter(is_staff=False)
+
+
+def member_list_queryset(*, include_staff: bool = False) -> QuerySet:
+    """Every member with what the member list shows, each from one subquery per row. A member's
+    page (include_staff) also opens for a staff account, so nothing about one is hidden."""
     paid = Purchase.objects.filter(user=OuterRef("pk"), paid_at__isnull=False)
-    return Member.objects.annotate(
+    accounts = Member.objects.all() if include_staff else members()
+    return accounts.annotate(
         status=_status_case(),
         email_verified=Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)),
         paid_at=_latest(paid, "paid_at"),
@@ -185,7 +193,9 @@ class MemberPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         queryset = self.object_list
-        if not queryset.query.where:
+        # Unfiltered: nothing but members()'s own "not staff" condition (the few staff rows
+        # make no difference to an estimate).
+        if not queryset.query.where or queryset.query.where == members().query.where:
             estimate = _estimated_rows(queryset.model._meta.db_table)
             if estimate is not None and estimate > self.ESTIMATE_ABOVE:
                 self.count_kind = "estimate"
@@ -271,7 +281,8 @@ class TimelineItem:
     kind: str
     title: str
     detail: str = ""
-    who: str = ""
+    who: str = ""  # shown as "— by {who}"
+    byline: str = ""  # shown as "— {byline}" when "by" alone does not read well
     lines: list[str] = field(default_factory=list)
 
 
@@ -297,13 +308,16 @@ def _who(user, label: str = "") -> str:
 
 def member_page(*, member_id) -> MemberPage | None:
     """Everything a member's page shows, newest first, in a fixed number of queries."""
-    member = member_list_queryset().filter(pk=member_id).first()
+    member = member_list_queryset(include_staff=True).filter(pk=member_id).first()
     if member is None:
         return None
-    items: list[TimelineItem] = [
-        TimelineItem(at=member.date_joined, kind="signup", title="Signed up")
-    ]
     addresses = list(EmailAddress.objects.filter(user=member).order_by("-primary", "email"))
+    # Before "Signed up": the sort is stable, so an undated verification (at the sign-up time)
+    # still comes after the sign-up, newest first.
+    items: list[TimelineItem] = [
+        *_verification_items(member, addresses),
+        TimelineItem(at=member.date_joined, kind="signup", title="Signed up"),
+    ]
     for confirmation in EmailConfirmation.objects.filter(email_address__user=member).select_related(
         "email_address"
     ):
@@ -489,6 +503,58 @@ def member_page(*, member_id) -> MemberPage | None:
     )
 
 
+def _verification_items(member, addresses) -> list[TimelineItem]:
+    """ "Email verified" entries, recorded from allauth's email_confirmed signal: one query.
+
+    An address verified before the time was recorded still shows, at the sign-up, saying so."""
+    items = []
+    recorded = set()
+    for verification in EmailVerification.objects.filter(member=member).select_related("actor"):
+        recorded.add(verification.email.lower())
+        items.append(
+            TimelineItem(
+                at=verification.verified_at,
+                kind="email",
+                title="Email verified",
+                detail=verification.email,
+                byline=f"marked verified by {_who(verification.actor)}"
+                if verification.actor_id
+                else "by the link in the email",
+            )
+        )
+    for address in addresses:
+        if address.verified and address.email.lower() not in recorded:
+            items.append(
+                TimelineItem(
+                    at=member.date_joined,
+                    kind="email",
+                    title="Email verified",
+                    detail=f"{address.email} (the date of verification was not recorded)",
+                )
+            )
+    return items
+
+
+def _refund_byline(refund) -> str:
+    if refund.source == Refund.Source.SITE:
+        decided_by = refund.request.decided_by if refund.request_id else None
+        return f"approved by {_who(decided_by)}" if decided_by else "approved on the site"
+    if refund.source == Refund.Source.DASHBOARD:
+        return "made in the Stripe dashboard"
+    return "refunded outside Stripe"
+
+
+def _refund_title(refund) -> str:
+    amount = f"{refund.amount_cents / 100:,.2f} {refund.currency.upper()}"
+    purchase = f"purchase #{refund.purchase_id}"
+    return {
+        Refund.Status.SUCCEEDED: f"Refunded {amount} of {purchase}",
+        Refund.Status.PENDING: f"Refund of {amount} for {purchase} waiting at Stripe",
+        Refund.Status.FAILED: f"Refund of {amount} for {purchase} failed",
+        Refund.Status.CANCELED: f"Refund of {amount} for {purchase} canceled",
+    }.get(refund.status, f"Refund of {amount} for {purchase}: {refund.get_status_display()}")
+
+
 def _refund_items(member) -> list[TimelineItem]:
     """Refund requests (with their events), refunds and disputes: three queries."""
     items = []
@@ -512,15 +578,16 @@ def _refund_items(member) -> list[TimelineItem]:
                 ],
             )
         )
-    for refund in Refund.objects.filter(purchase__user=member):
+    for refund in Refund.objects.filter(purchase__user=member).select_related(
+        "request__decided_by"
+    ):
         items.append(
             TimelineItem(
                 at=refund.created_at,
                 kind="refund",
-                title=f"Refund of {refund.amount_cents / 100:,.2f} {refund.currency.upper()} "
-                f"({refund.get_status_display()})",
+                title=_refund_title(refund),
                 detail=refund.failure_reason and f"Stripe said: {refund.failure_reason}",
-                who=refund.get_source_display(),
+                byline=_refund_byline(refund),
             )
         )
     for dispute in Dispute.objects.filter(purchase__user=member):
@@ -547,9 +614,7 @@ def dashboard_figures() -> dict:
 
 def _dashboard_figures() -> dict:
     by_status = dict.fromkeys(Status.labels, 0)
-    for row in (
-        Member.objects.annotate(status=_status_case()).values("status").annotate(n=Count("id"))
-    ):
+    for row in members().annotate(status=_status_case()).values("status").annotate(n=Count("id")):
         by_status[row["status"]] = row["n"]
 
     sales = {
@@ -627,9 +692,8 @@ def _dashboard_figures() -> dict:
         "course_totals": {
             key: sum(row[key] for row in course) for key in ("signups", "confirmed", "converted")
         },
-        "top_lessons": [
-            (f"{lesson.unit.title}: {lesson.title}", lesson.times) for lesson in top_lessons
-        ],
+        # (lesson, times, unit): the chart labels bars with the lesson, the unit beside it.
+        "top_lessons": [(lesson.title, lesson.times, lesson.unit.title) for lesson in top_lessons],
     }
 
 

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from accounts.forms import HoneypotMixin, honeypot_field
+from accounts.forms import EMAIL_TOO_LONG, HoneypotMixin, honeypot_field
 from program.course_services import CONSENT_TEXT
 
 
@@ -20,6 +20,7 @@ class CourseSignupForm(HoneypotMixin, forms.Form):
         error_messages={
             "required": "Please enter your email address.",
             "invalid": "Please check the email address: it should look like name@example.com.",
+            "max_length": EMAIL_TOO_LONG,
         },
     )
     consent = forms.BooleanField(
@@ -41,6 +42,7 @@ class CourseResendForm(HoneypotMixin, forms.Form):
         error_messages={
             "required": "Please enter your email address.",
             "invalid": "Please check the email address: it should look like name@example.com.",
+            "max_length": EMAIL_TOO_LONG,
         },
     )
     website = honeypot_field()

@@ -7,6 +7,7 @@ sign-up is the same whatever the address's state, so the page never tells who is
 from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -39,7 +40,26 @@ def signup_rate_limited(*, email: str, client_ip: str) -> bool:
     )
 
 
+# At most one confirmation email (or "already on the course" note) per address in this time, so
+# repeated sign-ups cannot flood someone's inbox. The page answers the same either way.
+EMAIL_AGAIN_AFTER = timedelta(minutes=10)
+
+
+def _sent_recently(subscriber: Subscriber, kind: str, now: datetime) -> bool:
+    """Whether the same kind of email went to this subscriber within EMAIL_AGAIN_AFTER.
+
+    The confirmation's time is on the row already read (no query); the "already" note has no
+    column, so a cache entry (the rate limits' cache) stands for it; add() is atomic."""
+    if kind == "confirm":
+        sent = subscriber.confirmation_sent_at
+        return sent is not None and sent <= now < sent + EMAIL_AGAIN_AFTER
+    key = f"course-email:{kind}:{subscriber.pk}"
+    return not cache.add(key, 1, timeout=int(EMAIL_AGAIN_AFTER.total_seconds()))
+
+
 def _send(subscriber: Subscriber, kind: str, now: datetime) -> None:
+    if _sent_recently(subscriber, kind, now):
+        return
     if kind == "confirm":
         subscriber.confirmation_sent_at = now
         subscriber.save(update_fields=["confirmation_sent_at", "updated_at"])
@@ -99,6 +119,8 @@ def subscriber_signup(
         _link_verified_account(subscriber)
         _send(subscriber, "already", now)
         return subscriber
+    if subscriber.status != Subscriber.Status.PENDING:
+        subscriber.confirmation_sent_at = None  # coming back after unsubscribing: a new link
     subscriber.first_name = first_name or subscriber.first_name
     subscriber.status = Subscriber.Status.PENDING
     subscriber.consent_text = consent_text

@@ -208,6 +208,46 @@ def test_signup_with_a_bad_email_points_at_the_email_and_keeps_it(client):
     assert not User.objects.exists()
 
 
+LONG_EMAIL = "a" * 300 + "@example.com"
+
+
+def test_signup_refuses_an_email_over_254_characters_next_to_the_field(client):
+    # The browser's maxlength can be bypassed; the account would never be able to sign in.
+    response = _signup(client, LONG_EMAIL)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert not User.objects.exists() and not EmailAddress.objects.exists()
+    error = re.search(r'id="id_email_error"[^>]*>(.*?)</', html, re.S).group(1)
+    assert "at most 254 characters (this one has 312)" in error
+    email = re.search(r"<input[^>]*name=\"email\"[^>]*>", html).group(0)
+    assert 'aria-invalid="true"' in email and f'value="{LONG_EMAIL}"' in email
+    assert mail.outbox == []
+
+
+def test_the_browser_limits_the_email_to_254_characters_too(client):
+    signup = client.get(reverse("account_signup")).content.decode()
+    assert 'maxlength="254"' in re.search(r"<input[^>]*name=\"email\"[^>]*>", signup).group(0)
+    client.force_login(factories.user_factory())
+    change = client.get(reverse("account_email")).content.decode()
+    assert 'maxlength="254"' in re.search(r"<input[^>]*name=\"email\"[^>]*>", change).group(0)
+
+
+def test_signup_accepts_an_email_of_exactly_254_characters(client):
+    email = "a" * (254 - len("@example.com")) + "@example.com"
+    assert _signup(client, email).status_code == 302
+    assert User.objects.get().email == email
+
+
+def test_adding_an_email_over_254_characters_is_refused_next_to_the_field(client):
+    user = factories.user_factory(email="me@example.com")
+    client.force_login(user)
+    response = client.post(reverse("account_email"), {"action_add": "", "email": LONG_EMAIL})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "at most 254 characters" in html
+    assert EmailAddress.objects.filter(email=LONG_EMAIL).count() == 0
+
+
 def test_every_signup_field_has_a_visible_label(client):
     html = client.get(reverse("account_signup")).content.decode()
     for field_id in ("id_email", "id_password1", "id_password2"):
@@ -291,3 +331,67 @@ def test_login_page_names_its_fields_and_button_for_the_browser_helper(client):
     assert '<label for="id_login">Email</label>' in html
     assert '<label for="id_password">Password</label>' in html
     assert re.search(r"<button[^>]*>Sign in</button>", html)
+
+
+# --- allauth's pages in the site's sentence-case voice --------------------------------------
+ALLAUTH_WORDING = ("Change Password", "Password (again)", "Bad Token", "Sign-In Code", "Sign In<")
+
+
+def _assert_site_voice(html: str) -> None:
+    for words in ALLAUTH_WORDING:
+        assert words not in html, words
+
+
+def test_reset_link_page_reads_in_the_site_voice_without_a_cancel_button(client):
+    factories.user_factory(email="known@example.com")
+    client.post(reverse("account_reset_password"), {"email": "known@example.com"})
+    link = re.search(r"/accounts/password/reset/key/\S+/", mail.outbox[0].body).group(0)
+    page = client.get(link, follow=True)
+    html = page.content.decode()
+    assert "<h1>Choose a new password</h1>" in html or ">Choose a new password</h1>" in html
+    assert '<label for="id_password1">New password</label>' in html
+    assert '<label for="id_password2">New password (again)</label>' in html
+    assert "Cancel" not in html and "logout-from-stage" not in html
+    _assert_site_voice(html)
+
+    action = page.redirect_chain[-1][0]
+    new = "another-long-password-77"
+    done = client.post(action, {"password1": new, "password2": new}, follow=True)
+    assert "Your password is changed" in done.content.decode()
+    _assert_site_voice(done.content.decode())
+
+    again = client.get(link, follow=True).content.decode()  # the used link, opened again
+    assert "This link no longer works" in again and "Ask for a new link" in again
+    _assert_site_voice(again)
+
+
+def test_sign_in_code_pages_read_in_the_site_voice(client):
+    factories.user_factory(email="coder@example.com")
+    request_page = client.get(reverse("account_request_login_code")).content.decode()
+    assert '<label for="id_email">' in request_page  # a visible label, not a placeholder only
+    _assert_site_voice(request_page)
+    client.post(reverse("account_request_login_code"), {"email": "coder@example.com"})
+
+    page = client.get(reverse("account_confirm_login_code")).content.decode()
+    assert "Enter your sign-in code" in page
+    _assert_site_voice(page)
+    wrong = client.post(reverse("account_confirm_login_code"), {"code": "WRONG1"})
+    html = wrong.content.decode()
+    assert wrong.status_code == 200
+    assert "That code is not right" in html and "Incorrect code." not in html
+    assert 'aria-invalid="true"' in re.search(r"<input[^>]*name=\"code\"[^>]*>", html).group(0)
+    # "Sign in with your password instead" ends the pending code sign-in.
+    assert f'action="{reverse("account_logout")}"' in html
+    back = client.post(reverse("account_logout"), {"next": reverse("account_login")})
+    assert back["Location"] == reverse("account_login")
+    assert client.get(reverse("account_login")).status_code == 200
+
+
+def test_change_password_and_sign_out_pages_read_in_the_site_voice(client):
+    client.force_login(factories.user_factory())
+    change = client.get(reverse("account_change_password")).content.decode()
+    assert '<label for="id_oldpassword">Current password</label>' in change
+    assert '<label for="id_password2">New password (again)</label>' in change
+    _assert_site_voice(change)
+    sign_out = client.get(reverse("account_logout")).content.decode()
+    assert "Sign out" in sign_out and "Sign Out" not in sign_out

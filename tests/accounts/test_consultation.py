@@ -247,3 +247,21 @@ def test_a_reply_sets_the_shared_reply_fields(admin_user):
         assert replied.staff_reply == "See you soon."
         assert (replied.status, replied.replied_by) == ("answered", admin_user)
         assert replied.replied_at is not None and replied.updated_at >= replied.replied_at
+
+
+@pytest.mark.parametrize(
+    ("url", "data", "model"),
+    [
+        ("accounts:consultation", CONSULTATION, ConsultationRequest),
+        ("accounts:mentoring", MENTORING, MentoringRequest),
+    ],
+)
+def test_an_email_over_254_characters_is_refused_in_the_site_voice(client, url, data, model):
+    long_email = "a" * 300 + "@example.com"
+    response = client.post(reverse(url), {**data, "email": long_email})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="id_email_error"' in html
+    assert "Please use an email address of at most 254 characters (this one has 312)." in html
+    assert f'value="{long_email}"' in html
+    assert not model.objects.exists()

@@ -95,3 +95,56 @@ def test_members_cannot_reach_the_admin_reply(client, member, comment_factory):
     )
     assert response.status_code == 302  # to the admin login
     assert not Comment.objects.filter(parent=question).exists()
+
+
+@pytest.mark.parametrize("action", ["approve", "reject", "mark_spam", "remove"])
+def test_support_moderates_comments_but_cannot_delete_or_answer(
+    client, support_user, comment_factory, action
+):
+    comment = comment_factory(status=Status.PENDING)
+    client.force_login(support_user)
+    queue = client.get(reverse("admin:comments_comment_changelist"))
+    assert queue.status_code == 200
+    actions = [value for value, _ in queue.context["action_form"].fields["action"].choices]
+    assert action in actions and "delete_selected" not in actions
+
+    response = client.post(
+        reverse("admin:comments_comment_changelist"),
+        {"action": action, "_selected_action": [comment.pk]},
+    )
+
+    assert response.status_code == 302
+    comment.refresh_from_db()
+    assert comment.status != Status.PENDING
+    change = client.get(reverse("admin:comments_comment_change", args=[comment.pk]))
+    assert change.status_code == 200
+    assert "Answer as the practitioner" not in change.content.decode()
+    assert (
+        client.get(reverse("admin:comments_comment_delete", args=[comment.pk])).status_code == 403
+    )
+    reply = reverse("admin:comments_comment_reply", args=[comment.pk])
+    assert client.get(reply).status_code == 403
+    assert client.post(reply, {"body": "Not the practitioner"}).status_code == 403
+    assert Comment.objects.count() == 1
+
+
+def test_staff_who_may_only_view_comments_cannot_run_moderation_actions(
+    client, user_factory, comment_factory
+):
+    from django.contrib.auth.models import Permission
+
+    viewer = user_factory(is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_comment"))
+    comment = comment_factory(status=Status.PENDING)
+    client.force_login(viewer)
+
+    queue = client.get(reverse("admin:comments_comment_changelist"))
+    assert queue.status_code == 200
+    assert "action_form" not in queue.context or not queue.context["action_form"]
+    client.post(
+        reverse("admin:comments_comment_changelist"),
+        {"action": "approve", "_selected_action": [comment.pk]},
+    )
+
+    comment.refresh_from_db()
+    assert comment.status == Status.PENDING

@@ -32,7 +32,9 @@ def test_support_group_exists_after_migrate_and_setup_groups_is_idempotent():
         "view_refund",
         "view_dispute",
     } <= codenames
+    assert {"view_comment", "change_comment"} <= codenames  # moderation
     assert not codenames & {"change_program", "change_lesson", "change_article", "change_user"}
+    assert not codenames & {"delete_comment", "add_comment", "delete_lesson", "delete_article"}
 
 
 def test_support_user_can_open_the_member_list_and_a_members_page(client, support_user):

@@ -26,7 +26,7 @@ from program.models import Article, Lesson, Program, Unit, Video
 from program.services import access_grant, video_update_file_info
 
 MEDIA_DIR = Path(__file__).resolve().parent / "media"
-CAPTIONS_DIR = MEDIA_DIR / "captions"
+CAPTIONS_DIR = Path(__file__).resolve().parent / "captions"
 SAMPLE_SECONDS = 8  # program/demo/make_media.sh makes 8-second samples
 
 
@@ -52,7 +52,7 @@ def _copy_sample(field_file, *, source: Path, extension: str, name: str) -> None
 
 
 def _lesson_captions(slug: str) -> Path | None:
-    """A lesson's own transcript (program/demo/media/captions/<lesson slug>.vtt): the samples are
+    """A lesson's own transcript (program/demo/captions/<lesson slug>.vtt): the samples are
     shared between lessons, their words should not be."""
     path = CAPTIONS_DIR / f"{slug}.vtt"
     return path if path.exists() else None

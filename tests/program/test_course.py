@@ -5,6 +5,7 @@ import re
 import socket
 from datetime import timedelta
 from email import policy
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -590,3 +591,15 @@ def test_overlong_input_is_a_form_error_not_a_crash(client):
     assert response.status_code == 200
     assert b'id="course_email_error"' in response.content
     assert b'id="course_first_name_error"' in response.content
+
+
+def test_no_html_email_sets_text_smaller_than_the_body_size():
+    """Email footers (unsubscribe, medical note) are read as much as the body: 18px like it."""
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    sizes = {
+        f"{path.relative_to(templates)}: {size}px"
+        for path in templates.glob("**/email/*.html")
+        for size in re.findall(r"font-size:\s*(\d+)px", path.read_text())
+        if int(size) < 18
+    }
+    assert sizes == set()

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.files.storage import storages
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from program.markdown import render_markdown
 
@@ -179,9 +180,27 @@ class Article(TimeStamped):
     def __str__(self) -> str:
         return self.title
 
+    def get_absolute_url(self) -> str:
+        """A fixed page's article has one address, the page's own short URL (/guarantee/);
+        program:article redirects there permanently. Other articles live at /articles/<slug>/."""
+        name = ARTICLE_PAGE_URL_NAMES.get(self.page)
+        return reverse(name) if name else reverse("program:article", args=[self.slug])
+
     @property
     def body_html(self) -> str:
         return render_markdown(self.body)
+
+
+# The URL name of each fixed page (Article.get_absolute_url).
+ARTICLE_PAGE_URL_NAMES = {
+    Article.Page.HOME: "home",
+    Article.Page.SYMPTOMS: "program:symptoms",
+    Article.Page.SELF_CHECK: "program:self-check",
+    Article.Page.PRACTITIONER: "program:practitioner",
+    Article.Page.GUARANTEE: "program:guarantee",
+    Article.Page.PRIVACY: "program:privacy",
+    Article.Page.MENTORING: "accounts:mentoring",
+}
 
 
 class Access(TimeStamped):

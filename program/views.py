@@ -5,7 +5,7 @@ lesson answers 403 with what its unit offers and the way to buy; it never names 
 """
 
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_safe
 
 from program import selectors
@@ -67,6 +67,10 @@ def article_detail(request, slug: str):
         article = selectors.article_by_slug(slug=slug)
     except Article.DoesNotExist:
         raise Http404("No such article.") from None
+    if article.page:
+        # One address per page (/guarantee/, not also /articles/guarantee/): search engines and
+        # bookmarks move to the short URL.
+        return redirect(article.get_absolute_url(), permanent=True)
     return render(request, "program/article.html", {"article": article})
 
 

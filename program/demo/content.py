@@ -84,8 +84,6 @@ Welcome. This first lesson has no exercise to get right: it shows you **how** to
 The pelvic rock gently moves your pelvis forwards and back, so the muscles of your low back and
 belly take turns to work and to rest.
 
-## How to do it
-
 1. Lie on your back, knees bent, feet flat and hip-width apart.
 2. Breathe in and let your low back **arch** a little, lifting it a few centimetres off the floor.
    Your tailbone presses lightly down.

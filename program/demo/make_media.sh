@@ -6,6 +6,8 @@
 # can start playing and seek with range requests before the whole file arrives), a keyframe every
 # 2 seconds (quick seeking), a JPEG poster, a WebVTT captions file and an AAC audio-only .m4a.
 # Run from anywhere: bash program/demo/make_media.sh
+# The samples' .vtt files here are generic; each demo lesson's own transcript is a hand-written
+# file in program/demo/captions/<lesson slug>.vtt (seed_demo uses it instead of the sample's).
 set -euo pipefail
 OUT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/media"
 mkdir -p "$OUT"

@@ -26,6 +26,7 @@ from program.models import Article, Lesson, Program, Unit, Video
 from program.services import access_grant, video_update_file_info
 
 MEDIA_DIR = Path(__file__).resolve().parent / "media"
+CAPTIONS_DIR = Path(__file__).resolve().parent / "captions"
 SAMPLE_SECONDS = 8  # program/demo/make_media.sh makes 8-second samples
 
 
@@ -45,14 +46,24 @@ def _stored(field_file) -> bool:
     return bool(field_file) and field_file.storage.exists(field_file.name)
 
 
-def _copy_sample(field_file, *, sample: str, extension: str, name: str) -> None:
-    with (MEDIA_DIR / f"{sample}.{extension}").open("rb") as handle:
+def _copy_sample(field_file, *, source: Path, extension: str, name: str) -> None:
+    with source.open("rb") as handle:
         field_file.save(f"{name}.{extension}", File(handle), save=False)
 
 
-def _demo_video(*, title: str, sample: str, name: str, report: SeedReport) -> Video:
+def _lesson_captions(slug: str) -> Path | None:
+    """A lesson's own transcript (program/demo/captions/<lesson slug>.vtt): the samples are
+    shared between lessons, their words should not be."""
+    path = CAPTIONS_DIR / f"{slug}.vtt"
+    return path if path.exists() else None
+
+
+def _demo_video(
+    *, title: str, sample: str, name: str, report: SeedReport, captions: Path | None = None
+) -> Video:
     """A Video row with its own copy of the sample's files (so free and paid lessons never share
-    a file, and a paid lesson's video is never public because a free lesson uses it)."""
+    a file, and a paid lesson's video is never public because a free lesson uses it). `captions`
+    replaces the sample's own captions file."""
     video, created = Video.objects.get_or_create(
         title=title, defaults={"duration_seconds": SAMPLE_SECONDS}
     )
@@ -67,7 +78,10 @@ def _demo_video(*, title: str, sample: str, name: str, report: SeedReport) -> Vi
     ):
         field_file = getattr(video, field_name)
         if not _stored(field_file):
-            _copy_sample(field_file, sample=sample, extension=extension, name=name)
+            source = MEDIA_DIR / f"{sample}.{extension}"
+            if field_name == "captions" and captions is not None:
+                source = captions
+            _copy_sample(field_file, source=source, extension=extension, name=name)
             missing = True
     if missing:
         video.save()
@@ -104,11 +118,13 @@ def _program(report: SeedReport) -> Program:
                 report.add(f"lesson {lesson.title!r}")
             title = f"{unit_data['title']} - {lesson_data['title']}"
             name = f"demo-{unit.slug}-{lesson.slug}"
+            media = {"title": title, "sample": sample, "name": name, "report": report}
+            media["captions"] = _lesson_captions(lesson.slug)
             if lesson.video_id is None:
-                lesson.video = _demo_video(title=title, sample=sample, name=name, report=report)
+                lesson.video = _demo_video(**media)
                 lesson.save(update_fields=["video", "updated_at"])
             elif lesson.video.title == title:  # still the demo video: restore missing files
-                _demo_video(title=title, sample=sample, name=name, report=report)
+                _demo_video(**media)
     return program
 
 

@@ -5,6 +5,7 @@ import re
 import socket
 from datetime import timedelta
 from email import policy
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -628,3 +629,15 @@ def test_repeated_signups_of_a_confirmed_address_send_one_note(client):
     for _ in range(3):
         assert signup(client).status_code == 302
     assert [m.subject for m in mail.outbox] == ["You are already on the free course"]
+
+
+def test_no_html_email_sets_text_smaller_than_the_body_size():
+    """Email footers (unsubscribe, medical note) are read as much as the body: 18px like it."""
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    sizes = {
+        f"{path.relative_to(templates)}: {size}px"
+        for path in templates.glob("**/email/*.html")
+        for size in re.findall(r"font-size:\s*(\d+)px", path.read_text())
+        if int(size) < 18
+    }
+    assert sizes == set()

@@ -91,6 +91,23 @@ def test_program_has_units_lessons_and_videos(seeded):
     assert not free_videos & paid_videos
 
 
+def test_each_demo_lesson_has_its_own_transcript_naming_it(seeded):
+    transcripts = {}
+    for lesson in Lesson.objects.filter(unit__program=seeded).select_related("video"):
+        with lesson.video.captions.open("rb") as handle:
+            text = handle.read().decode()
+        assert text.startswith("WEBVTT")
+        assert f"{lesson.title}." in text  # the first cue names the lesson
+        transcripts[lesson.slug] = text
+    assert len(set(transcripts.values())) == len(transcripts)
+
+
+def test_no_demo_lesson_repeats_the_pages_how_to_do_it_heading(seeded):
+    # lesson_detail.html has its own "How to do it" heading above the instructions.
+    for lesson in Lesson.objects.filter(unit__program=seeded):
+        assert "how to do it" not in lesson.instructions_html.lower()
+
+
 def test_every_fixed_page_has_a_published_article(seeded):
     pages = dict(Article.objects.published().values_list("page", "body"))
     assert set(pages) == set(Article.Page.values)

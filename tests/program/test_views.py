@@ -109,7 +109,7 @@ def test_locked_lesson_shows_what_the_unit_offers_and_no_video(site, role):
     assert "Result of unit 3." in html
     assert "Lesson 3.1" in html and "Lesson 3.2" in html  # what the unit offers
     assert "97.00 USD" in html
-    assert "lifetime satisfaction guarantee" in html
+    assert "lifetime satisfaction guarantee" in html.lower()
     assert "<video" not in html
     assert "/media/" not in html
     assert "Do movement 3.2" not in html  # the instructions stay closed too
@@ -294,3 +294,48 @@ def test_sections_split_keeps_intro_and_gives_unique_ids():
     assert "<strong>text</strong>" in parts["intro"]
     assert [s["slug"] for s in parts["sections"]] == ["leg", "leg-2"]
     assert sections(render_markdown("No headings."))["sections"] == []
+
+
+@pytest.mark.parametrize("role", ["visitor", "free"])
+@pytest.mark.parametrize("page", ["locked-lesson", "locked-unit"])
+def test_locked_page_states_the_price_and_the_guarantee_once(site, role, page):
+    response = _client(role, site).get(_urls(site)[page])
+    html = response.content.decode()
+    assert html.count("97.00 USD") == 1
+    assert html.lower().count("satisfaction guarantee") == 1
+    assert html.count(reverse("program:guarantee") + '">How the guarantee works') == 1
+    assert "Buy the full program" in html
+
+
+@pytest.mark.parametrize("page", list(Article.Page))
+def test_a_fixed_page_article_redirects_permanently_to_its_own_url(site, page):
+    response = Client().get(reverse("program:article", args=[f"page-{page}"]))
+    special = {Article.Page.HOME: "home", Article.Page.MENTORING: "accounts:mentoring"}
+    assert response.status_code == 301
+    assert response["Location"] == reverse(special.get(page, f"program:{page}"))
+    assert Article.objects.get(page=page).get_absolute_url() == response["Location"]
+
+
+def test_a_normal_article_stays_at_its_articles_url(site):
+    url = reverse("program:article", args=["a-normal-article"])
+    assert Article.objects.get(slug="a-normal-article").get_absolute_url() == url
+    assert Client().get(url).status_code == 200
+
+
+JOURNAL_LINK = re.compile(r'<nav class="site-nav".*?href="/journal/">Journal</a>', re.S)
+PROGRESS_LINK = re.compile(r'<nav class="site-nav".*?href="/progress/">Progress</a>', re.S)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_header_links_to_journal_and_progress_for_signed_in_people_only(site, role):
+    html = _client(role, site).get(reverse("home")).content.decode()
+    signed_in = role != "visitor"
+    assert bool(JOURNAL_LINK.search(html)) is signed_in
+    assert bool(PROGRESS_LINK.search(html)) is signed_in
+
+
+def test_header_marks_progress_as_the_current_page(site):
+    client = _client("member", site)
+    progress = client.get(reverse("program:progress")).content.decode()
+    assert 'href="/progress/" aria-current="page">Progress</a>' in progress
+    assert 'href="/journal/">Journal</a>' in progress

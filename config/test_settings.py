@@ -43,3 +43,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 # Nothing in a test reaches a stand-in a developer left running on the default port: the tests
 # that need one start their own (the `standin` fixture) and point this setting at it.
 STRIPE_API_BASE = "http://127.0.0.1:9"  # the discard port: nothing listens there
+
+# Browser tests wait for the live server's requests to finish before the database is wiped.
+MIDDLEWARE = ["tests.inflight.InFlightMiddleware", *MIDDLEWARE]  # noqa: F405

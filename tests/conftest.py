@@ -150,12 +150,21 @@ def standin(stripe_standin_server, settings):
 
 
 @pytest.fixture
-def standin_live(standin, live_server, settings):
+def standin_live(standin, live_server, settings, stripe_standin_server):
     """The stand-in delivering events to the live server's webhook, and SITE_URL at the live
-    server (so Stripe's success and cancel URLs lead back to it)."""
+    server (so Stripe's success and cancel URLs lead back to it).
+
+    Afterwards its background deliveries and their retries go nowhere, and the webhook requests
+    already on the wire finish before the database is wiped: a handler still running then
+    deadlocks with the wipe on PostgreSQL, and a retry landing in a later test changes its data.
+    """
     settings.SITE_URL = live_server.url
     standin.config(webhook_url=f"{live_server.url}/billing/stripe/webhook/")
-    return standin
+    yield standin
+    standin.config(webhook_url="http://127.0.0.1:9/no-webhook-yet/")
+    assert stripe_standin_server.state.wait_for_deliveries_in_flight(timeout=30), (
+        "a webhook delivery to the live server did not finish within 30 s"
+    )
 
 
 # --- practice tools -------------------------------------------------------------------------

@@ -69,7 +69,10 @@ def test_purchases(client, bought, django_assert_num_queries):
     client.force_login(user)
     response = assert_queries(
         # purchases, and their refund requests in one prefetch
-        client, reverse("billing:purchases"), SIGNED_IN + 2, django_assert_num_queries
+        client,
+        reverse("billing:purchases"),
+        SIGNED_IN + 2,
+        django_assert_num_queries,
     )
     assert response.content.decode().count("Program ") >= bought
 

@@ -103,6 +103,10 @@ class StandinState:
         state_file=None,
     ):
         self.lock = threading.RLock()
+        # Webhook requests on the wire right now, so a caller can wait until none is (tests do,
+        # before the database under the site is wiped).
+        self._in_flight = 0
+        self._in_flight_changed = threading.Condition()
         self.state_file = Path(state_file) if state_file else None
         self.state_file_damaged = False  # set by load_state_file() when it had to move it aside
         self.public_url = public_url.rstrip("/")
@@ -285,6 +289,22 @@ class StandinState:
 
     def deliver_once(self, event_id: str) -> int | None:
         """POST the event to the webhook URL once; the HTTP status, or None when unreachable."""
+        with self._in_flight_changed:
+            self._in_flight += 1
+        try:
+            return self._deliver_once(event_id)
+        finally:
+            with self._in_flight_changed:
+                self._in_flight -= 1
+                self._in_flight_changed.notify_all()
+
+    def wait_for_deliveries_in_flight(self, timeout: float) -> bool:
+        """Block until no webhook request is on the wire (True), or timeout seconds (False).
+        Background retries that start later read the webhook URL afresh."""
+        with self._in_flight_changed:
+            return self._in_flight_changed.wait_for(lambda: self._in_flight == 0, timeout)
+
+    def _deliver_once(self, event_id: str) -> int | None:
         payload = self.event_bodies[event_id]
         request = urllib.request.Request(  # noqa: S310 (the configured webhook URL)
             self.webhook_url,

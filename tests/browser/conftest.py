@@ -5,6 +5,8 @@ import shutil
 
 import pytest
 
+from tests import inflight
+
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make to set up
 # data are still plain synchronous calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -48,6 +50,9 @@ def page(browser, live_server):
     page = context.new_page()
     yield page
     context.close()
+    # A request the browser started (a position save, a webhook the page caused) may still be
+    # running on the live server; let it finish before the database is wiped.
+    assert inflight.wait_until_idle(timeout=30), "the live server was still busy after 30 s"
 
 
 def login(page, email: str, password: str) -> None:

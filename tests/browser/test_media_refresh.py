@@ -6,8 +6,11 @@ the next media request, as an expired presigned URL would, and the player must c
 own at the same position and speed, still playing.
 """
 
+import contextlib
+
 import pytest
 from django.urls import reverse
+from playwright.sync_api import Error as PlaywrightError
 
 from program.models import Lesson
 from tests import factories
@@ -31,30 +34,38 @@ def test_player_recovers_from_an_expired_media_url(page, live_server, tmp_path):
     media_path = reverse("program:media", args=[video.pk, "video"])
     size = video.file.size
     half = size // 2
-    state = {"refused": 0, "first": True}
+    # The first half is served; a request for the rest waits until the test lets the URL
+    # "expire". From then on every request for the rest is refused (the browser's own retries
+    # too, as an expired presigned URL keeps answering 403), until the player loads the media
+    # afresh from our view (a request from byte 0), which is what S3's fresh URL would be.
+    state = {"expired": False, "reloaded": False, "refused": 0, "held": []}
 
     def media(route):
         ranged = route.request.headers.get("range", "bytes=0-")
         start = int(ranged.removeprefix("bytes=").split("-")[0] or 0)
-        if state["first"]:
-            # The first answer stops halfway, so the browser must come back for the rest ...
-            state["first"] = False
-            body = route.fetch(headers={**route.request.headers, "range": "bytes=0-"}).body()
+        if state["reloaded"]:
+            route.continue_()
+        elif state["expired"] and start == 0:
+            state["reloaded"] = True
+            route.continue_()
+        elif state["expired"]:
+            state["refused"] += 1
+            route.fulfill(status=403, body="Request has expired")
+        elif start >= half:
+            state["held"].append(route)  # answered once the test lets this URL expire
+        else:
+            body = route.fetch(
+                headers={**route.request.headers, "range": f"bytes={start}-{half - 1}"}
+            ).body()
             route.fulfill(
                 status=206,
                 headers={
                     "Content-Type": "video/mp4",
                     "Accept-Ranges": "bytes",
-                    "Content-Range": f"bytes 0-{half - 1}/{size}",
+                    "Content-Range": f"bytes {start}-{start + len(body) - 1}/{size}",
                 },
-                body=body[:half],
+                body=body,
             )
-        elif start >= half and state["refused"] == 0:
-            # ... and by then its (presigned) URL has expired, as S3 would answer.
-            state["refused"] += 1
-            route.fulfill(status=403, body="Request has expired")
-        else:
-            route.continue_()
 
     page.route(f"**{media_path}", media)
     page.goto(reverse("program:lesson", args=[program.slug, unit.slug, lesson.slug]))
@@ -65,13 +76,26 @@ def test_player_recovers_from_an_expired_media_url(page, live_server, tmp_path):
     )
     page.wait_for_function("() => document.querySelector('main video').currentTime > 0.5")
 
-    # Jump to the part not fetched yet: the browser asks for a new byte range and is refused.
+    # Jump to the part not fetched yet: the browser asks the presigned URL for a new range ...
     page.evaluate("() => { document.querySelector('main video').currentTime = 25; }")
+    for _ in range(300):
+        if state["held"]:
+            break
+        page.wait_for_timeout(50)
+    assert state["held"], "the browser never asked for the second half"
+    # ... and by then that URL has expired, as S3 would answer.
+    state["expired"] = True
+    for route in state["held"]:
+        state["refused"] += 1
+        # The browser may have given an earlier request up already; answering it then fails.
+        with contextlib.suppress(PlaywrightError):
+            route.fulfill(status=403, body="Request has expired")
     page.wait_for_function(
         """() => { const v = document.querySelector('main video');
                    return !v.paused && !v.error && v.currentTime > 25.2; }"""
     )
-    assert state["refused"] == 1
+    assert state["refused"] >= 1
+    assert state["reloaded"]  # the player loaded the media afresh from our view
     assert page.evaluate("document.querySelector('main video').playbackRate") == 1.25
     assert page.evaluate("document.querySelector('main video').dataset.mediaSrc") == media_path
     # Stop streaming before the database is flushed for the next test.

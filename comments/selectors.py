@@ -16,8 +16,11 @@ from program.selectors import unit_is_open, user_has_access
 Status = Comment.Status
 
 
-def target_is_visible(*, user, target) -> bool:
-    """Whether `user` may read (and so see comments on) an article or lesson."""
+def target_is_visible(*, user, target, has_access: bool | None = None) -> bool:
+    """Whether `user` may read (and so see comments on) an article or lesson.
+
+    `has_access`: whether `user` has access to the lesson's program, when the caller already
+    knows (the lesson page checked it a moment ago); None asks the database."""
     if user.is_authenticated and user.is_staff:
         return True
     if isinstance(target, Article):
@@ -28,9 +31,9 @@ def target_is_visible(*, user, target) -> bool:
             return False
         if target.unit.is_free:
             return True
-        return unit_is_open(
-            unit=target.unit, has_access=user_has_access(user=user, program=program)
-        )
+        if has_access is None:
+            has_access = user_has_access(user=user, program=program)
+        return unit_is_open(unit=target.unit, has_access=has_access)
     return False
 
 

@@ -19,7 +19,13 @@ register = template.Library()
 def comments_thread(context, target):
     request = context.get("request")
     user = context.get("user") or getattr(request, "user", None)
-    if target is None or user is None or not selectors.target_is_visible(user=user, target=target):
+    # The lesson page has just checked this viewer's access to the lesson's program.
+    has_access = context.get("has_access") if context.get("lesson") is target else None
+    if (
+        target is None
+        or user is None
+        or not selectors.target_is_visible(user=user, target=target, has_access=has_access)
+    ):
         return {"visible": False}
     page_number = request.GET.get("page", 1) if request is not None else 1
     kind = "article" if isinstance(target, Article) else "lesson"

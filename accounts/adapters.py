@@ -8,11 +8,11 @@ from django.core.exceptions import ValidationError
 EMAIL_MAX_LENGTH = 254
 
 
-def email_too_long_message(email: str) -> str:
-    return (
-        f"Please use an email address of at most {EMAIL_MAX_LENGTH} characters "
-        f"(this one has {len(email)})."
-    )
+# Django's max_length error message, in the site's words; the forms use it as is.
+EMAIL_TOO_LONG = (
+    "Please use an email address of at most %(limit_value)d characters (this one has "
+    "%(show_value)d)."
+)
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -32,5 +32,9 @@ class AccountAdapter(DefaultAccountAdapter):
         """Sign-up, adding or changing an address and password reset all pass through here, so
         the server refuses what the browser's maxlength would have stopped."""
         if len(email) > EMAIL_MAX_LENGTH:
-            raise ValidationError(email_too_long_message(email), code="max_length")
+            raise ValidationError(
+                EMAIL_TOO_LONG,
+                code="max_length",
+                params={"limit_value": EMAIL_MAX_LENGTH, "show_value": len(email)},
+            )
         return super().clean_email(email)

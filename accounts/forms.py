@@ -7,7 +7,7 @@ from allauth.account.forms import ResetPasswordKeyForm as AllauthResetPasswordKe
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 
-from accounts.adapters import EMAIL_MAX_LENGTH
+from accounts.adapters import EMAIL_MAX_LENGTH, EMAIL_TOO_LONG
 from accounts.models import BodyRegion, ConsultationRequest, MentoringRequest
 
 
@@ -28,11 +28,6 @@ def honeypot_field() -> forms.CharField:
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
 
-
-EMAIL_TOO_LONG = (
-    "Please use an email address of at most %(limit_value)d characters (this one has "
-    "%(show_value)d)."
-)
 
 HEALTH_CONSENT_TEXT = (
     "I agree that the practitioner stores and reads my answers in order to reply to me. They are "

@@ -245,10 +245,7 @@ def _refund_request_attempt(*, request_id: int, actor, from_status: str) -> Refu
         # A 4xx other than a conflict or rate limit is Stripe's definite "no"; anything else
         # (no answer, 5xx) might still have refunded, so the same attempt is kept open.
         definite = 400 <= status < 500 and status not in (409, 429)
-        error = getattr(exc, "error", None)
-        code = getattr(error, "code", None) or exc.code or ""
-        message = (getattr(error, "message", None) or str(exc) or "Stripe refused").strip()
-        reason = f"{message} ({code})" if code else message
+        reason = _stripe_error_reason(exc)
         if not definite:
             reason = (
                 f"Stripe did not answer clearly ({reason}), so Stripe may or may not have made "
@@ -426,14 +423,19 @@ def _check_label(actor, intent: str) -> str:
     return f"Stripe's refunds of {intent}, asked for {_actor_name(actor) or 'the site'}"[:200]
 
 
+def _stripe_error_reason(exc: stripe.StripeError) -> str:
+    """Stripe's own message with its error code, as staff see it."""
+    error = getattr(exc, "error", None)
+    code = getattr(error, "code", None) or exc.code or ""
+    message = (getattr(error, "message", None) or str(exc) or type(exc).__name__).strip()
+    return f"{message} ({code})" if code else message
+
+
 def _stripe_error_text(exc: stripe.StripeError) -> str:
     """A short, plain description of why Stripe gave no usable answer."""
     if isinstance(exc, stripe.APIConnectionError):
         return "Stripe's servers did not answer"
-    error = getattr(exc, "error", None)
-    message = (getattr(error, "message", None) or str(exc) or type(exc).__name__).strip()
-    code = getattr(error, "code", None) or exc.code or ""
-    return (f"{message} ({code})" if code else message)[:300]
+    return _stripe_error_reason(exc)[:300]
 
 
 def _purchase_note(purchase: Purchase, *, label: str, note: str, data: dict) -> PurchaseEvent:

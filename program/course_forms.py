@@ -2,7 +2,8 @@
 
 from django import forms
 
-from accounts.forms import EMAIL_TOO_LONG, HoneypotMixin, honeypot_field
+from accounts.adapters import EMAIL_TOO_LONG
+from accounts.forms import HoneypotMixin, honeypot_field
 from program.course_services import CONSENT_TEXT
 
 

@@ -1,7 +1,8 @@
 """A local stand-in for the parts of Stripe's API the site uses. For local runs and tests only.
 
 The official stripe library talks to it through STRIPE_API_BASE. It keeps everything in memory
-(and, with a state file, saves it after every change and loads it at start), answers with Stripe's object shapes and error format, rejects unknown parameters (checked against
+(and, with a state file, saves it after every change and loads it at start), answers with
+Stripe's object shapes and error format, rejects unknown parameters (checked against
 the library's own parameter types), honours Idempotency-Key, serves a hosted checkout page with
 "Pay" and "Cancel", and delivers events signed exactly as Stripe signs them
 (Stripe-Signature: t=...,v1=HMAC-SHA256 of "{t}.{body}" with the webhook secret), retrying with

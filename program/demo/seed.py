@@ -118,8 +118,13 @@ def _program(report: SeedReport) -> Program:
                 report.add(f"lesson {lesson.title!r}")
             title = f"{unit_data['title']} - {lesson_data['title']}"
             name = f"demo-{unit.slug}-{lesson.slug}"
-            media = {"title": title, "sample": sample, "name": name, "report": report}
-            media["captions"] = _lesson_captions(lesson.slug)
+            media = {
+                "title": title,
+                "sample": sample,
+                "name": name,
+                "report": report,
+                "captions": _lesson_captions(lesson.slug),
+            }
             if lesson.video_id is None:
                 lesson.video = _demo_video(**media)
                 lesson.save(update_fields=["video", "updated_at"])

@@ -1,0 +1,711 @@
+"""What the stand-in knows: Stripe's objects, the state file, Idempotency-Key answers, events and
+their delivery to the site's webhook, and the changes Stripe would make (checkout, payments,
+refunds, disputes). Everything lives in memory behind one lock; see StandinState.
+"""
+
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from copy import deepcopy
+from datetime import UTC, datetime
+from pathlib import Path
+
+logger = logging.getLogger("billing.standin")
+
+DEFAULT_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0)
+STATE_FILE_VERSION = 1
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, message: str, *, type_="invalid_request_error", param=None, code=None
+    ):
+        super().__init__(message)
+        self.status = status
+        self.body = {"error": {"type": type_, "message": message}}
+        if param:
+            self.body["error"]["param"] = param
+        if code:
+            self.body["error"]["code"] = code
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(18).replace('-', 'A').replace('_', 'B')}"
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
+    """The Stripe-Signature header Stripe sends with a webhook."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+class StateFileError(Exception):
+    pass
+
+
+class StandinState:
+    """Everything the stand-in knows, in memory, behind one lock.
+
+    With `state_file`, `load_state_file()` reads it at start and `save()` writes it (to a temporary
+    file, then os.replace, so a crash never leaves half a file) after every change."""
+
+    def __init__(
+        self,
+        *,
+        public_url,
+        webhook_url,
+        webhook_secret,
+        api_version,
+        delivery="async",
+        retry_delays=DEFAULT_RETRY_DELAYS,
+        state_file=None,
+    ):
+        self.lock = threading.RLock()
+        # Webhook requests on the wire right now, so a caller can wait until none is (tests do,
+        # before the database under the site is wiped).
+        self._in_flight = 0
+        self._in_flight_changed = threading.Condition()
+        self.state_file = Path(state_file) if state_file else None
+        self.state_file_damaged = False  # set by load_state_file() when it had to move it aside
+        self.public_url = public_url.rstrip("/")
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
+        self.api_version = api_version
+        # "async": a background thread delivers (like Stripe); "before_redirect": the Pay button
+        # delivers and waits before sending the browser back; "none": only when told.
+        self.delivery = delivery
+        self.retry_delays = tuple(retry_delays)
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.objects: dict[str, dict] = {}
+            self.line_items: dict[str, list] = {}
+            self.private: dict[str, dict] = {}  # per-object data Stripe would not show
+            self.idempotency: dict[tuple, tuple] = {}
+            self.event_bodies: dict[str, str] = {}
+            self.event_order: list[str] = []
+            self.deliveries: dict[str, list] = {}
+            self.requests: list[dict] = []
+
+    # -- the state file ------------------------------------------------------------------------
+    # Tuple keys do not survive JSON: idempotency entries are stored as lists.
+    _PLAIN = ("objects", "line_items", "private", "event_bodies", "event_order", "deliveries")
+
+    def snapshot(self) -> dict:
+        with self.lock:
+            data = {"version": STATE_FILE_VERSION, "saved_at": time.time()}
+            data.update({name: getattr(self, name) for name in self._PLAIN})
+            data["idempotency"] = [[*key, *value] for key, value in self.idempotency.items()]
+            data["requests"] = self.requests
+            return data
+
+    def restore(self, data) -> None:
+        """Take over a snapshot; StateFileError when it is not one (nothing is changed then)."""
+        types = {
+            "objects": dict,
+            "line_items": dict,
+            "private": dict,
+            "event_bodies": dict,
+            "event_order": list,
+            "deliveries": dict,
+            "idempotency": list,
+            "requests": list,
+        }
+        if not isinstance(data, dict):
+            raise StateFileError("it is not a JSON object")
+        if data.get("version") != STATE_FILE_VERSION:
+            raise StateFileError(f"unknown version {data.get('version')!r}")
+        for name, type_ in types.items():
+            if not isinstance(data.get(name), type_):
+                raise StateFileError(f"{name!r} is missing or not a {type_.__name__}")
+        try:
+            idempotency = {
+                (key, idem): (path, fingerprint, status, response)
+                for key, idem, path, fingerprint, status, response in data["idempotency"]
+            }
+        except (TypeError, ValueError) as exc:
+            raise StateFileError(f"bad idempotency entry ({exc})") from exc
+        for object_id, obj in data["objects"].items():
+            if not isinstance(obj, dict) or obj.get("id") != object_id or "object" not in obj:
+                raise StateFileError(f"object {object_id!r} is not a Stripe object")
+        for event_id in data["event_order"]:
+            if not isinstance(data["event_bodies"].get(event_id), str):
+                raise StateFileError(f"event {event_id!r} has no body")
+            if not isinstance(data["deliveries"].get(event_id, []), list):
+                raise StateFileError(f"the deliveries of event {event_id!r} are not a list")
+        with self.lock:
+            for name in self._PLAIN:
+                setattr(self, name, data[name])
+            for event_id in self.event_order:
+                self.deliveries.setdefault(event_id, [])
+            self.idempotency = idempotency
+            self.requests = data["requests"]
+
+    def load_state_file(self) -> str:
+        """Load the state file when there is one; says what happened, for the person running it.
+
+        An unreadable or damaged file is moved aside (`<name>.corrupt-<time>`) and the stand-in
+        starts empty: a clear message instead of a crash on every start."""
+        path = self.state_file
+        if path is None:
+            return ""
+        if not path.exists():
+            return f"State file {path} does not exist yet; starting empty and saving there."
+        try:
+            with path.open(encoding="utf-8") as handle:
+                data = json.load(handle)
+            self.restore(data)
+        except (OSError, UnicodeDecodeError, ValueError, StateFileError) as exc:
+            aside = path.with_name(
+                f"{path.name}.corrupt-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}"
+            )
+            try:
+                path.rename(aside)
+                moved = f"moved it to {aside}"
+            except OSError as rename_error:
+                moved = f"could not move it aside ({rename_error}); it will be overwritten"
+            self.state_file_damaged = True
+            return (
+                f"State file {path} could not be read ({exc.__class__.__name__}: {exc}); "
+                f"{moved}. Starting empty: payments made before are unknown to this stand-in."
+            )
+        with self.lock:
+            counts = {
+                kind: sum(1 for o in self.objects.values() if o.get("object") == kind)
+                for kind in ("checkout.session", "payment_intent", "refund", "event")
+            }
+        return (
+            f"State loaded from {path}: {counts['checkout.session']} checkout sessions, "
+            f"{counts['payment_intent']} payments, {counts['refund']} refunds, "
+            f"{counts['event']} events."
+        )
+
+    def save(self) -> None:
+        """Write the state file atomically (temporary file + os.replace) under the state lock.
+        A failure is logged, not raised: the answer to the request still goes out."""
+        if self.state_file is None:
+            return
+        with self.lock:
+            temp_name = None
+            try:
+                self.state_file.parent.mkdir(parents=True, exist_ok=True)
+                fd, temp_name = tempfile.mkstemp(
+                    dir=self.state_file.parent, prefix=f".{self.state_file.name}.", suffix=".tmp"
+                )
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(self.snapshot(), handle)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(temp_name, self.state_file)
+                temp_name = None
+            except (OSError, TypeError, ValueError):
+                logger.exception("Could not save the stand-in's state to %s", self.state_file)
+            finally:
+                if temp_name is not None:
+                    with contextlib.suppress(OSError):
+                        os.unlink(temp_name)
+
+    # -- objects -------------------------------------------------------------------------------
+    def get(self, object_id: str, kind: str, param: str = "id") -> dict:
+        obj = self.objects.get(object_id)
+        if obj is None or obj["object"] != kind:
+            raise ApiError(
+                404,
+                f"No such {kind.split('.')[-1]}: '{object_id}'",
+                param=param,
+                code="resource_missing",
+            )
+        return obj
+
+    def put(self, obj: dict) -> dict:
+        self.objects[obj["id"]] = obj
+        return obj
+
+    # -- events --------------------------------------------------------------------------------
+    def event_create(self, type_: str, obj: dict, *, api_version=None, previous=None) -> dict:
+        data = {"object": deepcopy(obj)}
+        if previous:
+            data["previous_attributes"] = previous
+        event = {
+            "id": new_id("evt"),
+            "object": "event",
+            "api_version": api_version or self.api_version,
+            "created": _now(),
+            "data": data,
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "type": type_,
+        }
+        with self.lock:
+            self.objects[event["id"]] = event
+            self.event_bodies[event["id"]] = json.dumps(event, indent=2)
+            self.event_order.append(event["id"])
+            self.deliveries[event["id"]] = []
+        return event
+
+    def deliver_once(self, event_id: str) -> int | None:
+        """POST the event to the webhook URL once; the HTTP status, or None when unreachable."""
+        with self._in_flight_changed:
+            self._in_flight += 1
+        try:
+            return self._deliver_once(event_id)
+        finally:
+            with self._in_flight_changed:
+                self._in_flight -= 1
+                self._in_flight_changed.notify_all()
+
+    def wait_for_deliveries_in_flight(self, timeout: float) -> bool:
+        """Block until no webhook request is on the wire (True), or timeout seconds (False).
+        Background retries that start later read the webhook URL afresh."""
+        with self._in_flight_changed:
+            return self._in_flight_changed.wait_for(lambda: self._in_flight == 0, timeout)
+
+    def _deliver_once(self, event_id: str) -> int | None:
+        payload = self.event_bodies[event_id]
+        request = urllib.request.Request(  # noqa: S310 (the configured webhook URL)
+            self.webhook_url,
+            data=payload.encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+                "Stripe-Signature": sign(payload, self.webhook_secret),
+            },
+        )
+        status, error = None, ""
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except (urllib.error.URLError, OSError) as exc:
+            error = str(exc)
+        with self.lock:
+            self.deliveries[event_id].append({"at": time.time(), "status": status, "error": error})
+            self.save()
+        return status
+
+    def deliver(self, event_id: str, mode: str | None = None) -> int | None:
+        """Deliver now ("sync", returns the status), in the background with retries ("async"),
+        or not at all ("none")."""
+        mode = mode or ("async" if self.delivery == "before_redirect" else self.delivery)
+        if mode == "none":
+            return None
+        if mode == "sync":
+            return self.deliver_once(event_id)
+        thread = threading.Thread(target=self._deliver_with_retries, args=(event_id,), daemon=True)
+        thread.start()
+        return None
+
+    def _deliver_with_retries(self, event_id: str) -> None:
+        for delay in (0.0, *self.retry_delays):
+            time.sleep(delay)
+            status = self.deliver_once(event_id)
+            if status is not None and 200 <= status < 300:
+                return
+        logger.warning("Gave up delivering %s", event_id)
+
+    def emit(self, type_: str, obj: dict, mode: str | None = None, **kwargs) -> dict:
+        event = self.event_create(type_, obj, **kwargs)
+        self.deliver(event["id"], mode)
+        return event
+
+    # -- checkout ------------------------------------------------------------------------------
+    def session_create(self, params: dict) -> dict:
+        mode = params.get("mode")
+        if mode not in {"payment", "setup", "subscription"}:
+            raise ApiError(
+                400, "Invalid mode: must be one of payment, setup, or subscription", param="mode"
+            )
+        if mode != "payment":
+            raise ApiError(400, "The stand-in only does `payment` mode.", param="mode")
+        items_in = params.get("line_items") or []
+        if not items_in:
+            raise ApiError(
+                400, "You must specify `line_items` in `payment` mode.", param="line_items"
+            )
+        if params.get("ui_mode", "hosted") == "hosted" and not params.get("success_url"):
+            raise ApiError(400, "Missing required param: success_url.", param="success_url")
+        session_id = "cs_test_" + secrets.token_hex(24)
+        items, currency, total = [], None, 0
+        for index, item in enumerate(items_in):
+            path = f"line_items[{index}]"
+            if "price" in item:
+                raise ApiError(
+                    400,
+                    f"No such price: '{item['price']}'",
+                    param=f"{path}[price]",
+                    code="resource_missing",
+                )
+            price_data = item.get("price_data")
+            if not isinstance(price_data, dict):
+                raise ApiError(
+                    400, f"Missing required param: {path}[price_data].", param=f"{path}[price_data]"
+                )
+            for required in ("currency", "unit_amount"):
+                if required not in price_data:
+                    raise ApiError(
+                        400,
+                        f"Missing required param: {path}[price_data][{required}].",
+                        param=f"{path}[price_data][{required}]",
+                    )
+            product_data = price_data.get("product_data") or {}
+            if not product_data.get("name"):
+                raise ApiError(
+                    400,
+                    f"Missing required param: {path}[price_data][product_data][name].",
+                    param=f"{path}[price_data][product_data][name]",
+                )
+            quantity = int(item.get("quantity", "1"))
+            unit_amount = int(price_data["unit_amount"])
+            item_currency = price_data["currency"].lower()
+            if currency and item_currency != currency:
+                raise ApiError(
+                    400,
+                    "All line items must use the same currency.",
+                    param=f"{path}[price_data][currency]",
+                )
+            currency = item_currency
+            total += unit_amount * quantity
+            product_id = new_id("prod")
+            items.append(
+                {
+                    "id": new_id("li"),
+                    "object": "item",
+                    "amount_discount": 0,
+                    "amount_subtotal": unit_amount * quantity,
+                    "amount_tax": 0,
+                    "amount_total": unit_amount * quantity,
+                    "currency": item_currency,
+                    "description": product_data["name"],
+                    "price": {
+                        "id": new_id("price"),
+                        "object": "price",
+                        "active": False,
+                        "billing_scheme": "per_unit",
+                        "created": _now(),
+                        "currency": item_currency,
+                        "livemode": False,
+                        "metadata": {},
+                        "product": product_id,
+                        "recurring": None,
+                        "type": "one_time",
+                        "unit_amount": unit_amount,
+                        "unit_amount_decimal": str(unit_amount),
+                    },
+                    "quantity": quantity,
+                }
+            )
+        now = _now()
+        session = {
+            "id": session_id,
+            "object": "checkout.session",
+            "after_expiration": None,
+            "allow_promotion_codes": None,
+            "amount_subtotal": total,
+            "amount_total": total,
+            "automatic_tax": {"enabled": False, "liability": None, "status": None},
+            "billing_address_collection": None,
+            "cancel_url": params.get("cancel_url"),
+            "client_reference_id": params.get("client_reference_id"),
+            "client_secret": None,
+            "created": now,
+            "currency": currency,
+            "customer": None,
+            "customer_creation": "if_required",
+            "customer_details": None,
+            "customer_email": params.get("customer_email"),
+            "expires_at": int(params.get("expires_at") or now + 24 * 3600),
+            "invoice": None,
+            "livemode": False,
+            "locale": params.get("locale"),
+            "metadata": params.get("metadata") or {},
+            "mode": mode,
+            "payment_intent": None,
+            "payment_link": None,
+            "payment_method_collection": "if_required",
+            "payment_method_types": ["card"],
+            "payment_status": "unpaid",
+            "status": "open",
+            "submit_type": params.get("submit_type"),
+            "subscription": None,
+            "success_url": params.get("success_url"),
+            "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+            "ui_mode": params.get("ui_mode", "hosted"),
+            "url": f"{self.public_url}/c/pay/{session_id}",
+        }
+        with self.lock:
+            self.put(session)
+            self.line_items[session_id] = items
+            self.private[session_id] = {
+                "payment_intent_metadata": (params.get("payment_intent_data") or {}).get("metadata")
+                or {}
+            }
+        return session
+
+    def session_pay(self, session_id: str, *, async_payment=False, mode=None) -> tuple[dict, dict]:
+        """What happens when the customer presses Pay: the session completes (paid, or waiting
+        for a delayed payment method) and checkout.session.completed goes out."""
+        with self.lock:
+            session = self.get(session_id, "checkout.session")
+            if session["status"] != "open":
+                raise ApiError(
+                    400,
+                    f"This Checkout Session is {session['status']}.",
+                    code="checkout_session_not_open",
+                )
+            intent = self._payment_intent_create(session, succeeded=not async_payment)
+            session.update(
+                {
+                    "status": "complete",
+                    "payment_status": "unpaid" if async_payment else "paid",
+                    "payment_intent": intent["id"],
+                    "url": None,
+                    "customer_details": {
+                        "address": None,
+                        "email": session["customer_email"] or "customer@example.com",
+                        "name": "Test Customer",
+                        "phone": None,
+                        "tax_exempt": "none",
+                        "tax_ids": [],
+                    },
+                }
+            )
+            snapshot = deepcopy(session)
+        event = self.emit("checkout.session.completed", snapshot, mode)
+        return snapshot, event
+
+    def session_async_result(self, session_id: str, *, succeeded: bool, mode=None):
+        with self.lock:
+            session = self.get(session_id, "checkout.session")
+            intent = self.get(session["payment_intent"], "payment_intent")
+            if succeeded:
+                self._payment_intent_succeed(intent)
+                session["payment_status"] = "paid"
+                type_ = "checkout.session.async_payment_succeeded"
+            else:
+                intent["status"] = "requires_payment_method"
+                type_ = "checkout.session.async_payment_failed"
+            snapshot = deepcopy(session)
+        return snapshot, self.emit(type_, snapshot, mode)
+
+    def session_expire(self, session_id: str, mode=None) -> dict:
+        with self.lock:
+            session = self.get(session_id, "checkout.session")
+            if session["status"] != "open":
+                raise ApiError(
+                    400,
+                    f"Only Checkout Sessions with a status of `open` can be "
+                    f"expired. This session has a status of `{session['status']}`.",
+                )
+            session.update({"status": "expired", "url": None})
+            snapshot = deepcopy(session)
+        self.emit("checkout.session.expired", snapshot, mode)
+        return snapshot
+
+    def _payment_intent_create(self, session: dict, *, succeeded: bool) -> dict:
+        intent = {
+            "id": new_id("pi"),
+            "object": "payment_intent",
+            "amount": session["amount_total"],
+            "amount_received": 0,
+            "currency": session["currency"],
+            "created": _now(),
+            "customer": None,
+            "description": None,
+            "latest_charge": None,
+            "livemode": False,
+            "metadata": dict(
+                self.private.get(session["id"], {}).get("payment_intent_metadata", {})
+            ),
+            "payment_method_types": ["card"],
+            "receipt_email": session["customer_email"],
+            "status": "processing",
+        }
+        self.put(intent)
+        if succeeded:
+            self._payment_intent_succeed(intent)
+        return intent
+
+    def _payment_intent_succeed(self, intent: dict) -> None:
+        charge = {
+            "id": new_id("ch"),
+            "object": "charge",
+            "amount": intent["amount"],
+            "amount_captured": intent["amount"],
+            "amount_refunded": 0,
+            "captured": True,
+            "created": _now(),
+            "currency": intent["currency"],
+            "disputed": False,
+            "livemode": False,
+            "metadata": dict(intent["metadata"]),
+            "paid": True,
+            "payment_intent": intent["id"],
+            "receipt_email": intent["receipt_email"],
+            "refunded": False,
+            "status": "succeeded",
+        }
+        self.put(charge)
+        intent.update(
+            {
+                "status": "succeeded",
+                "amount_received": intent["amount"],
+                "latest_charge": charge["id"],
+            }
+        )
+
+    # -- refunds and disputes -------------------------------------------------------------------
+    def _charge_for(self, params: dict) -> dict:
+        if params.get("charge"):
+            return self.get(params["charge"], "charge", param="charge")
+        if params.get("payment_intent"):
+            intent = self.get(params["payment_intent"], "payment_intent", param="payment_intent")
+            if not intent["latest_charge"]:
+                raise ApiError(
+                    400,
+                    f"This PaymentIntent ({intent['id']}) does not have a "
+                    "successful charge to refund.",
+                    param="payment_intent",
+                    code="charge_not_refundable",
+                )
+            return self.get(intent["latest_charge"], "charge")
+        raise ApiError(
+            400,
+            "One of the following params should be provided for this request: "
+            "payment_intent or charge.",
+            param="charge",
+        )
+
+    def refund_create(self, params: dict, mode=None) -> dict:
+        with self.lock:
+            charge = self._charge_for(params)
+            remaining = charge["amount"] - charge["amount_refunded"]
+            if remaining <= 0:
+                raise ApiError(
+                    400,
+                    f"Charge {charge['id']} has already been refunded.",
+                    code="charge_already_refunded",
+                )
+            amount = int(params.get("amount") or remaining)
+            if amount > remaining:
+                raise ApiError(
+                    400,
+                    f"Refund amount ({amount}) is greater than unrefunded amount "
+                    f"on charge ({remaining})",
+                    param="amount",
+                    code="amount_too_large",
+                )
+            failure = self.private.get(charge["id"], {}).get("refund_failure")
+            if failure and failure.get("as") == "api_error":
+                raise ApiError(
+                    400,
+                    failure.get(
+                        "message",
+                        "The charge you are attempting to refund has expired for refunds.",
+                    ),
+                    code=failure.get("code", "charge_expired_for_refund"),
+                )
+            refund = {
+                "id": new_id("re"),
+                "object": "refund",
+                "amount": amount,
+                "charge": charge["id"],
+                "created": _now(),
+                "currency": charge["currency"],
+                "failure_reason": None,
+                "metadata": params.get("metadata") or {},
+                "payment_intent": charge["payment_intent"],
+                "reason": params.get("reason"),
+                "status": "succeeded",
+            }
+            if failure:
+                refund.update(
+                    {
+                        "status": "failed",
+                        "failure_reason": failure.get("failure_reason", "expired_or_canceled_card"),
+                    }
+                )
+            else:
+                charge["amount_refunded"] += amount
+                charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+            self.put(refund)
+            refund_snapshot, charge_snapshot = deepcopy(refund), deepcopy(charge)
+        self.emit("refund.created", refund_snapshot, mode)
+        if refund["status"] == "failed":
+            self.emit("refund.failed", refund_snapshot, mode)
+        else:
+            self.emit("charge.refunded", charge_snapshot, mode)
+        return refund_snapshot
+
+    def dispute_create(self, params: dict, mode=None) -> dict:
+        with self.lock:
+            charge = self._charge_for(params)
+            dispute = {
+                "id": new_id("dp"),
+                "object": "dispute",
+                "amount": charge["amount"],
+                "charge": charge["id"],
+                "created": _now(),
+                "currency": charge["currency"],
+                "livemode": False,
+                "metadata": {},
+                "payment_intent": charge["payment_intent"],
+                "reason": params.get("reason", "general"),
+                "status": "needs_response",
+            }
+            charge["disputed"] = True
+            self.put(dispute)
+            snapshot = deepcopy(dispute)
+        self.emit("charge.dispute.created", snapshot, mode)
+        return snapshot
+
+    def dispute_close(self, dispute_id: str, outcome: str, mode=None) -> dict:
+        if outcome not in {"won", "lost"}:
+            raise ApiError(400, "outcome must be won or lost", param="outcome")
+        with self.lock:
+            dispute = self.get(dispute_id, "dispute")
+            dispute["status"] = outcome
+            snapshot = deepcopy(dispute)
+        self.emit("charge.dispute.closed", snapshot, mode)
+        return snapshot
+
+    # -- expansion -------------------------------------------------------------------------------
+    def session_view(self, session: dict, expand: list) -> dict:
+        view = deepcopy(session)
+        for field in expand:
+            if field == "line_items":
+                view["line_items"] = self.line_items_list(session["id"])
+            elif field in ("payment_intent", "payment_intent.latest_charge"):
+                if session["payment_intent"]:
+                    intent = deepcopy(self.objects[session["payment_intent"]])
+                    if field.endswith("latest_charge") and intent["latest_charge"]:
+                        intent["latest_charge"] = deepcopy(self.objects[intent["latest_charge"]])
+                    view["payment_intent"] = intent
+            else:
+                raise ApiError(400, f"This property cannot be expanded ({field}).", param="expand")
+        return view
+
+    def line_items_list(self, session_id: str) -> dict:
+        return {
+            "object": "list",
+            "data": deepcopy(self.line_items[session_id]),
+            "has_more": False,
+            "url": f"/v1/checkout/sessions/{session_id}/line_items",
+        }

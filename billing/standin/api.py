@@ -4,7 +4,12 @@ import hashlib
 import json
 from copy import deepcopy
 
-from stripe.params import RefundCreateParams, RefundListParams, RefundRetrieveParams
+from stripe.params import (
+    ChargeRetrieveParams,
+    RefundCreateParams,
+    RefundListParams,
+    RefundRetrieveParams,
+)
 from stripe.params._payment_intent_retrieve_params import PaymentIntentRetrieveParams
 from stripe.params.checkout import (
     SessionCreateParams,
@@ -128,15 +133,17 @@ class ApiRoutes:
         self._authenticate()
         params = self._params(url, PaymentIntentRetrieveParams)
         with self.state.lock:
-            intent = deepcopy(self.state.get(id, "payment_intent", param="intent"))
-            if "latest_charge" in self._expand(params) and intent["latest_charge"]:
-                intent["latest_charge"] = deepcopy(self.state.objects[intent["latest_charge"]])
-        self._json(200, intent)
+            intent = self.state.get(id, "payment_intent", param="intent")
+            view = self.state.intent_view(intent, self._expand(params))
+        self._json(200, view)
 
     def api_charge_retrieve(self, url, id):  # noqa: A002
         self._authenticate()
+        params = self._params(url, ChargeRetrieveParams)
         with self.state.lock:
-            self._json(200, deepcopy(self.state.get(id, "charge", param="charge")))
+            charge = self.state.get(id, "charge", param="charge")
+            view = self.state.charge_view(charge, self._expand(params))
+        self._json(200, view)
 
     def api_refund_create(self, url):
         self._api_post(url, RefundCreateParams, self.state.refund_create)

@@ -24,6 +24,23 @@ _INT_RE = re.compile(r"^-?\d+$")
 _NUM_RE = re.compile(r"^-?\d+(\.\d+)?$")
 
 
+# Stripe's presentment currencies (docs.stripe.com/currencies). The library's types say only
+# `str` for a currency, so this one list is written out.
+_CURRENCIES = (
+    "usd aed afn all amd ang aoa ars aud awg azn bam bbd bdt bgn bhd bif bmd bnd bob brl bsd bwp "
+    "byn bzd cad cdf chf clp cny cop crc cve czk djf dkk dop dzd egp etb eur fjd fkp gbp gel gip "
+    "gmd gnf gtq gyd hkd hnl htg huf idr ils inr isk jmd jod jpy kes kgs khr kmf krw kwd kyd kzt "
+    "lak lbp lkr lrd lsl mad mdl mga mkd mmk mnt mop mur mvr mwk mxn myr mzn nad ngn nio nok npr "
+    "nzd omr pab pen pgk php pkr pln pyg qar ron rsd rub rwf sar sbd scr sek sgd shp sle sos srd "
+    "std szl thb tjs tnd top try ttd twd tzs uah ugx uyu uzs vnd vuv wst xaf xcd xcg xof xpf yer "
+    "zar zmw"
+)
+SUPPORTED_CURRENCIES = tuple(_CURRENCIES.split())
+METADATA_MAX_KEYS = 50
+METADATA_MAX_KEY_LENGTH = 40
+METADATA_MAX_VALUE_LENGTH = 500
+
+
 class ParamError(Exception):
     def __init__(self, message: str, param: str | None = None, code: str | None = None):
         super().__init__(message)
@@ -92,7 +109,7 @@ def _check_scalar(value, hint, path: str) -> None:
     if hint is bool and value not in {"true", "false"}:
         raise ParamError(f"Invalid boolean: {value}", path)
     if hint is int and not _INT_RE.match(value):
-        raise ParamError(f"Invalid integer: {value}", path)
+        raise ParamError(f"Invalid integer: {value}", path, "parameter_invalid_integer")
     if hint in (float, Decimal) and not _NUM_RE.match(value):
         raise ParamError(f"Invalid decimal: {value}", path)
 
@@ -103,29 +120,40 @@ def check(value, hint, path: str) -> None:
     args = typing.get_args(hint)
     if hint is typing.Any or hint is object:
         return
+    if value == "":
+        if _allows_empty(hint):
+            return  # Stripe's way to unset a value; the types say where it is allowed
+        raise ParamError(
+            f"You passed an empty string for '{path}'. We assume empty values are an attempt to "
+            f"unset a parameter; however '{path}' cannot be unset. You should remove '{path}' "
+            "from your request or supply a non-empty value.",
+            path,
+            "parameter_invalid_empty",
+        )
     if is_typeddict(hint):
-        if value == "":
-            return  # Stripe's way to unset a hash
         if not isinstance(value, dict):
             raise ParamError(f"Invalid object: {path} must be a hash.", path)
         fields = fields_of(hint)
         for name, sub in value.items():
             sub_path = f"{path}[{name}]" if path else name
             if name not in fields:
-                raise ParamError(f"Received unknown parameter: {sub_path}", sub_path)
+                raise ParamError(
+                    f"Received unknown parameter: {sub_path}", sub_path, "parameter_unknown"
+                )
             check(sub, fields[name], sub_path)
+            if name in FIELD_RULES:
+                FIELD_RULES[name](sub, sub_path)
+        for name in sorted(hint.__required_keys__ - set(value) - REQUEST_OPTION_KEYS):
+            sub_path = f"{path}[{name}]" if path else name
+            raise ParamError(f"Missing required param: {sub_path}.", sub_path, "parameter_missing")
         return
     if origin is list:
-        if value == "":
-            return
         if not isinstance(value, list):
             raise ParamError(f"Invalid array: {path} must be an array.", path)
         for index, item in enumerate(value):
             check(item, args[0] if args else typing.Any, f"{path}[{index}]")
         return
     if origin is dict or hint is UntypedStripeObject or origin is UntypedStripeObject:
-        if value == "":
-            return
         if not isinstance(value, dict):
             raise ParamError(f"Invalid hash: {path} must be a hash.", path)
         for key, item in value.items():
@@ -134,10 +162,16 @@ def check(value, hint, path: str) -> None:
         return
     if origin is typing.Literal:
         if value not in args:
-            allowed = ", ".join(str(a) for a in args if a != "")
-            raise ParamError(f"Invalid {path}: must be one of {allowed}", path)
+            raise _not_one_of(path, args)
         return
     if origin in (typing.Union, types.UnionType):
+        # The library writes an enum as `Literal[...]|str` so that new values do not break old
+        # clients; the API itself accepts only the listed ones.
+        allowed = [v for a in args if typing.get_origin(a) is typing.Literal for v in a.__args__]
+        if str in args and isinstance(value, str) and any(v != "" for v in allowed):
+            if value not in allowed:
+                raise _not_one_of(path, allowed)
+            return
         errors = []
         # Try the shapes that match what arrived first, so the error message is the useful one.
         ordered = sorted(args, key=lambda a: 0 if _shape_matches(value, a) else 1)
@@ -152,6 +186,61 @@ def check(value, hint, path: str) -> None:
     if hint is type(None):
         raise ParamError(f"Invalid value for {path}.", path)
     _check_scalar(value, hint, path)
+
+
+def _allows_empty(hint) -> bool:
+    if hint is typing.Any or hint is object:
+        return True
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return any(_allows_empty(option) for option in typing.get_args(hint))
+    return typing.get_origin(hint) is typing.Literal and "" in typing.get_args(hint)
+
+
+def _not_one_of(path: str, allowed) -> ParamError:
+    """Stripe's words for a value outside an enum (it sends no error code with them)."""
+    values = [str(v) for v in allowed if v != ""]
+    if len(values) < 3:
+        listed = " or ".join(values)
+    else:
+        listed = ", ".join(values[:-1]) + f", or {values[-1]}"
+    return ParamError(f"Invalid {path}: must be one of {listed}", path)
+
+
+def _check_currency(value, path: str) -> None:
+    if isinstance(value, str) and value.lower() not in SUPPORTED_CURRENCIES:
+        raise ParamError(
+            f"Invalid currency: {value}. Stripe currently supports these currencies: "
+            + ", ".join(SUPPORTED_CURRENCIES),
+            path,
+        )
+
+
+def _check_metadata(value, path: str) -> None:
+    """Stripe's limits on every object's metadata, in Stripe's words."""
+    if not isinstance(value, dict):
+        return
+    if len(value) > METADATA_MAX_KEYS:
+        raise ParamError(
+            f"Metadata can have up to {METADATA_MAX_KEYS} keys, but you've set {len(value)}",
+            path,
+        )
+    for key, item in value.items():
+        if len(key) > METADATA_MAX_KEY_LENGTH:
+            raise ParamError(
+                f"Metadata keys can have up to {METADATA_MAX_KEY_LENGTH} characters, but you "
+                f"passed in a key that is {len(key)} characters. Invalid key: {key}",
+                path,
+            )
+        if isinstance(item, str) and len(item) > METADATA_MAX_VALUE_LENGTH:
+            raise ParamError(
+                f"Metadata values can have up to {METADATA_MAX_VALUE_LENGTH} characters, but you "
+                f"passed in a value that is {len(item)} characters. Invalid value: {item}",
+                path,
+            )
+
+
+# Rules Stripe applies to a parameter by its name wherever it appears, beyond its type.
+FIELD_RULES = {"currency": _check_currency, "metadata": _check_metadata}
 
 
 def _shape_matches(value, hint) -> bool:

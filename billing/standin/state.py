@@ -57,6 +57,48 @@ class StateFileError(Exception):
     pass
 
 
+# The smallest total Stripe charges, with Stripe's way of writing it in the refusal.
+MINIMUM_CHARGE = {"usd": (50, "$0.50 usd"), "eur": (50, "€0.50 eur"), "gbp": (30, "£0.30 gbp")}
+_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£"}
+
+
+def _money(amount: int, currency: str) -> str:
+    """An amount the way Stripe's refund refusals write it: $97.00."""
+    symbol = _SYMBOLS.get(currency)
+    if symbol:
+        return f"{symbol}{amount / 100:,.2f}"
+    return f"{amount / 100:,.2f} {currency.upper()}"
+
+
+def _expand_groups(expand: list) -> dict[str, list]:
+    """["a", "a.b", "c"] -> {"a": ["b"], "c": []}: what to expand at this level, and below."""
+    groups: dict[str, list] = {}
+    for field in expand:
+        head, _, rest = field.partition(".")
+        groups.setdefault(head, [])
+        if rest:
+            groups[head].append(rest)
+    return groups
+
+
+def _not_expandable(field: str) -> ApiError:
+    return ApiError(400, f"This property cannot be expanded ({field}).", param="expand")
+
+
+def _missing(param: str) -> ApiError:
+    return ApiError(400, f"Missing required param: {param}.", param=param, code="parameter_missing")
+
+
+def _at_least(minimum: int, value: int, param: str) -> None:
+    if value < minimum:
+        raise ApiError(
+            400,
+            f"This value must be greater than or equal to {minimum}.",
+            param=param,
+            code="parameter_invalid_integer",
+        )
+
+
 class StandinState:
     """Everything the stand-in knows, in memory, behind one lock.
 
@@ -338,10 +380,13 @@ class StandinState:
         items_in = params.get("line_items") or []
         if not items_in:
             raise ApiError(
-                400, "You must specify `line_items` in `payment` mode.", param="line_items"
+                400,
+                "You must specify `line_items` in `payment` mode.",
+                param="line_items",
+                code="parameter_missing",
             )
         if params.get("ui_mode", "hosted") == "hosted" and not params.get("success_url"):
-            raise ApiError(400, "Missing required param: success_url.", param="success_url")
+            raise _missing("success_url")
         session_id = "cs_test_" + secrets.token_hex(24)
         items, currency, total = [], None, 0
         for index, item in enumerate(items_in):
@@ -355,25 +400,17 @@ class StandinState:
                 )
             price_data = item.get("price_data")
             if not isinstance(price_data, dict):
-                raise ApiError(
-                    400, f"Missing required param: {path}[price_data].", param=f"{path}[price_data]"
-                )
+                raise _missing(f"{path}[price_data]")
             for required in ("currency", "unit_amount"):
                 if required not in price_data:
-                    raise ApiError(
-                        400,
-                        f"Missing required param: {path}[price_data][{required}].",
-                        param=f"{path}[price_data][{required}]",
-                    )
+                    raise _missing(f"{path}[price_data][{required}]")
             product_data = price_data.get("product_data") or {}
             if not product_data.get("name"):
-                raise ApiError(
-                    400,
-                    f"Missing required param: {path}[price_data][product_data][name].",
-                    param=f"{path}[price_data][product_data][name]",
-                )
+                raise _missing(f"{path}[price_data][product_data][name]")
             quantity = int(item.get("quantity", "1"))
             unit_amount = int(price_data["unit_amount"])
+            _at_least(1, quantity, f"{path}[quantity]")
+            _at_least(0, unit_amount, f"{path}[price_data][unit_amount]")
             item_currency = price_data["currency"].lower()
             if currency and item_currency != currency:
                 raise ApiError(
@@ -411,6 +448,13 @@ class StandinState:
                     },
                     "quantity": quantity,
                 }
+            )
+        minimum, shown = MINIMUM_CHARGE.get(currency, (1, f"0.01 {currency}"))
+        if total < minimum:
+            raise ApiError(
+                400,
+                f"The Checkout Session's total amount due must add up to at least {shown}",
+                code="amount_too_small",
             )
         now = _now()
         session = {
@@ -574,7 +618,16 @@ class StandinState:
     # -- refunds and disputes -------------------------------------------------------------------
     def _charge_for(self, params: dict) -> dict:
         if params.get("charge"):
-            return self.get(params["charge"], "charge", param="charge")
+            charge = self.get(params["charge"], "charge", param="charge")
+            intent_id = params.get("payment_intent")
+            if intent_id and charge["payment_intent"] != intent_id:
+                self.get(intent_id, "payment_intent", param="payment_intent")
+                raise ApiError(
+                    400,
+                    f"The charge {charge['id']} does not belong to the PaymentIntent {intent_id}.",
+                    param="charge",
+                )
+            return charge
         if params.get("payment_intent"):
             intent = self.get(params["payment_intent"], "payment_intent", param="payment_intent")
             if not intent["latest_charge"]:
@@ -594,6 +647,9 @@ class StandinState:
         )
 
     def refund_create(self, params: dict, mode=None) -> dict:
+        asked = params.get("amount")
+        if asked is not None and asked != "":
+            _at_least(1, int(asked), "amount")
         with self.lock:
             charge = self._charge_for(params)
             remaining = charge["amount"] - charge["amount_refunded"]
@@ -603,12 +659,17 @@ class StandinState:
                     f"Charge {charge['id']} has already been refunded.",
                     code="charge_already_refunded",
                 )
-            amount = int(params.get("amount") or remaining)
+            amount = int(asked or remaining)
             if amount > remaining:
+                currency = charge["currency"]
+                than = (
+                    f"charge amount ({_money(charge['amount'], currency)})"
+                    if charge["amount_refunded"] == 0
+                    else f"unrefunded amount on charge ({_money(remaining, currency)})"
+                )
                 raise ApiError(
                     400,
-                    f"Refund amount ({amount}) is greater than unrefunded amount "
-                    f"on charge ({remaining})",
+                    f"Refund amount ({_money(amount, currency)}) is greater than {than}",
                     param="amount",
                     code="amount_too_large",
                 )
@@ -687,20 +748,54 @@ class StandinState:
         return snapshot
 
     # -- expansion -------------------------------------------------------------------------------
+    # Each view expands what `expand[]` asks for, nested with dots (payment_intent.latest_charge).
     def session_view(self, session: dict, expand: list) -> dict:
         view = deepcopy(session)
-        for field in expand:
-            if field == "line_items":
+        for field, inner in _expand_groups(expand).items():
+            if field == "line_items" and not inner:
                 view["line_items"] = self.line_items_list(session["id"])
-            elif field in ("payment_intent", "payment_intent.latest_charge"):
+            elif field == "payment_intent":
                 if session["payment_intent"]:
-                    intent = deepcopy(self.objects[session["payment_intent"]])
-                    if field.endswith("latest_charge") and intent["latest_charge"]:
-                        intent["latest_charge"] = deepcopy(self.objects[intent["latest_charge"]])
-                    view["payment_intent"] = intent
+                    intent = self.objects[session["payment_intent"]]
+                    view["payment_intent"] = self.intent_view(intent, inner)
             else:
-                raise ApiError(400, f"This property cannot be expanded ({field}).", param="expand")
+                raise _not_expandable(field)
         return view
+
+    def intent_view(self, intent: dict, expand: list) -> dict:
+        view = deepcopy(intent)
+        for field, inner in _expand_groups(expand).items():
+            if field != "latest_charge":
+                raise _not_expandable(field)
+            if intent["latest_charge"]:
+                view["latest_charge"] = self.charge_view(
+                    self.objects[intent["latest_charge"]], inner
+                )
+        return view
+
+    def charge_view(self, charge: dict, expand: list) -> dict:
+        """A charge; its refunds only when expanded, as at the pinned API version."""
+        view = deepcopy(charge)
+        for field, inner in _expand_groups(expand).items():
+            if field != "refunds" or inner:
+                raise _not_expandable(field)
+            view["refunds"] = self.charge_refunds_list(charge["id"])
+        return view
+
+    def charge_refunds_list(self, charge_id: str) -> dict:
+        """The charge's refunds, newest first (the later of two in the same second first)."""
+        refunds = [
+            o
+            for o in reversed(list(self.objects.values()))
+            if o["object"] == "refund" and o["charge"] == charge_id
+        ]
+        refunds.sort(key=lambda o: o["created"], reverse=True)
+        return {
+            "object": "list",
+            "data": deepcopy(refunds),
+            "has_more": False,
+            "url": f"/v1/charges/{charge_id}/refunds",
+        }
 
     def line_items_list(self, session_id: str) -> dict:
         return {

@@ -94,6 +94,8 @@ class ApiRoutes:
             try:
                 status, response = 200, action(params)
             except ApiError as exc:
+                if not exc.saved:
+                    raise
                 status, response = exc.status, exc.body
             if idem:
                 self.state.idempotency[(scope, idem)] = (url.path, fingerprint, status, response)

@@ -26,11 +26,22 @@ STATE_FILE_VERSION = 1
 
 
 class ApiError(Exception):
+    """A Stripe error answer. `saved=False` for a refusal of the parameters themselves: Stripe
+    keeps no Idempotency-Key answer for those, so the key can be used again with better ones."""
+
     def __init__(
-        self, status: int, message: str, *, type_="invalid_request_error", param=None, code=None
+        self,
+        status: int,
+        message: str,
+        *,
+        type_="invalid_request_error",
+        param=None,
+        code=None,
+        saved=True,
     ):
         super().__init__(message)
         self.status = status
+        self.saved = saved
         self.body = {"error": {"type": type_, "message": message}}
         if param:
             self.body["error"]["param"] = param
@@ -86,7 +97,13 @@ def _not_expandable(field: str) -> ApiError:
 
 
 def _missing(param: str) -> ApiError:
-    return ApiError(400, f"Missing required param: {param}.", param=param, code="parameter_missing")
+    return ApiError(
+        400,
+        f"Missing required param: {param}.",
+        param=param,
+        code="parameter_missing",
+        saved=False,
+    )
 
 
 def _at_least(minimum: int, value: int, param: str) -> None:
@@ -96,6 +113,7 @@ def _at_least(minimum: int, value: int, param: str) -> None:
             f"This value must be greater than or equal to {minimum}.",
             param=param,
             code="parameter_invalid_integer",
+            saved=False,
         )
 
 
@@ -384,6 +402,7 @@ class StandinState:
                 "You must specify `line_items` in `payment` mode.",
                 param="line_items",
                 code="parameter_missing",
+                saved=False,
             )
         if params.get("ui_mode", "hosted") == "hosted" and not params.get("success_url"):
             raise _missing("success_url")

@@ -227,3 +227,18 @@ def test_refund_metadata_limits(standin):
         params={"payment_intent": intent, "metadata": {"k" * 41: "v"}},
     )
     assert error.param == "metadata"
+
+
+def test_a_refused_parameter_does_not_use_up_the_idempotency_key(standin):
+    """Stripe saves no idempotent result when the parameters fail validation, so the same key
+    with corrected parameters goes through."""
+    refunds = stripe_client().v1.refunds
+    intent = paid_intent(standin)
+    key = {"idempotency_key": "refused-then-corrected"}
+    with pytest.raises(stripe.InvalidRequestError) as refused_first:
+        refunds.create(params={"payment_intent": intent, "amount": 0}, options=key)
+    assert refused_first.value.code == "parameter_invalid_integer"
+    refund = refunds.create(params={"payment_intent": intent, "amount": 100}, options=key)
+    assert refund.amount == 100
+    again = refunds.create(params={"payment_intent": intent, "amount": 100}, options=key)
+    assert again.id == refund.id

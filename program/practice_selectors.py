@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import strip_tags
 
+from program.access import open_lessons_q
 from program.models import (
     JournalEntry,
     Lesson,
@@ -22,7 +23,6 @@ from program.models import (
     Video,
 )
 from program.practice_services import SESSION_LENGTH
-from program.selectors import user_has_access
 
 logger = logging.getLogger(__name__)
 
@@ -65,18 +65,15 @@ def journal_entries(*, user, limit: int = JOURNAL_PAGE_SIZE) -> list[JournalEntr
 
 
 def lesson_for_practice(*, user, lesson_id: int) -> Lesson | None:
-    """The lesson when `user` may record practice for it (a free unit, or access to the
-    program); None otherwise, so callers answer 404 without telling which."""
-    lesson = (
+    """The lesson when `user` may record practice for it (it is open to them); None otherwise,
+    so callers answer 404 without telling which."""
+    if not user.is_authenticated:
+        return None
+    return (
         Lesson.objects.select_related("unit__program", "video")
-        .filter(pk=lesson_id, unit__program__published=True)
+        .filter(open_lessons_q(user=user), pk=lesson_id, unit__program__published=True)
         .first()
     )
-    if lesson is None or not user.is_authenticated:
-        return None
-    if lesson.unit.is_free or user_has_access(user=user, program=lesson.unit.program):
-        return lesson
-    return None
 
 
 def lesson_progress(*, user, lesson: Lesson) -> LessonProgress | None:

@@ -4,22 +4,13 @@ Every page reader here runs a fixed number of queries, however many units or les
 has (tests/program/test_views.py counts them with 4 and 40 units).
 """
 
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Prefetch
 
-from program.models import Access, Article, Lesson, Program, Unit, Video
+from program.access import user_has_access
+from program.models import Article, Lesson, Program, Unit
 
-
-def user_has_access(*, user, program: Program) -> bool:
-    """Staff see everything; anyone else needs an active Access (no query for a visitor)."""
-    if not user.is_authenticated:
-        return False
-    if user.is_staff:
-        return True
-    return Access.objects.filter(user=user, program=program, revoked_at__isnull=True).exists()
-
-
-def unit_is_open(*, unit: Unit, has_access: bool) -> bool:
-    return unit.is_free or has_access
+# Billing and the members' pages ask "does this person have the program?" through the selectors.
+__all__ = ["user_has_access"]
 
 
 def program_for_outline(*, slug: str) -> Program:
@@ -78,33 +69,6 @@ def lesson_neighbours(*, lesson: Lesson) -> tuple[list[Lesson], Lesson | None, L
     previous_lesson = siblings[index - 1] if index > 0 else None
     next_lesson = siblings[index + 1] if index + 1 < len(siblings) else None
     return siblings, previous_lesson, next_lesson
-
-
-def can_view_video(*, user, video: Video) -> bool:
-    """A video is open when a published article shows it, a free unit's lesson in a published
-    program uses it, or the person has active access to a published program one of whose lessons
-    uses it. Staff see everything. One query; the media view asks on every request."""
-    if user.is_authenticated and user.is_staff:
-        return True
-    is_open = Q(Exists(Article.objects.published().filter(video=OuterRef("pk")))) | Q(
-        Exists(
-            Lesson.objects.filter(
-                video=OuterRef("pk"), unit__is_free=True, unit__program__published=True
-            )
-        )
-    )
-    if user.is_authenticated:
-        is_open |= Q(
-            Exists(
-                Lesson.objects.filter(
-                    video=OuterRef("pk"),
-                    unit__program__published=True,
-                    unit__program__accesses__user=user,
-                    unit__program__accesses__revoked_at__isnull=True,
-                )
-            )
-        )
-    return Video.objects.filter(pk=video.pk).filter(is_open).exists()
 
 
 def article_for_page(*, page: str) -> Article | None:

@@ -8,7 +8,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_safe
 
-from program import selectors
+from program import access, selectors
 from program.models import Article, Lesson, Program, Unit
 
 PAGE_TEMPLATES = {Article.Page.SYMPTOMS: "program/symptoms.html"}
@@ -80,7 +80,7 @@ def program_detail(request, program: str):
         obj = selectors.program_for_outline(slug=program)
     except Program.DoesNotExist:
         raise Http404("No such program.") from None
-    has_access = selectors.user_has_access(user=request.user, program=obj)
+    has_access = access.user_has_access(user=request.user, program=obj)
     return render(
         request, "program/program_detail.html", {"program": obj, "has_access": has_access}
     )
@@ -92,7 +92,7 @@ def unit_detail(request, program: str, unit: str):
         obj = selectors.unit_for_page(program_slug=program, unit_slug=unit)
     except Unit.DoesNotExist:
         raise Http404("No such unit.") from None
-    has_access = selectors.user_has_access(user=request.user, program=obj.program)
+    has_access = access.user_has_access(user=request.user, program=obj.program)
     previous_unit, next_unit = selectors.unit_neighbours(unit=obj)
     return render(
         request,
@@ -101,7 +101,7 @@ def unit_detail(request, program: str, unit: str):
             "program": obj.program,
             "unit": obj,
             "has_access": has_access,
-            "is_open": selectors.unit_is_open(unit=obj, has_access=has_access),
+            "is_open": access.unit_is_open(user=request.user, unit=obj, has_access=has_access),
             "previous_unit": previous_unit,
             "next_unit": next_unit,
         },
@@ -115,8 +115,8 @@ def lesson_detail(request, program: str, unit: str, lesson: str):
     except Lesson.DoesNotExist:
         raise Http404("No such lesson.") from None
     the_unit = obj.unit
-    has_access = selectors.user_has_access(user=request.user, program=the_unit.program)
-    is_open = selectors.unit_is_open(unit=the_unit, has_access=has_access)
+    has_access = access.user_has_access(user=request.user, program=the_unit.program)
+    is_open = access.unit_is_open(user=request.user, unit=the_unit, has_access=has_access)
     siblings, previous_lesson, next_lesson = selectors.lesson_neighbours(lesson=obj)
     _, next_unit = selectors.unit_neighbours(unit=the_unit)
     return render(

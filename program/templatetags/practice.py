@@ -7,7 +7,7 @@ with a fixed handful of queries, so the pages' views need not change.
 from django import template
 from django.urls import reverse
 
-from program import practice_selectors as selectors
+from program.practice import selectors
 
 register = template.Library()
 

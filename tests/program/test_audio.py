@@ -7,9 +7,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from program.media_tasks import extract_audio
+from program.media.tasks import extract_audio
 from program.models import Video
-from program.practice_selectors import parse_vtt
+from program.practice.selectors import parse_vtt
 from program.services import access_grant
 from tests.factories import make_sample_video
 

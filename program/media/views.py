@@ -25,7 +25,7 @@ from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
 from program import access
-from program.media_types import FALLBACK, content_type_for
+from program.media.types import FALLBACK, content_type_for
 from program.models import Video
 
 # URL kind -> Video field. Only these names resolve; anything else (a field name, "..") is a 404.

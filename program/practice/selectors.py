@@ -22,7 +22,7 @@ from program.models import (
     Unit,
     Video,
 )
-from program.practice_services import SESSION_LENGTH
+from program.practice.services import SESSION_LENGTH
 
 logger = logging.getLogger(__name__)
 

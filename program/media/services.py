@@ -3,13 +3,15 @@
 from django.core.files.base import File
 from django.db import transaction
 
+from program.media.captions import captions_cues
 from program.media.types import content_type_for
 from program.models import Video
 
 
 @transaction.atomic
 def video_update_file_info(*, video: Video) -> Video:
-    """Record the stored video file's size and content type (called after the file is saved).
+    """Record what the stored files hold: the video file's size and content type, and the
+    captions parsed for the transcript (called after the files are saved).
 
     The content type comes from the same table the media view serves with, so the admin shows
     what browsers get. A video without a file, or whose file is missing from storage, gets 0.
@@ -22,7 +24,8 @@ def video_update_file_info(*, video: Video) -> Video:
             size = 0
     video.size_bytes = size
     video.content_type = content_type_for(video.file.name) if video.file else ""
-    video.save(update_fields=["size_bytes", "content_type", "updated_at"])
+    video.caption_cues = captions_cues(video.captions)
+    video.save(update_fields=["size_bytes", "content_type", "caption_cues", "updated_at"])
     return video
 
 

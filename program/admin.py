@@ -60,7 +60,7 @@ class VideoAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        # The file is in storage now: record its real size and the type it is served with.
+        # The files are in storage: record the size, the served type and the parsed captions.
         video_update_file_info(video=obj)
         if "file" in form.changed_data and obj.file:
             # The audio-only version is made in the background (ffmpeg, when installed).

@@ -415,7 +415,7 @@ class JournalEntry(models.Model):
     """A self-assessment before a practice session: health data, seen only by its member and staff.
 
     One entry per session: a second assessment within a session replaces the first (see
-    practice_services.journal_entry_create). The latest entry sets the member's working side.
+    program.practice.services.journal_entry_create). The latest entry sets the working side.
     """
 
     class Side(models.TextChoices):

@@ -10,30 +10,25 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from comments import conf
 from comments.models import Comment
-from program.models import Access, Article, Lesson
-from program.selectors import unit_is_open, user_has_access
+from program.access import lesson_is_open, open_lessons_q
+from program.models import Article, Lesson
 
 Status = Comment.Status
 
 
-def target_is_visible(*, user, target, has_access: bool | None = None) -> bool:
+def target_is_visible(*, user, target, lesson_open: bool | None = None) -> bool:
     """Whether `user` may read (and so see comments on) an article or lesson.
 
-    `has_access`: whether `user` has access to the lesson's program, when the caller already
-    knows (the lesson page checked it a moment ago); None asks the database."""
+    `lesson_open`: program.access's answer for this lesson when the page already has it; None
+    asks program.access."""
     if user.is_authenticated and user.is_staff:
         return True
     if isinstance(target, Article):
         return target.published
     if isinstance(target, Lesson):
-        program = target.unit.program
-        if not program.published:
-            return False
-        if target.unit.is_free:
-            return True
-        if has_access is None:
-            has_access = user_has_access(user=user, program=program)
-        return unit_is_open(unit=target.unit, has_access=has_access)
+        if lesson_open is not None:
+            return lesson_open
+        return lesson_is_open(user=user, lesson=target)
     return False
 
 
@@ -131,25 +126,12 @@ def page_number_of(*, comment: Comment, viewer) -> int:
 
 
 def _readable_targets_q(*, viewer, prefix: str = "") -> Q:
-    """In SQL, the same rule as target_is_visible: published articles, free-unit lessons of a
-    published program, and lessons of programs the viewer has active access to."""
+    """In SQL, the same rule as target_is_visible: published articles and open lessons."""
     if viewer is not None and viewer.is_authenticated and viewer.is_staff:
         return Q()
-    q = Q(**{f"{prefix}article__published": True}) | Q(
-        **{
-            f"{prefix}lesson__unit__is_free": True,
-            f"{prefix}lesson__unit__program__published": True,
-        }
+    return Q(**{f"{prefix}article__published": True}) | open_lessons_q(
+        user=viewer, prefix=f"{prefix}lesson__"
     )
-    if viewer is not None and viewer.is_authenticated:
-        programs = Access.objects.filter(user=viewer, revoked_at__isnull=True).values("program_id")
-        q |= Q(
-            **{
-                f"{prefix}lesson__unit__program__in": programs,
-                f"{prefix}lesson__unit__program__published": True,
-            }
-        )
-    return q
 
 
 def practitioner_answers(*, viewer, page_number=1) -> Page:

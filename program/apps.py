@@ -6,4 +6,4 @@ class ProgramConfig(AppConfig):
     verbose_name = "Program and content"
 
     def ready(self):
-        from program import course_signals  # noqa: F401  (connects the receivers)
+        from program.course import signals  # noqa: F401  (connects the receivers)

@@ -1,7 +1,7 @@
 """Markdown written by staff, rendered to HTML and sanitised so no script or style survives.
 
-Rendering and sanitising cost a few milliseconds per text, and the lesson, article and program
-pages used to pay them on every request. The result depends on nothing but the text (the allowed
+Rendering and sanitising cost a few milliseconds per text, which the lesson, article and program
+pages would pay on every request. The result depends on nothing but the text (the allowed
 tags below are constants of the code), so it is memoised in the process, keyed by the text itself:
 
 - an edit in the admin is a different text, hence a cache miss and fresh HTML on the next request,

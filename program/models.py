@@ -75,6 +75,12 @@ class Video(TimeStamped):
         storage=private_storage,
         help_text="Audio-only version, made automatically from the video when possible.",
     )
+    caption_cues = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="The captions file parsed for the transcript, updated when the video is saved.",
+    )
     duration_seconds = models.PositiveIntegerField(default=0)
     size_bytes = models.PositiveBigIntegerField(default=0, editable=False)
     content_type = models.CharField(max_length=100, default="video/mp4")
@@ -409,7 +415,7 @@ class JournalEntry(models.Model):
     """A self-assessment before a practice session: health data, seen only by its member and staff.
 
     One entry per session: a second assessment within a session replaces the first (see
-    practice_services.journal_entry_create). The latest entry sets the member's working side.
+    program.practice.services.journal_entry_create). The latest entry sets the working side.
     """
 
     class Side(models.TextChoices):

@@ -1,25 +1,25 @@
 """Reads for the program app: what a given person may see.
 
 Every page reader here runs a fixed number of queries, however many units or lessons a program
-has (tests/program/test_views.py counts them with 4 and 40 units).
+has (tests/program/test_views.py counts them with 4 and 40 units). The outline, unit and lesson
+pages each get everything they show, practice panels included, from one `*_page` reader, so no
+template tag of theirs queries.
 """
 
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from dataclasses import dataclass
 
-from program.models import Access, Article, Lesson, Program, Unit, Video
+from django.db.models import Prefetch
 
-
-def user_has_access(*, user, program: Program) -> bool:
-    """Staff see everything; anyone else needs an active Access (no query for a visitor)."""
-    if not user.is_authenticated:
-        return False
-    if user.is_staff:
-        return True
-    return Access.objects.filter(user=user, program=program, revoked_at__isnull=True).exists()
-
-
-def unit_is_open(*, unit: Unit, has_access: bool) -> bool:
-    return unit.is_free or has_access
+from program.access import unit_is_open, user_has_access
+from program.models import Article, Lesson, Program, Unit
+from program.practice.selectors import (
+    LessonPanel,
+    ProgramPanel,
+    UnitPanel,
+    lesson_panel,
+    program_panel,
+    unit_panel,
+)
 
 
 def program_for_outline(*, slug: str) -> Program:
@@ -80,36 +80,103 @@ def lesson_neighbours(*, lesson: Lesson) -> tuple[list[Lesson], Lesson | None, L
     return siblings, previous_lesson, next_lesson
 
 
-def can_view_video(*, user, video: Video) -> bool:
-    """A video is open when a published article shows it, a free unit's lesson in a published
-    program uses it, or the person has active access to a published program one of whose lessons
-    uses it. Staff see everything. One query; the media view asks on every request."""
-    if user.is_authenticated and user.is_staff:
-        return True
-    is_open = Q(Exists(Article.objects.published().filter(video=OuterRef("pk")))) | Q(
-        Exists(
-            Lesson.objects.filter(
-                video=OuterRef("pk"), unit__is_free=True, unit__program__published=True
-            )
-        )
-    )
-    if user.is_authenticated:
-        is_open |= Q(
-            Exists(
-                Lesson.objects.filter(
-                    video=OuterRef("pk"),
-                    unit__program__published=True,
-                    unit__program__accesses__user=user,
-                    unit__program__accesses__revoked_at__isnull=True,
-                )
-            )
-        )
-    return Video.objects.filter(pk=video.pk).filter(is_open).exists()
-
-
 def article_for_page(*, page: str) -> Article | None:
     return Article.objects.published().select_related("video").filter(page=page).first()
 
 
 def article_by_slug(*, slug: str) -> Article:
     return Article.objects.published().select_related("video").get(slug=slug)
+
+
+@dataclass
+class ProgramPage:
+    program: Program
+    has_access: bool
+    panel: ProgramPanel | None
+
+
+def program_page(*, user, slug: str) -> ProgramPage:
+    """The outline; its practice panel only for people with the program. Raises
+    Program.DoesNotExist."""
+    program = program_for_outline(slug=slug)
+    has_access = user_has_access(user=user, program=program)
+    panel = program_panel(user=user, program=program) if has_access else None
+    return ProgramPage(program=program, has_access=has_access, panel=panel)
+
+
+@dataclass
+class UnitPage:
+    unit: Unit
+    has_access: bool
+    is_open: bool
+    previous_unit: Unit | None
+    next_unit: Unit | None
+    panel: UnitPanel | None
+
+    @property
+    def program(self) -> Program:
+        return self.unit.program
+
+
+def unit_page(*, user, program_slug: str, unit_slug: str) -> UnitPage:
+    """Raises Unit.DoesNotExist."""
+    unit = unit_for_page(program_slug=program_slug, unit_slug=unit_slug)
+    has_access = user_has_access(user=user, program=unit.program)
+    is_open = unit_is_open(user=user, unit=unit, has_access=has_access)
+    previous_unit, next_unit = unit_neighbours(unit=unit)
+    return UnitPage(
+        unit=unit,
+        has_access=has_access,
+        is_open=is_open,
+        previous_unit=previous_unit,
+        next_unit=next_unit,
+        panel=unit_panel(user=user, unit=unit) if is_open else None,
+    )
+
+
+@dataclass
+class LessonPage:
+    """The lesson page's data. `is_open` is program.access's answer, also handed to the comment
+    thread; the transcript is `lesson.video.caption_cues`, stored when the video was saved."""
+
+    lesson: Lesson
+    has_access: bool
+    is_open: bool
+    siblings: list[Lesson]
+    previous_lesson: Lesson | None
+    next_lesson: Lesson | None
+    next_unit: Unit | None
+    panel: LessonPanel | None
+
+    @property
+    def unit(self) -> Unit:
+        return self.lesson.unit
+
+    @property
+    def program(self) -> Program:
+        return self.lesson.unit.program
+
+    @property
+    def lesson_number(self) -> int:
+        return next((i for i, s in enumerate(self.siblings, 1) if s.pk == self.lesson.pk), 1)
+
+
+def lesson_page(*, user, program_slug: str, unit_slug: str, lesson_slug: str) -> LessonPage:
+    """Raises Lesson.DoesNotExist. A locked lesson reads no practice data."""
+    lesson = lesson_for_page(
+        program_slug=program_slug, unit_slug=unit_slug, lesson_slug=lesson_slug
+    )
+    has_access = user_has_access(user=user, program=lesson.unit.program)
+    is_open = unit_is_open(user=user, unit=lesson.unit, has_access=has_access)
+    siblings, previous_lesson, next_lesson = lesson_neighbours(lesson=lesson)
+    _, next_unit = unit_neighbours(unit=lesson.unit)
+    return LessonPage(
+        lesson=lesson,
+        has_access=has_access,
+        is_open=is_open,
+        siblings=siblings,
+        previous_lesson=previous_lesson,
+        next_lesson=next_lesson,
+        next_unit=next_unit,
+        panel=lesson_panel(user=user, lesson=lesson) if is_open else None,
+    )

@@ -73,27 +73,3 @@ def access_revoke(
         reason=reason,
     )
     return True
-
-
-# --- Video files (appended by the media work; imports kept here so parallel edits don't clash) ---
-from program.media_types import content_type_for  # noqa: E402
-from program.models import Video  # noqa: E402
-
-
-@transaction.atomic
-def video_update_file_info(*, video: Video) -> Video:
-    """Record the stored video file's size and content type (called after the file is saved).
-
-    The content type comes from the same table the media view serves with, so the admin shows
-    what browsers get. A video without a file, or whose file is missing from storage, gets 0.
-    """
-    size = 0
-    if video.file:
-        try:
-            size = video.file.storage.size(video.file.name)
-        except OSError:
-            size = 0
-    video.size_bytes = size
-    video.content_type = content_type_for(video.file.name) if video.file else ""
-    video.save(update_fields=["size_bytes", "content_type", "updated_at"])
-    return video

@@ -77,33 +77,33 @@ def article_detail(request, slug: str):
 @require_safe
 def program_detail(request, program: str):
     try:
-        obj = selectors.program_for_outline(slug=program)
+        page = selectors.program_page(user=request.user, slug=program)
     except Program.DoesNotExist:
         raise Http404("No such program.") from None
-    has_access = selectors.user_has_access(user=request.user, program=obj)
     return render(
-        request, "program/program_detail.html", {"program": obj, "has_access": has_access}
+        request,
+        "program/program_detail.html",
+        {"program": page.program, "has_access": page.has_access, "panel": page.panel},
     )
 
 
 @require_safe
 def unit_detail(request, program: str, unit: str):
     try:
-        obj = selectors.unit_for_page(program_slug=program, unit_slug=unit)
+        page = selectors.unit_page(user=request.user, program_slug=program, unit_slug=unit)
     except Unit.DoesNotExist:
         raise Http404("No such unit.") from None
-    has_access = selectors.user_has_access(user=request.user, program=obj.program)
-    previous_unit, next_unit = selectors.unit_neighbours(unit=obj)
     return render(
         request,
         "program/unit_detail.html",
         {
-            "program": obj.program,
-            "unit": obj,
-            "has_access": has_access,
-            "is_open": selectors.unit_is_open(unit=obj, has_access=has_access),
-            "previous_unit": previous_unit,
-            "next_unit": next_unit,
+            "program": page.program,
+            "unit": page.unit,
+            "has_access": page.has_access,
+            "is_open": page.is_open,
+            "previous_unit": page.previous_unit,
+            "next_unit": page.next_unit,
+            "panel": page.panel,
         },
     )
 
@@ -111,28 +111,26 @@ def unit_detail(request, program: str, unit: str):
 @require_safe
 def lesson_detail(request, program: str, unit: str, lesson: str):
     try:
-        obj = selectors.lesson_for_page(program_slug=program, unit_slug=unit, lesson_slug=lesson)
+        page = selectors.lesson_page(
+            user=request.user, program_slug=program, unit_slug=unit, lesson_slug=lesson
+        )
     except Lesson.DoesNotExist:
         raise Http404("No such lesson.") from None
-    the_unit = obj.unit
-    has_access = selectors.user_has_access(user=request.user, program=the_unit.program)
-    is_open = selectors.unit_is_open(unit=the_unit, has_access=has_access)
-    siblings, previous_lesson, next_lesson = selectors.lesson_neighbours(lesson=obj)
-    _, next_unit = selectors.unit_neighbours(unit=the_unit)
     return render(
         request,
         "program/lesson_detail.html",
         {
-            "program": the_unit.program,
-            "unit": the_unit,
-            "lesson": obj,
-            "has_access": has_access,
-            "is_open": is_open,
-            "siblings": siblings,
-            "lesson_number": next((i for i, s in enumerate(siblings, 1) if s.pk == obj.pk), 1),
-            "previous_lesson": previous_lesson,
-            "next_lesson": next_lesson,
-            "next_unit": next_unit,
+            "program": page.program,
+            "unit": page.unit,
+            "lesson": page.lesson,
+            "has_access": page.has_access,
+            "is_open": page.is_open,
+            "siblings": page.siblings,
+            "lesson_number": page.lesson_number,
+            "previous_lesson": page.previous_lesson,
+            "next_lesson": page.next_lesson,
+            "next_unit": page.next_unit,
+            "panel": page.panel,
         },
-        status=200 if is_open else 403,
+        status=200 if page.is_open else 403,
     )

@@ -103,8 +103,8 @@ def prepare_in_django() -> None:
     from django.urls import reverse
 
     from accounts.models import User
+    from program.media.services import video_update_file_info
     from program.models import Lesson, Program, Video
-    from program.services import video_update_file_info
 
     program = Program.objects.filter(published=True).order_by("pk").first()
     paid_unit = program.units.filter(is_free=False).order_by("position").first()

@@ -104,7 +104,7 @@ def course_steps_factory(*, unit: Unit, delays: tuple[int, ...] = (0, 2, 4)) -> 
 def subscriber_factory(*, email: str | None = None, first_name: str = "Ann", **extra):
     from django.utils import timezone
 
-    from program.course_services import CONSENT_TEXT
+    from program.course.services import CONSENT_TEXT
     from program.models import Subscriber
 
     defaults = {
@@ -153,8 +153,8 @@ def video_factory(
     from django.core.files.base import ContentFile, File
     from PIL import Image
 
+    from program.media.services import video_update_file_info
     from program.models import Video
-    from program.services import video_update_file_info
 
     n = next(_seq)
     defaults = {"title": title or f"Video {n}", "duration_seconds": 8}

@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import clear_url_caches, reverse
 
 from program.models import Article
-from program.practice_services import safety_acknowledge
+from program.practice.services import safety_acknowledge
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from program.models import Article
-from program.practice_services import lesson_mark_practised, safety_acknowledge
+from program.practice.services import lesson_mark_practised, safety_acknowledge
 from tests import factories
 
 pytestmark = pytest.mark.django_db

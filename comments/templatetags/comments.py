@@ -16,15 +16,17 @@ register = template.Library()
 
 
 @register.inclusion_tag("comments/includes/thread_body.html", takes_context=True)
-def comments_thread(context, target):
+def comments_thread(context, target, lesson_open=None):
+    """`lesson_open`: the lesson page's answer from program.access, so the thread does not ask
+    the database again; anything but True or False (an article page passes nothing) asks."""
     request = context.get("request")
     user = context.get("user") or getattr(request, "user", None)
-    # The lesson page has just checked this viewer's access to the lesson's program.
-    has_access = context.get("has_access") if context.get("lesson") is target else None
+    if not isinstance(lesson_open, bool):
+        lesson_open = None
     if (
         target is None
         or user is None
-        or not selectors.target_is_visible(user=user, target=target, has_access=has_access)
+        or not selectors.target_is_visible(user=user, target=target, lesson_open=lesson_open)
     ):
         return {"visible": False}
     page_number = request.GET.get("page", 1) if request is not None else 1

@@ -20,10 +20,11 @@ from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.db import transaction
 
-from program.course_services import course_seed_default_steps
+from program.course.services import course_seed_default_steps
 from program.demo import content
+from program.media.services import video_update_file_info
 from program.models import Article, Lesson, Program, Unit, Video
-from program.services import access_grant, video_update_file_info
+from program.services import access_grant
 
 MEDIA_DIR = Path(__file__).resolve().parent / "media"
 CAPTIONS_DIR = Path(__file__).resolve().parent / "captions"

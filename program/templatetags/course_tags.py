@@ -1,6 +1,6 @@
 from django import template
 
-from program.course_forms import CourseSignupForm
+from program.course.forms import CourseSignupForm
 
 register = template.Library()
 

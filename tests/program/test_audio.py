@@ -7,9 +7,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from program.media_tasks import extract_audio
+from program.media.captions import parse_vtt
+from program.media.tasks import extract_audio
 from program.models import Video
-from program.practice_selectors import parse_vtt
 from program.services import access_grant
 from tests.factories import make_sample_video
 
@@ -191,4 +191,4 @@ def test_parse_vtt_ignores_junk():
     assert parse_vtt("") == []
     assert parse_vtt("WEBVTT\n\nnot a cue\n\n00:xx --> 00:01\nbad time\n") == []
     cues = parse_vtt("WEBVTT\r\n\r\n00:03.5 --> 00:04\r\nShort form\r\n")
-    assert [(c.start_seconds, c.start_label, c.text) for c in cues] == [(3.5, "0:03", "Short form")]
+    assert cues == [{"start_seconds": 3.5, "start_label": "0:03", "text": "Short form"}]

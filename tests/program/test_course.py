@@ -19,7 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from program import course_services, course_tokens
+from program.course import services as course_services
+from program.course import tokens as course_tokens
 from program.models import CourseDelivery, CourseStep, Subscriber
 from tests import factories
 

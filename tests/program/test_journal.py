@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from program.models import JournalEntry
-from program.practice_selectors import pain_chart, sessions_per_week
-from program.practice_services import (
+from program.practice.selectors import pain_chart, sessions_per_week
+from program.practice.services import (
     journal_entry_create,
     lesson_mark_practised,
     lesson_position_save,

@@ -4,10 +4,10 @@ import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from program import media_views
-from program.media_views import RangeNotSatisfiable, parse_byte_range
+from program.media import views as media_views
+from program.media.services import video_update_file_info
+from program.media.views import RangeNotSatisfiable, parse_byte_range
 from program.models import Lesson, Video
-from program.services import video_update_file_info
 
 pytestmark = pytest.mark.django_db
 

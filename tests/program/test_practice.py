@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from program.models import LessonProgress, PracticeEvent, SafetyAcknowledgement
-from program.practice_selectors import come_back_list, working_side
-from program.practice_services import (
+from program.practice.selectors import come_back_list, working_side
+from program.practice.services import (
     journal_entry_create,
     lesson_mark_practised,
     lesson_position_save,

@@ -11,8 +11,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.ratelimit import RATE_LIMITED_MESSAGE, client_ip
 from config.caching import same_origin_post
-from program import course_services, course_tokens
-from program.course_forms import CourseResendForm, CourseSignupForm
+from program.course import services, tokens
+from program.course.forms import CourseResendForm, CourseSignupForm
 from program.models import Subscriber
 
 
@@ -20,7 +20,7 @@ def _invalid_link(request, *, kind: str):
     return render(request, "program/course/link_invalid.html", {"kind": kind}, status=400)
 
 
-def _subscriber(check: course_tokens.TokenCheck) -> Subscriber | None:
+def _subscriber(check: tokens.TokenCheck) -> Subscriber | None:
     if check.subscriber_id is None:
         return None
     return Subscriber.objects.filter(pk=check.subscriber_id).first()
@@ -38,10 +38,10 @@ def free_course_signup(request):
     if form.is_bot():
         return redirect("program:free-course-sent")
     data = form.cleaned_data
-    if course_services.signup_rate_limited(email=data["email"], client_ip=client_ip(request)):
+    if services.signup_rate_limited(email=data["email"], client_ip=client_ip(request)):
         form.add_error(None, RATE_LIMITED_MESSAGE)
         return render(request, "program/course/signup.html", {"form": form}, status=429)
-    course_services.subscriber_signup(
+    services.subscriber_signup(
         first_name=data["first_name"],
         email=data["email"],
         consent_text=form.fields["consent"].label,
@@ -58,7 +58,7 @@ def free_course_sent(request):
 @require_http_methods(["GET", "POST"])
 def free_course_confirm(request, token: str):
     """GET only shows a button: mail scanners that fetch links must not confirm anybody."""
-    check = course_tokens.confirm_token_check(token)
+    check = tokens.confirm_token_check(token)
     subscriber = _subscriber(check)
     if subscriber is None:
         return _invalid_link(request, kind="confirm")
@@ -71,7 +71,7 @@ def free_course_confirm(request, token: str):
         if subscriber.status == Subscriber.Status.CONFIRMED:
             return render(request, "program/course/confirmed.html", {**context, "again": True})
         return render(request, "program/course/confirm.html", context)
-    subscriber, changed = course_services.subscriber_confirm(subscriber_id=subscriber.pk)
+    subscriber, changed = services.subscriber_confirm(subscriber_id=subscriber.pk)
     return render(request, "program/course/confirmed.html", {**context, "again": not changed})
 
 
@@ -79,13 +79,13 @@ def free_course_confirm(request, token: str):
 @csrf_exempt  # RFC 8058 one-click: the mail program POSTs without a session or CSRF token.
 @require_http_methods(["GET", "POST"])
 def free_course_unsubscribe(request, token: str):
-    subscriber = _subscriber(course_tokens.unsubscribe_token_check(token))
+    subscriber = _subscriber(tokens.unsubscribe_token_check(token))
     if subscriber is None:
         return _invalid_link(request, kind="unsubscribe")
     if request.method == "GET" and subscriber.status != Subscriber.Status.UNSUBSCRIBED:
         return render(request, "program/course/unsubscribe.html", {"token": token})
     if request.method == "POST":
-        course_services.subscriber_unsubscribe(subscriber_id=subscriber.pk)
+        services.subscriber_unsubscribe(subscriber_id=subscriber.pk)
     return render(request, "program/course/unsubscribed.html")
 
 
@@ -102,20 +102,20 @@ def free_course_resend(request):
     if form.is_bot():
         return redirect("program:free-course-sent")
     email = form.cleaned_data["email"]
-    if course_services.signup_rate_limited(email=email, client_ip=client_ip(request)):
+    if services.signup_rate_limited(email=email, client_ip=client_ip(request)):
         form.add_error(None, RATE_LIMITED_MESSAGE)
         return render(request, "program/course/resend.html", {"form": form}, status=429)
-    course_services.subscriber_resend_confirmation(email=email)
+    services.subscriber_resend_confirmation(email=email)
     return redirect("program:free-course-sent")
 
 
 def _resend_from_token(request, token: str):
-    check = course_tokens.confirm_token_check(token)
+    check = tokens.confirm_token_check(token)
     if check.subscriber_id is None:
         return _invalid_link(request, kind="confirm")
     key = f"subscriber:{check.subscriber_id}"
-    if course_services.signup_rate_limited(email=key, client_ip=client_ip(request)):
+    if services.signup_rate_limited(email=key, client_ip=client_ip(request)):
         context = {"form": CourseResendForm(), "rate_limited": RATE_LIMITED_MESSAGE}
         return render(request, "program/course/resend.html", context, status=429)
-    course_services.subscriber_resend_confirmation(subscriber_id=check.subscriber_id)
+    services.subscriber_resend_confirmation(subscriber_id=check.subscriber_id)
     return redirect("program:free-course-sent")

@@ -2,15 +2,13 @@
 entries or lessons a member has (the query-count tests hold them to it)."""
 
 import datetime as dt
-import logging
 from dataclasses import dataclass, field
 
-from django.core.exceptions import SuspiciousFileOperation
-from django.db.models import Count, Max
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import strip_tags
 
+from program.access import open_lessons_q
 from program.models import (
     JournalEntry,
     Lesson,
@@ -19,16 +17,11 @@ from program.models import (
     Program,
     SafetyAcknowledgement,
     Unit,
-    Video,
 )
-from program.practice_services import SESSION_LENGTH
-from program.selectors import user_has_access
-
-logger = logging.getLogger(__name__)
+from program.practice.services import SESSION_LENGTH
 
 JOURNAL_PAGE_SIZE = 200
 CHART_MAX_POINTS = 60
-TRANSCRIPT_MAX_BYTES = 512 * 1024
 
 
 def practice_program(*, slug: str | None = None) -> Program | None:
@@ -65,18 +58,15 @@ def journal_entries(*, user, limit: int = JOURNAL_PAGE_SIZE) -> list[JournalEntr
 
 
 def lesson_for_practice(*, user, lesson_id: int) -> Lesson | None:
-    """The lesson when `user` may record practice for it (a free unit, or access to the
-    program); None otherwise, so callers answer 404 without telling which."""
-    lesson = (
+    """The lesson when `user` may record practice for it (it is open to them); None otherwise,
+    so callers answer 404 without telling which."""
+    if not user.is_authenticated:
+        return None
+    return (
         Lesson.objects.select_related("unit__program", "video")
-        .filter(pk=lesson_id, unit__program__published=True)
+        .filter(open_lessons_q(user=user), pk=lesson_id, unit__program__published=True)
         .first()
     )
-    if lesson is None or not user.is_authenticated:
-        return None
-    if lesson.unit.is_free or user_has_access(user=user, program=lesson.unit.program):
-        return lesson
-    return None
 
 
 def lesson_progress(*, user, lesson: Lesson) -> LessonProgress | None:
@@ -343,72 +333,54 @@ def pain_chart(*, user, max_points: int = CHART_MAX_POINTS) -> PainChart:
     )
 
 
-def journal_summary(*, user) -> dict:
-    """Counts for the progress page heading: entries and the last time practised."""
-    return PracticeEvent.objects.filter(user=user).aggregate(
-        practised_total=Count("id"), last_practised_at=Max("created_at")
-    )
-
-
 # ------------------------------------------------------------------------------
-# Transcript: the captions file rendered as text beside the video
+# The practice panels of the program, unit and lesson pages (their views read these)
 # ------------------------------------------------------------------------------
 
 
 @dataclass
-class Cue:
-    start_seconds: float
-    start_label: str
-    text: str
+class LessonPanel:
+    entry: JournalEntry | None = None
+    progress: LessonProgress | None = None
+
+    @property
+    def resume_position(self) -> float:
+        return self.progress.resume_position_seconds if self.progress else 0
 
 
-def _parse_timestamp(value: str) -> float | None:
-    parts = value.strip().replace(",", ".").split(":")
-    try:
-        numbers = [float(p) for p in parts]
-    except ValueError:
-        return None
-    if len(numbers) == 2:
-        numbers = [0.0, *numbers]
-    if len(numbers) != 3:
-        return None
-    hours, minutes, seconds = numbers
-    return hours * 3600 + minutes * 60 + seconds
+def lesson_panel(*, user, lesson: Lesson) -> LessonPanel:
+    """The working side and the member's state of `lesson`: two queries, none for a visitor."""
+    if not user.is_authenticated:
+        return LessonPanel()
+    return LessonPanel(
+        entry=latest_journal_entry(user=user), progress=lesson_progress(user=user, lesson=lesson)
+    )
 
 
-def parse_vtt(text: str) -> list[Cue]:
-    """WebVTT cues as (start, text); markup like <v Speaker> is dropped, the template escapes the
-    rest. NOTE, STYLE and REGION blocks are skipped. Lines that are not cues are ignored."""
-    cues: list[Cue] = []
-    blocks = text.replace("\r\n", "\n").replace("\r", "\n").split("\n\n")
-    for block in blocks:
-        lines = [line for line in block.split("\n") if line.strip()]
-        if not lines:
-            continue
-        if lines[0].startswith(("WEBVTT", "NOTE", "STYLE", "REGION")):
-            continue
-        timing_index = next((i for i, line in enumerate(lines) if "-->" in line), None)
-        if timing_index is None:
-            continue
-        start = _parse_timestamp(lines[timing_index].split("-->")[0])
-        if start is None:
-            continue
-        words = " ".join(strip_tags(line) for line in lines[timing_index + 1 :]).strip()
-        if not words:
-            continue
-        minutes, seconds = divmod(int(start), 60)
-        cues.append(Cue(start_seconds=start, start_label=f"{minutes}:{seconds:02d}", text=words))
-    return cues
+@dataclass
+class UnitPanel:
+    entry: JournalEntry | None = None
+    unit_progress: UnitProgress | None = None
 
 
-def video_transcript(*, video: Video | None) -> list[Cue]:
-    """The captions of `video` as a list of cues, read from the private storage."""
-    if video is None or not video.captions:
-        return []
-    try:
-        with video.captions.open("rb") as handle:
-            raw = handle.read(TRANSCRIPT_MAX_BYTES)
-    except (OSError, SuspiciousFileOperation, ValueError):
-        logger.warning("captions of video %s could not be read", video.pk)
-        return []
-    return parse_vtt(raw.decode("utf-8-sig", errors="replace"))
+def unit_panel(*, user, unit: Unit) -> UnitPanel:
+    if not user.is_authenticated:
+        return UnitPanel()
+    return UnitPanel(
+        entry=latest_journal_entry(user=user), unit_progress=unit_progress(user=user, unit=unit)
+    )
+
+
+@dataclass
+class ProgramPanel:
+    overall: ProgramProgress | None = None
+    come_back: list[LessonProgress] = field(default_factory=list)
+
+
+def program_panel(*, user, program: Program) -> ProgramPanel:
+    if not user.is_authenticated:
+        return ProgramPanel()
+    return ProgramPanel(
+        overall=program_progress(user=user, program=program),
+        come_back=come_back_list(user=user, program=program),
+    )

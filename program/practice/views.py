@@ -14,9 +14,8 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from program import practice_selectors as selectors
-from program import practice_services as services
-from program.practice_forms import JournalEntryForm, PositionForm
+from program.practice import selectors, services
+from program.practice.forms import JournalEntryForm, PositionForm
 
 PARTIAL_HEADER = "X-Practice-Partial"
 

@@ -24,8 +24,8 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
-from program import selectors
-from program.media_types import FALLBACK, content_type_for
+from program import access
+from program.media.types import FALLBACK, content_type_for
 from program.models import Video
 
 # URL kind -> Video field. Only these names resolve; anything else (a field name, "..") is a 404.
@@ -128,7 +128,7 @@ def _finish(response: HttpResponse, *, content_type: str, etag: str, last_modifi
 def serve_media(request, video_id: int, kind: str):
     field_name = KINDS.get(kind)
     video = Video.objects.filter(pk=video_id).first() if field_name else None
-    if video is None or not selectors.can_view_video(user=request.user, video=video):
+    if video is None or not access.video_is_open(user=request.user, video=video):
         raise Http404
     stored = getattr(video, field_name)
     if not stored:

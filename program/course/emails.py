@@ -5,7 +5,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from program import course_tokens
+from program.course import tokens
 from program.models import CourseDelivery, Lesson, Subscriber
 
 SITE_NAME = "Comforting Your S-I Joints"
@@ -16,7 +16,7 @@ def absolute_url(path: str) -> str:
 
 
 def unsubscribe_url(subscriber: Subscriber) -> str:
-    token = course_tokens.unsubscribe_token_make(subscriber_id=subscriber.pk)
+    token = tokens.unsubscribe_token_make(subscriber_id=subscriber.pk)
     return absolute_url(reverse("program:free-course-unsubscribe", args=[token]))
 
 
@@ -53,14 +53,14 @@ def _message(
 
 
 def confirmation_message(subscriber: Subscriber) -> EmailMultiAlternatives:
-    token = course_tokens.confirm_token_make(subscriber_id=subscriber.pk)
+    token = tokens.confirm_token_make(subscriber_id=subscriber.pk)
     return _message(
         subscriber=subscriber,
         subject="Please confirm: your free course \u201cGetting started\u201d",
         template="confirm",
         context={
             "confirm_url": absolute_url(reverse("program:free-course-confirm", args=[token])),
-            "max_age_days": course_tokens.CONFIRM_MAX_AGE_DAYS,
+            "max_age_days": tokens.CONFIRM_MAX_AGE_DAYS,
         },
     )
 

@@ -1,4 +1,4 @@
-"""Writes for the practice tools: journal, lesson state, resume position, safety note, audio."""
+"""Writes for the practice tools: journal, lesson state, resume position, safety note."""
 
 import csv
 import io
@@ -8,7 +8,6 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.files.base import File
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -20,7 +19,6 @@ from program.models import (
     PracticeEvent,
     Program,
     SafetyAcknowledgement,
-    Video,
 )
 
 # A self-assessment sent again within this time belongs to the same practice session and
@@ -267,28 +265,3 @@ def journal_export_json(*, user) -> str:
         "safety_note_acknowledged_at": ack.acknowledged_at.isoformat() if ack else None,
     }
     return json.dumps(data, indent=2, ensure_ascii=False)
-
-
-# ------------------------------------------------------------------------------
-# Audio-only versions of lesson videos
-# ------------------------------------------------------------------------------
-
-
-def video_audio_schedule(*, video: Video) -> None:
-    """Make the audio-only version in the background once the saved video is committed."""
-    from program.media_tasks import extract_audio
-
-    video_id = video.pk
-    transaction.on_commit(lambda: extract_audio.enqueue(video_id))
-
-
-@transaction.atomic
-def video_audio_set(*, video: Video, content: File, name: str) -> Video:
-    """Store a freshly extracted audio file on the video, replacing (and removing) the old one."""
-    old_name = video.audio.name if video.audio else ""
-    video.audio.save(name, content, save=False)
-    video.save(update_fields=["audio", "updated_at"])
-    if old_name and old_name != video.audio.name:
-        storage = video.audio.storage
-        transaction.on_commit(lambda: storage.delete(old_name))
-    return video

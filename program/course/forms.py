@@ -4,7 +4,7 @@ from django import forms
 
 from accounts.adapters import EMAIL_TOO_LONG
 from accounts.forms import HoneypotMixin, honeypot_field
-from program.course_services import CONSENT_TEXT
+from program.course.services import CONSENT_TEXT
 
 
 class CourseSignupForm(HoneypotMixin, forms.Form):

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.ratelimit import rate_limit_consume
-from program import course_tasks
+from program.course import tasks
 from program.models import CourseDelivery, CourseStep, Subscriber, Unit
 
 CONSENT_TEXT = (
@@ -63,7 +63,7 @@ def _send(subscriber: Subscriber, kind: str, now: datetime) -> None:
     if kind == "confirm":
         subscriber.confirmation_sent_at = now
         subscriber.save(update_fields=["confirmation_sent_at", "updated_at"])
-    course_tasks.enqueue(course_tasks.send_subscriber_email, subscriber_id=subscriber.pk, kind=kind)
+    tasks.enqueue(tasks.send_subscriber_email, subscriber_id=subscriber.pk, kind=kind)
 
 
 def _link_verified_account(subscriber: Subscriber) -> None:
@@ -201,7 +201,7 @@ def course_schedule_steps(*, subscriber: Subscriber, now: datetime | None = None
             delivery.save(update_fields=["status", "due_at", "last_error", "updated_at"])
         else:
             continue
-        course_tasks.enqueue_delivery(delivery, run_after=due_at)
+        tasks.enqueue_delivery(delivery, run_after=due_at)
         queued += 1
     return queued
 
@@ -246,7 +246,7 @@ def course_delivery_retry(*, delivery_ids: list[int]) -> int:
     for delivery in deliveries:
         delivery.status = CourseDelivery.Status.QUEUED
         delivery.save(update_fields=["status", "updated_at"])
-        course_tasks.enqueue_delivery(delivery, run_after=None)
+        tasks.enqueue_delivery(delivery, run_after=None)
         count += 1
     return count
 

@@ -7,6 +7,6 @@ from django.dispatch import receiver
 @receiver(email_confirmed, dispatch_uid="program_course_link_account")
 def link_subscriber_on_email_confirmed(sender, email_address, **kwargs):
     """A person who verifies an address we know from the email course gets it linked."""
-    from program.course_services import subscriber_link_account
+    from program.course.services import subscriber_link_account
 
     subscriber_link_account(user=email_address.user, email=email_address.email)

@@ -1,0 +1,72 @@
+"""Who may open what: the one statement of the access rule, in Python and in SQL.
+
+A lesson (and so its unit, its video and the comments under it) is open to a person when:
+- they are staff (they see everything, published or not), or
+- its program is published and its unit is free, or
+- its program is published and they hold an active Access to it (revoked_at empty).
+
+`lesson_is_open` and `unit_is_open` answer for one object already loaded; `open_lessons_q` is the
+same rule as a filter on Lesson (or, with `prefix`, on any model reaching a lesson), so lists and
+media checks decide in the database. A video is open when a lesson open to the person uses it, or a
+published article shows it.
+"""
+
+from django.db.models import Exists, OuterRef, Q
+
+from program.models import Access, Article, Lesson, Program, Unit, Video
+
+
+def _is_staff(user) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_staff)
+
+
+def user_has_access(*, user, program: Program) -> bool:
+    """Staff, or an active Access to `program` (one query; none for a visitor or staff)."""
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_staff:
+        return True
+    return Access.objects.filter(user=user, program=program, revoked_at__isnull=True).exists()
+
+
+def unit_is_open(*, user, unit: Unit, has_access: bool | None = None) -> bool:
+    """Whether `user` may open the lessons of `unit`.
+
+    `has_access`: the answer of `user_has_access` for the unit's program when the caller already
+    has it (a page that shows it too); None asks the database only when the unit is paid.
+    """
+    if _is_staff(user):
+        return True
+    if not unit.program.published:
+        return False
+    if unit.is_free:
+        return True
+    if has_access is None:
+        has_access = user_has_access(user=user, program=unit.program)
+    return has_access
+
+
+def lesson_is_open(*, user, lesson: Lesson, has_access: bool | None = None) -> bool:
+    return unit_is_open(user=user, unit=lesson.unit, has_access=has_access)
+
+
+def open_lessons_q(*, user, prefix: str = "") -> Q:
+    """The rule of `lesson_is_open` as a filter; `prefix` is the path to the lesson ("lesson__")."""
+    if _is_staff(user):
+        return Q()
+    published = Q(**{f"{prefix}unit__program__published": True})
+    reachable = Q(**{f"{prefix}unit__is_free": True})
+    if user is not None and user.is_authenticated:
+        programs = Access.objects.filter(user=user, revoked_at__isnull=True).values("program_id")
+        reachable |= Q(**{f"{prefix}unit__program__in": programs})
+    return published & reachable
+
+
+def video_is_open(*, user, video: Video) -> bool:
+    """One query (none for staff); the media view asks on every request."""
+    if _is_staff(user):
+        return True
+    shown = Q(Exists(Article.objects.published().filter(video=OuterRef("pk")))) | Q(
+        Exists(Lesson.objects.filter(open_lessons_q(user=user), video=OuterRef("pk")))
+    )
+    return Video.objects.filter(pk=video.pk).filter(shown).exists()

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "program",
     "billing",
     "comments",
+    "help",
     "members",
 ]
 

@@ -28,9 +28,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Lower, TruncMonth, TruncWeek
 from django.utils.functional import cached_property
 
-from accounts.models import ConsultationRequest, MentoringRequest
 from billing.models import Dispute, Purchase, Refund, RefundRequest
 from comments.models import Comment
+from help.models import ConsultationRequest, MentoringRequest
 from members.models import EmailVerification, Member, StaffAction, StaffNote
 from program.models import (
     Access,

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "comments",
     "help",
     "members",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -88,7 +88,9 @@ def _run_action(request, action, member, data) -> str:
     if action == "receipt":
         services.member_receipt_resend(member=member, purchase=data["purchase"], staff=staff)
         return f"The receipt is on its way to {member.email}."
-    services.member_password_reset_send(member=member, staff=staff, request=request)
+    services.member_password_reset_send(
+        member=member, staff=staff, absolute_url=request.build_absolute_uri
+    )
     return f"A password-reset email was sent to {member.email}."
 
 
@@ -164,9 +166,8 @@ def member_export(queryset) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
 
     def stream():
-        with selectors.without_jit():
-            for row in export_rows(rows):
-                yield writer.writerow(row)
+        for row in export_rows(rows):
+            yield writer.writerow(row)
 
     response = StreamingHttpResponse(stream(), content_type="text/csv")
     stamp = timezone.localdate().isoformat()

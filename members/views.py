@@ -10,7 +10,7 @@ from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from members import charts, forms, selectors, services
+from members import charts, forms, presenters, selectors, services
 
 ACTIONS = ("note", "grant", "revoke", "receipt", "password")
 
@@ -29,9 +29,10 @@ def _forms(member, data=None, action=None):
 
 
 def member_page(request, *, model_admin, member_id):
-    page = selectors.member_page(member_id=member_id) if str(member_id).isdigit() else None
-    if page is None:
+    record = selectors.member_page(member_id=member_id) if str(member_id).isdigit() else None
+    if record is None:
         raise Http404("No such member.")
+    page = presenters.member_page(record)
     member = page.member
     can_change = model_admin.has_change_permission(request)
     can_note = request.user.has_perm("members.add_staffnote")
@@ -177,7 +178,7 @@ def member_export(queryset) -> StreamingHttpResponse:
 
 # --- dashboard -------------------------------------------------------------------------------
 def dashboard(request, *, model_admin):
-    figures = selectors.dashboard_figures()
+    figures = presenters.dashboard(selectors.dashboard_figures())
     money = figures["money"]
     course = figures["course"]
     context = {

@@ -4,12 +4,13 @@ the number of members."""
 
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from allauth.account.models import EmailAddress, EmailConfirmation
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     CharField,
@@ -223,6 +224,15 @@ def _estimated_rows(table: str) -> int | None:
 
 
 # --- export -----------------------------------------------------------------------------------
+def member_export_rows(queryset: QuerySet) -> Iterator[tuple]:
+    """The export's value rows, read in chunks from a server-side cursor on PostgreSQL.
+
+    Inside a transaction the cursor streams; outside one Django declares it WITH HOLD, and
+    PostgreSQL computes the whole result before the first row comes back."""
+    with transaction.atomic():
+        yield from member_export_queryset(queryset).iterator(chunk_size=2000)
+
+
 def member_export_queryset(queryset: QuerySet) -> QuerySet:
     """The (filtered) member list with the money columns bookkeeping needs, as value rows."""
     paid = Purchase.objects.filter(WAS_PAID, user=OuterRef("pk")).order_by()

@@ -163,7 +163,7 @@ def export_rows(rows: Iterable) -> Iterator[list[str]]:
 
 def member_export(queryset) -> StreamingHttpResponse:
     """Streamed: rows are read from a server-side cursor in chunks and written one by one."""
-    rows = selectors.member_export_queryset(queryset).iterator(chunk_size=2000)
+    rows = selectors.member_export_rows(queryset)
     writer = csv.writer(_Echo())
 
     def stream():

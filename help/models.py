@@ -1,7 +1,7 @@
 """Consultation (functional assessment) and mentoring requests.
 
-Both tables were created by the accounts app and keep their names (`db_table`), so moving the
-models here changed no row and no column.
+The tables are named accounts_* (`db_table`), the names the accounts app gave them: renaming
+them would rewrite the schema and gain nothing.
 """
 
 from django.conf import settings
@@ -41,7 +41,7 @@ class RequestStatus(models.TextChoices):
 class HelpRequest(models.Model):
     """What a consultation and a mentoring request share: who wrote, and staff's reply.
 
-    Abstract: each request keeps its own table, exactly as before. The two links to accounts
+    Abstract: each request has its own table. The two links to accounts
     (`user`, `replied_by`) are declared by each model, because their reverse names differ
     (user.consultation_requests, user.mentoring_replies, ...) and Django's related_name
     placeholders (%(class)s) cannot spell them; moving them here would rename them.

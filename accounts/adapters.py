@@ -1,5 +1,4 @@
 from allauth.account.adapter import DefaultAccountAdapter
-from django.conf import settings
 from django.core.exceptions import ValidationError
 
 # The User's email column (EmailField's default max_length). Django's form field allows 320
@@ -24,9 +23,6 @@ class AccountAdapter(DefaultAccountAdapter):
         "invalid_password_reset": "This password reset link no longer works. Please ask for a "
         "new one.",
     }
-
-    def is_open_for_signup(self, request) -> bool:
-        return getattr(settings, "ACCOUNT_ALLOW_REGISTRATION", True)
 
     def clean_email(self, email: str) -> str:
         """Sign-up, adding or changing an address and password reset all pass through here, so

@@ -125,7 +125,7 @@ def refund_request_email_staff(*, request_id: int) -> str:
     """Tell staff a member asked for a refund, with a link to the queue."""
     from django.conf import settings
 
-    from accounts.tasks import staff_notification_emails
+    from accounts.selectors import staff_notification_emails
     from billing.models import RefundRequest
 
     request = (

@@ -61,7 +61,9 @@ INSTALLED_APPS = [
     "program",
     "billing",
     "comments",
+    "help",
     "members",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -27,7 +27,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon, name="favicon"),
     path(settings.ADMIN_URL, admin.site.urls),
-    path("help/", include("accounts.urls")),
+    path("help/", include("help.urls")),
     path("accounts/", include("allauth.urls")),
     path("billing/", include("billing.urls")),
     path("comments/", include("comments.urls")),

@@ -20,7 +20,7 @@ SUPPORT_PERMISSIONS = [
     # money records: read only (changes go through billing's services)
     ("billing", "view_purchase"),
     ("billing", "view_purchaseevent"),
-    # refunds (issue 4): the queue, deciding, and the records
+    # refunds: the queue, deciding, and the records
     ("billing", "view_refundrequest"),
     ("billing", "change_refundrequest"),
     ("billing", "view_refundrequestevent"),
@@ -30,10 +30,10 @@ SUPPORT_PERMISSIONS = [
     ("program", "view_access"),
     ("program", "view_accessevent"),
     ("program", "view_subscriber"),
-    ("accounts", "view_consultationrequest"),
-    ("accounts", "change_consultationrequest"),
-    ("accounts", "view_mentoringrequest"),
-    ("accounts", "change_mentoringrequest"),
+    ("help", "view_consultationrequest"),
+    ("help", "change_consultationrequest"),
+    ("help", "view_mentoringrequest"),
+    ("help", "change_mentoringrequest"),
     # comments: the moderation queue (approve, reject, spam, remove from the site are status
     # changes through comments.services); no delete_comment, and no add_comment, which is what
     # answering as the practitioner needs

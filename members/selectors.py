@@ -4,8 +4,8 @@ the number of members."""
 
 import re
 from collections import defaultdict
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
 from allauth.account.models import EmailAddress, EmailConfirmation
@@ -28,9 +28,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Lower, TruncMonth, TruncWeek
 from django.utils.functional import cached_property
 
-from accounts.models import ConsultationRequest, MentoringRequest
 from billing.models import Dispute, Purchase, Refund, RefundRequest
 from comments.models import Comment
+from help.models import ConsultationRequest, MentoringRequest
 from members.models import EmailVerification, Member, StaffAction, StaffNote
 from program.models import (
     Access,
@@ -214,22 +214,6 @@ class MemberPaginator(Paginator):
         return self._get_page(list(queryset.filter(pk__in=page_ids)), number, self)
 
 
-@contextmanager
-def without_jit():
-    """Run the block in a transaction with PostgreSQL's JIT off.
-
-    The export and the dashboard read every member once with a subquery per row; the planner's
-    cost for that passes jit_above_cost, and at 100,000 members JIT compilation took 5.7 s of a
-    6.1 s export (the rows themselves took 0.4 s). SET LOCAL ends with the transaction."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
-        yield
-
-
 def _estimated_rows(table: str) -> int | None:
     if connection.vendor != "postgresql":
         return None
@@ -240,6 +224,15 @@ def _estimated_rows(table: str) -> int | None:
 
 
 # --- export -----------------------------------------------------------------------------------
+def member_export_rows(queryset: QuerySet) -> Iterator[tuple]:
+    """The export's value rows, read in chunks from a server-side cursor on PostgreSQL.
+
+    Inside a transaction the cursor streams; outside one Django declares it WITH HOLD, and
+    PostgreSQL computes the whole result before the first row comes back."""
+    with transaction.atomic():
+        yield from member_export_queryset(queryset).iterator(chunk_size=2000)
+
+
 def member_export_queryset(queryset: QuerySet) -> QuerySet:
     """The (filtered) member list with the money columns bookkeeping needs, as value rows."""
     paid = Purchase.objects.filter(WAS_PAID, user=OuterRef("pk")).order_by()
@@ -274,345 +267,114 @@ def member_export_queryset(queryset: QuerySet) -> QuerySet:
     )
 
 
-# --- one member's timeline ----------------------------------------------------------------------
+# --- one member's page -------------------------------------------------------------------------
 @dataclass
-class TimelineItem:
-    at: datetime
-    kind: str
-    title: str
-    detail: str = ""
-    who: str = ""  # shown as "— by {who}"
-    byline: str = ""  # shown as "— {byline}" when "by" alone does not read well
-    lines: list[str] = field(default_factory=list)
+class MemberRecord:
+    """What a member's page shows, as rows; members/presenters.py turns them into the timeline."""
 
-
-@dataclass
-class MemberPage:
     member: Member
-    status: str
-    email_verified: bool
-    paid_at: datetime | None
-    last_activity: datetime | None
-    timeline: list[TimelineItem]
-    active_programs: list
-    paid_purchases: list
+    email_addresses: list[EmailAddress]
+    verifications: list[EmailVerification]
+    confirmations: list[EmailConfirmation]
+    purchases: list[Purchase]  # newest first, with their events
+    refund_requests: list[RefundRequest]  # with their events
+    refunds: list[Refund]
+    disputes: list[Dispute]
+    access_events: list[AccessEvent]
+    practice_weeks: list[tuple[datetime, int, int]]  # (week, journal entries, lessons practised)
+    consultation_requests: list[ConsultationRequest]
+    mentoring_requests: list[MentoringRequest]
+    course_subscriptions: list[Subscriber]
+    staff_notes: list[StaffNote]
+    staff_actions: list[StaffAction]  # grants and revokes that changed access show as events
     comment_count: int
-    email_addresses: list
+    active_programs: list
+    last_activity: datetime | None
 
 
-def _who(user, label: str = "") -> str:
-    if user is not None:
-        return user.get_full_name() if user.name else user.email
-    return label or "the system"
-
-
-def member_page(*, member_id) -> MemberPage | None:
-    """Everything a member's page shows, newest first, in a fixed number of queries."""
+def member_page(*, member_id) -> MemberRecord | None:
+    """Everything a member's page shows, in a fixed number of queries."""
     member = member_list_queryset(include_staff=True).filter(pk=member_id).first()
     if member is None:
         return None
-    addresses = list(EmailAddress.objects.filter(user=member).order_by("-primary", "email"))
-    # Before "Signed up": the sort is stable, so an undated verification (at the sign-up time)
-    # still comes after the sign-up, newest first.
-    items: list[TimelineItem] = [
-        *_verification_items(member, addresses),
-        TimelineItem(at=member.date_joined, kind="signup", title="Signed up"),
-    ]
-    for confirmation in EmailConfirmation.objects.filter(email_address__user=member).select_related(
-        "email_address"
-    ):
-        if confirmation.sent:
-            items.append(
-                TimelineItem(
-                    at=confirmation.sent,
-                    kind="email",
-                    title="Verification email sent",
-                    detail=confirmation.email_address.email,
-                )
-            )
-
-    purchases = list(
-        Purchase.objects.filter(user=member)
-        .select_related("program")
-        .prefetch_related("events")
-        .order_by("-created_at")
-    )
-    for purchase in purchases:
-        items.append(
-            TimelineItem(
-                at=purchase.created_at,
-                kind="purchase",
-                title=f"Purchase #{purchase.pk}: {purchase.program} ({purchase.amount_display})",
-                detail=f"Now: {purchase.get_status_display()}",
-                lines=[
-                    f"{event.created_at:%Y-%m-%d %H:%M} {event.get_kind_display()}"
-                    + (f" ({event.source_label})" if event.source_label else "")
-                    for event in purchase.events.all()
-                ],
-            )
-        )
-        if purchase.paid_at:
-            items.append(
-                TimelineItem(
-                    at=purchase.paid_at,
-                    kind="payment",
-                    title=f"Paid {purchase.amount_display} for {purchase.program}",
-                )
-            )
-
-    items.extend(_refund_items(member))
-
-    access_events = AccessEvent.objects.filter(access__user=member).select_related(
-        "actor", "access__program"
-    )
-    for event in access_events:
-        items.append(
-            TimelineItem(
-                at=event.created_at,
-                kind="access",
-                title=f"Access {event.get_action_display().lower()}: {event.access.program}",
-                detail=f"Why: {event.reason}",
-                who=f"{_who(event.actor, event.actor_label)} ({event.source})",
-            )
-        )
-
-    weeks: dict = defaultdict(lambda: [0, 0])
-    journal = (
-        JournalEntry.objects.filter(user=member)
-        .annotate(week=TruncWeek("created_at"))
-        .values("week")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    for row in journal:
-        weeks[row["week"]][0] += row["n"]
-    practice = (
-        PracticeEvent.objects.filter(user=member)
-        .annotate(week=TruncWeek("created_at"))
-        .values("week")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    for row in practice:
-        weeks[row["week"]][1] += row["n"]
-    for week, (entries, sessions) in weeks.items():
-        items.append(
-            TimelineItem(
-                at=week,
-                kind="journal",
-                title=f"Week of {week:%Y-%m-%d}: {entries} journal "
-                f"{'entry' if entries == 1 else 'entries'}, {sessions} lesson"
-                f"{'' if sessions == 1 else 's'} practised",
-            )
-        )
-
-    for request in ConsultationRequest.objects.filter(
-        Q(user=member) | Q(email__iexact=member.email)
-    ).select_related("replied_by", "recommended_program"):
-        items.append(
-            TimelineItem(
-                at=request.created_at,
-                kind="form",
-                title="Consultation form sent",
-                detail=f"Status: {request.get_status_display()}"
-                + (
-                    f"; recommended: {request.recommended_program}"
-                    if request.recommended_program
-                    else ""
-                ),
-                who=f"replied by {_who(request.replied_by)}" if request.replied_by else "",
-            )
-        )
-    for request in MentoringRequest.objects.filter(
-        Q(user=member) | Q(email__iexact=member.email)
-    ).select_related("replied_by"):
-        items.append(
-            TimelineItem(
-                at=request.created_at,
-                kind="form",
-                title="Mentoring request sent",
-                detail=f"Status: {request.get_status_display()}",
-            )
-        )
-    for subscriber in Subscriber.objects.filter(Q(user=member) | Q(email__iexact=member.email)):
-        items.append(
-            TimelineItem(
-                at=subscriber.created_at,
-                kind="course",
-                title="Signed up for the free email course",
-                detail=f"Now: {subscriber.get_status_display()}",
-            )
-        )
-        if subscriber.confirmed_at:
-            items.append(
-                TimelineItem(
-                    at=subscriber.confirmed_at, kind="course", title="Confirmed the email course"
-                )
-            )
-
-    for note in StaffNote.objects.filter(member=member).select_related("author"):
-        items.append(
-            TimelineItem(
-                at=note.created_at,
-                kind="note",
-                title="Staff note",
-                detail=note.text,
-                who=_who(note.author),
-            )
-        )
-    # Grants and revokes show through their AccessEvent (with who and why); other actions here.
-    for action in (
-        StaffAction.objects.filter(member=member)
-        .exclude(kind__in=[StaffAction.Kind.GRANT, StaffAction.Kind.REVOKE], changed=True)
-        .select_related("actor", "program", "purchase")
-    ):
-        detail = action.reason
-        if not action.changed:
-            detail = f"Nothing changed. {detail}".strip()
-        items.append(
-            TimelineItem(
-                at=action.created_at,
-                kind="staff",
-                title=action.get_kind_display()
-                + (f": {action.program}" if action.program else "")
-                + (f" (purchase #{action.purchase_id})" if action.purchase_id else ""),
-                detail=detail,
-                who=_who(action.actor),
-            )
-        )
-
-    comment_count = Comment.objects.filter(author=member).count()
-    active_programs = [
-        access.program
-        for access in Access.objects.filter(user=member, revoked_at__isnull=True).select_related(
-            "program"
-        )
-    ]
-    items.sort(key=lambda item: item.at, reverse=True)
-    return MemberPage(
+    sent_by_member = Q(user=member) | Q(email__iexact=member.email)
+    return MemberRecord(
         member=member,
-        status=member.status,
-        email_verified=member.email_verified,
-        paid_at=member.paid_at,
+        email_addresses=list(
+            EmailAddress.objects.filter(user=member).order_by("-primary", "email")
+        ),
+        verifications=list(EmailVerification.objects.filter(member=member).select_related("actor")),
+        confirmations=list(
+            EmailConfirmation.objects.filter(email_address__user=member).select_related(
+                "email_address"
+            )
+        ),
+        purchases=list(
+            Purchase.objects.filter(user=member)
+            .select_related("program")
+            .prefetch_related("events")
+            .order_by("-created_at")
+        ),
+        refund_requests=list(
+            RefundRequest.objects.filter(user=member)
+            .select_related("purchase", "decided_by")
+            .prefetch_related("events__actor")
+        ),
+        refunds=list(
+            Refund.objects.filter(purchase__user=member).select_related("request__decided_by")
+        ),
+        disputes=list(Dispute.objects.filter(purchase__user=member)),
+        access_events=list(
+            AccessEvent.objects.filter(access__user=member).select_related(
+                "actor", "access__program"
+            )
+        ),
+        practice_weeks=_practice_weeks(member),
+        consultation_requests=list(
+            ConsultationRequest.objects.filter(sent_by_member).select_related(
+                "replied_by", "recommended_program"
+            )
+        ),
+        mentoring_requests=list(
+            MentoringRequest.objects.filter(sent_by_member).select_related("replied_by")
+        ),
+        course_subscriptions=list(Subscriber.objects.filter(sent_by_member)),
+        staff_notes=list(StaffNote.objects.filter(member=member).select_related("author")),
+        staff_actions=list(
+            StaffAction.objects.filter(member=member)
+            .exclude(kind__in=[StaffAction.Kind.GRANT, StaffAction.Kind.REVOKE], changed=True)
+            .select_related("actor", "program", "purchase")
+        ),
+        comment_count=Comment.objects.filter(author=member).count(),
+        active_programs=[
+            access.program
+            for access in Access.objects.filter(
+                user=member, revoked_at__isnull=True
+            ).select_related("program")
+        ],
         last_activity=last_activity(member),
-        timeline=items,
-        active_programs=active_programs,
-        paid_purchases=[p for p in purchases if p.status == Purchase.Status.PAID],
-        comment_count=comment_count,
-        email_addresses=addresses,
     )
 
 
-def _verification_items(member, addresses) -> list[TimelineItem]:
-    """ "Email verified" entries, recorded from allauth's email_confirmed signal: one query.
-
-    An address verified before the time was recorded still shows, at the sign-up, saying so."""
-    items = []
-    recorded = set()
-    for verification in EmailVerification.objects.filter(member=member).select_related("actor"):
-        recorded.add(verification.email.lower())
-        items.append(
-            TimelineItem(
-                at=verification.verified_at,
-                kind="email",
-                title="Email verified",
-                detail=verification.email,
-                byline=f"marked verified by {_who(verification.actor)}"
-                if verification.actor_id
-                else "by the link in the email",
-            )
+def _practice_weeks(member) -> list[tuple[datetime, int, int]]:
+    """Journal entries and practised lessons per week: two grouped queries."""
+    weeks: dict = defaultdict(lambda: [0, 0])
+    for index, model in enumerate((JournalEntry, PracticeEvent)):
+        rows = (
+            model.objects.filter(user=member)
+            .annotate(week=TruncWeek("created_at"))
+            .values("week")
+            .annotate(n=Count("id"))
+            .order_by()
         )
-    for address in addresses:
-        if address.verified and address.email.lower() not in recorded:
-            items.append(
-                TimelineItem(
-                    at=member.date_joined,
-                    kind="email",
-                    title="Email verified",
-                    detail=f"{address.email} (the date of verification was not recorded)",
-                )
-            )
-    return items
-
-
-def _refund_byline(refund) -> str:
-    if refund.source == Refund.Source.SITE:
-        decided_by = refund.request.decided_by if refund.request_id else None
-        return f"approved by {_who(decided_by)}" if decided_by else "approved on the site"
-    if refund.source == Refund.Source.DASHBOARD:
-        return "made in the Stripe dashboard"
-    return "refunded outside Stripe"
-
-
-def _refund_title(refund) -> str:
-    amount = f"{refund.amount_cents / 100:,.2f} {refund.currency.upper()}"
-    purchase = f"purchase #{refund.purchase_id}"
-    return {
-        Refund.Status.SUCCEEDED: f"Refunded {amount} of {purchase}",
-        Refund.Status.PENDING: f"Refund of {amount} for {purchase} waiting at Stripe",
-        Refund.Status.FAILED: f"Refund of {amount} for {purchase} failed",
-        Refund.Status.CANCELED: f"Refund of {amount} for {purchase} canceled",
-    }.get(refund.status, f"Refund of {amount} for {purchase}: {refund.get_status_display()}")
-
-
-def _refund_items(member) -> list[TimelineItem]:
-    """Refund requests (with their events), refunds and disputes: three queries."""
-    items = []
-    requests = (
-        RefundRequest.objects.filter(user=member)
-        .select_related("purchase", "decided_by")
-        .prefetch_related("events__actor")
-    )
-    for request in requests:
-        items.append(
-            TimelineItem(
-                at=request.created_at,
-                kind="refund",
-                title=f"Refund requested for purchase #{request.purchase_id}",
-                detail=f"Reason: {request.reason}" if request.reason else "No reason given",
-                lines=[
-                    f"{event.created_at:%Y-%m-%d %H:%M} {event.get_status_display()}"
-                    f" by {_who(event.actor, event.actor_label)}"
-                    + (f": {event.note}" if event.note else "")
-                    for event in request.events.all()
-                ],
-            )
-        )
-    for refund in Refund.objects.filter(purchase__user=member).select_related(
-        "request__decided_by"
-    ):
-        items.append(
-            TimelineItem(
-                at=refund.created_at,
-                kind="refund",
-                title=_refund_title(refund),
-                detail=refund.failure_reason and f"Stripe said: {refund.failure_reason}",
-                byline=_refund_byline(refund),
-            )
-        )
-    for dispute in Dispute.objects.filter(purchase__user=member):
-        items.append(
-            TimelineItem(
-                at=dispute.created_at,
-                kind="dispute",
-                title=f"Dispute of {dispute.amount_display} on purchase #{dispute.purchase_id}"
-                f" ({dispute.status})",
-                detail=f"Outcome: {dispute.get_outcome_display()}"
-                if dispute.outcome
-                else "Open at the bank",
-            )
-        )
-    return items
+        for row in rows:
+            weeks[row["week"]][index] += row["n"]
+    return [(week, entries, sessions) for week, (entries, sessions) in weeks.items()]
 
 
 # --- dashboard ----------------------------------------------------------------------------------
 def dashboard_figures() -> dict:
     """The dashboard's numbers, in a fixed number of queries."""
-    with without_jit():
-        return _dashboard_figures()
-
-
-def _dashboard_figures() -> dict:
     by_status = dict.fromkeys(Status.labels, 0)
     for row in members().annotate(status=_status_case()).values("status").annotate(n=Count("id")):
         by_status[row["status"]] = row["n"]
@@ -644,9 +406,6 @@ def _dashboard_figures() -> dict:
         }
         for month in months
     ]
-    for row in money_rows:
-        row["sales_amount"] = f"{row['sales_cents'] / 100:,.2f}"
-        row["refund_amount"] = f"{row['refund_cents'] / 100:,.2f}"
     total_sales = sum(row["count"] for row in sales.values())
     total_refunds = sum(row["count"] for row in refunds.values())
 
@@ -687,7 +446,6 @@ def _dashboard_figures() -> dict:
         "total_sales": total_sales,
         "total_refunds": total_refunds,
         "refund_rate": (total_refunds / total_sales) if total_sales else 0.0,
-        "refund_rate_percent": f"{100 * total_refunds / total_sales:.1f}" if total_sales else "0.0",
         "course": course,
         "course_totals": {
             key: sum(row[key] for row in course) for key in ("signups", "confirmed", "converted")

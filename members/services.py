@@ -1,10 +1,14 @@
-"""Writes staff make from a member's page. Each records the staff member who did it."""
+"""Writes staff make from a member's page (each records the staff member who did it), and the
+record of a confirmed email address."""
+
+from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 
 from billing.models import Purchase
-from members.models import StaffAction, StaffNote
+from members.models import EmailVerification, StaffAction, StaffNote
 from program.models import Program
 from program.services import access_grant, access_revoke
 
@@ -84,17 +88,38 @@ def member_receipt_resend(*, member, purchase: Purchase, staff) -> StaffAction:
     return action
 
 
-def member_password_reset_send(*, member, staff, request) -> StaffAction:
+def member_password_reset_send(*, member, staff, absolute_url: Callable[[str], str]) -> StaffAction:
     """Send allauth's own password-reset email to the member's address (the member chooses the
-    new password; staff never see or set it)."""
-    from allauth.account.forms import ResetPasswordForm
+    new password; staff never see or set it).
 
-    form = ResetPasswordForm(data={"email": member.email})
-    if not form.is_valid():
+    The link is allauth's, with allauth's token; `absolute_url` turns its path into the address
+    the email carries (the view passes request.build_absolute_uri, so the link names the host
+    staff are on)."""
+    from allauth.account.adapter import get_adapter
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+
+    if not (member.is_active and member.email):
         raise ValidationError(
             {"email": "This account cannot get a reset email (inactive or unknown address)."}
         )
-    form.save(request)
+    uid = user_pk_to_url_str(member)
+    key = default_token_generator.make_token(member)
+    path = reverse("account_reset_password_from_key", kwargs={"uidb36": uid, "key": key})
+    context = {
+        "user": member,
+        "email": member.email,
+        "password_reset_url": absolute_url(path),
+        "uid": uid,
+        "key": key,
+    }
+    get_adapter().render_mail("account/email/password_reset_key", member.email, context).send()
     return StaffAction.objects.create(
         member=member, actor=staff, kind=StaffAction.Kind.PASSWORD_RESET
     )
+
+
+def email_verification_record(*, member_id: int, email: str, actor=None) -> EmailVerification:
+    """Record that `email` was confirmed now (allauth keeps no time); `actor` is the staff member
+    who confirmed it for the member, None when the member did."""
+    return EmailVerification.objects.create(member_id=member_id, email=email, actor=actor)

@@ -10,7 +10,7 @@ from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from members import charts, forms, selectors, services
+from members import charts, forms, presenters, selectors, services
 
 ACTIONS = ("note", "grant", "revoke", "receipt", "password")
 
@@ -29,9 +29,10 @@ def _forms(member, data=None, action=None):
 
 
 def member_page(request, *, model_admin, member_id):
-    page = selectors.member_page(member_id=member_id) if str(member_id).isdigit() else None
-    if page is None:
+    record = selectors.member_page(member_id=member_id) if str(member_id).isdigit() else None
+    if record is None:
         raise Http404("No such member.")
+    page = presenters.member_page(record)
     member = page.member
     can_change = model_admin.has_change_permission(request)
     can_note = request.user.has_perm("members.add_staffnote")
@@ -88,7 +89,9 @@ def _run_action(request, action, member, data) -> str:
     if action == "receipt":
         services.member_receipt_resend(member=member, purchase=data["purchase"], staff=staff)
         return f"The receipt is on its way to {member.email}."
-    services.member_password_reset_send(member=member, staff=staff, request=request)
+    services.member_password_reset_send(
+        member=member, staff=staff, absolute_url=request.build_absolute_uri
+    )
     return f"A password-reset email was sent to {member.email}."
 
 
@@ -160,13 +163,12 @@ def export_rows(rows: Iterable) -> Iterator[list[str]]:
 
 def member_export(queryset) -> StreamingHttpResponse:
     """Streamed: rows are read from a server-side cursor in chunks and written one by one."""
-    rows = selectors.member_export_queryset(queryset).iterator(chunk_size=2000)
+    rows = selectors.member_export_rows(queryset)
     writer = csv.writer(_Echo())
 
     def stream():
-        with selectors.without_jit():
-            for row in export_rows(rows):
-                yield writer.writerow(row)
+        for row in export_rows(rows):
+            yield writer.writerow(row)
 
     response = StreamingHttpResponse(stream(), content_type="text/csv")
     stamp = timezone.localdate().isoformat()
@@ -176,7 +178,7 @@ def member_export(queryset) -> StreamingHttpResponse:
 
 # --- dashboard -------------------------------------------------------------------------------
 def dashboard(request, *, model_admin):
-    figures = selectors.dashboard_figures()
+    figures = presenters.dashboard(selectors.dashboard_figures())
     money = figures["money"]
     course = figures["course"]
     context = {

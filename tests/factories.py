@@ -118,7 +118,7 @@ def subscriber_factory(*, email: str | None = None, first_name: str = "Ann", **e
 
 
 def consultation_request_factory(**extra):
-    from accounts.models import ConsultationRequest
+    from help.models import ConsultationRequest
 
     defaults = {
         "name": "Ann Walker",

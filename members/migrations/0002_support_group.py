@@ -12,9 +12,9 @@ class Migration(migrations.Migration):
         ("members", "0001_member_notes_actions"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ("billing", "__latest__"),
-        ("program", "__latest__"),
-        ("accounts", "__latest__"),
+        ("billing", "0002_refunds_and_disputes"),
+        ("program", "0003_practice_tools"),
+        ("accounts", "0003_consultation_mentoring"),
     ]
 
     operations = [migrations.RunPython(create_support_group, migrations.RunPython.noop)]

@@ -11,7 +11,7 @@ def sync_support_group(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("members", "0003_email_verification"),
-        ("comments", "__latest__"),
+        ("comments", "0001_initial"),
     ]
 
     operations = [migrations.RunPython(sync_support_group, migrations.RunPython.noop)]

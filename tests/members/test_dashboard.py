@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from members import presenters
 from members.selectors import dashboard_figures
 from program.models import PracticeEvent
 from program.services import access_grant
@@ -55,7 +56,7 @@ def known_data(program):
 
 
 def test_dashboard_figures_on_a_known_data_set(boss, known_data):
-    figures = dashboard_figures()
+    figures = presenters.dashboard(dashboard_figures())
 
     by_status = dict(figures["by_status"])
     # Staff (the superuser here) are not members: not counted as "Free".

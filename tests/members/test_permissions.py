@@ -50,6 +50,17 @@ def test_support_user_can_open_the_member_list_and_a_members_page(client, suppor
     assert client.get(reverse("admin:billing_refundrequest_changelist")).status_code == 200
 
 
+def test_support_user_can_read_and_answer_help_requests(client, support_user):
+    consultation = factories.consultation_request_factory(email="ann@example.com")
+    client.force_login(support_user)
+
+    assert client.get(reverse("admin:help_consultationrequest_changelist")).status_code == 200
+    url = reverse("admin:help_consultationrequest_change", args=[consultation.pk])
+    assert "Reply to send" in client.get(url).content.decode()
+    assert client.get(reverse("admin:help_mentoringrequest_changelist")).status_code == 200
+    assert client.get(reverse("admin:help_mentoringrequest_add")).status_code == 403
+
+
 def test_support_user_cannot_edit_content_or_users(client, support_user, program):
     article = factories.article_factory()
     lesson = program.units.first().lessons.first()

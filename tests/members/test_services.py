@@ -1,5 +1,7 @@
 """Staff actions from a member's page: each recorded with the staff member (and the reason)."""
 
+import re
+
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
@@ -128,6 +130,33 @@ def test_password_reset_sends_allauth_reset_email_and_records_it(member, staff_u
     assert "/accounts/password/reset/key/" in mail.outbox[0].body
     action = StaffAction.objects.get()
     assert (action.kind, action.actor) == ("password_reset", staff_user)
+
+
+def test_password_reset_service_needs_no_request_and_its_link_opens_allauths_form(
+    member, staff_user, client
+):
+    action = services.member_password_reset_send(
+        member=member, staff=staff_user, absolute_url=lambda path: f"https://si.example{path}"
+    )
+
+    (message,) = mail.outbox
+    link = re.search(r"https://si\.example(/accounts/password/reset/key/\S+/)", message.body)
+    assert message.to == [member.email] and link
+    response = client.get(link.group(1), follow=True)
+    assert response.status_code == 200
+    assert "password1" in response.context["form"].fields  # the token was accepted
+    assert (action.kind, action.actor) == ("password_reset", staff_user)
+
+
+def test_password_reset_for_an_inactive_member_sends_nothing(member, staff_user):
+    member.is_active = False
+    member.save()
+
+    with pytest.raises(ValidationError):
+        services.member_password_reset_send(
+            member=member, staff=staff_user, absolute_url=lambda path: path
+        )
+    assert not mail.outbox and not StaffAction.objects.exists()
 
 
 def test_grant_form_without_reason_shows_error_next_to_field_and_keeps_input(

@@ -6,8 +6,8 @@ from django.core import mail
 from django.core.cache import cache
 from django.urls import reverse
 
-from accounts import services
-from accounts.models import ConsultationRequest, MentoringRequest
+from help import services
+from help.models import ConsultationRequest, MentoringRequest
 from program.models import Article
 from tests import factories
 
@@ -85,7 +85,7 @@ def test_consultation_is_stored_staff_emailed_and_acknowledged(client, settings,
     staff_mail, ack = mail.outbox
     assert staff_mail.to == ["staff@example.com"]
     assert staff_mail.reply_to == ["ann@example.com"]
-    assert f"/accounts/consultationrequest/{stored.pk}/change/" in staff_mail.body
+    assert f"/help/consultationrequest/{stored.pk}/change/" in staff_mail.body
     assert "deep ache" not in staff_mail.body  # health notes stay in the admin
     assert ack.to == ["ann@example.com"]
     assert ack.subject == "We received your free consultation request"
@@ -106,7 +106,7 @@ def test_staff_reply_is_recorded_and_emailed_with_the_recommended_program(
     admin_client, admin_user, program
 ):
     consultation = factories.consultation_request_factory(email="ann@example.com")
-    url = reverse("admin:accounts_consultationrequest_change", args=[consultation.pk])
+    url = reverse("admin:help_consultationrequest_change", args=[consultation.pk])
     page = admin_client.get(url)
     assert page.status_code == 200
     assert "Left S-I joint" in page.content.decode()
@@ -141,7 +141,7 @@ def test_consultation_list_in_admin(admin_client, django_assert_max_num_queries)
     for _ in range(5):
         factories.consultation_request_factory()
     with django_assert_max_num_queries(10):
-        response = admin_client.get(reverse("admin:accounts_consultationrequest_changelist"))
+        response = admin_client.get(reverse("admin:help_consultationrequest_changelist"))
     assert response.status_code == 200
 
 
@@ -192,7 +192,7 @@ def test_mentoring_page_shows_the_article_and_the_request_is_stored_and_notified
 def test_mentoring_reply_is_recorded_and_emailed(admin_client, admin_user):
     mentoring = services.mentoring_request_create(**MENTORING)
     mail.outbox.clear()
-    url = reverse("admin:accounts_mentoringrequest_change", args=[mentoring.pk])
+    url = reverse("admin:help_mentoringrequest_change", args=[mentoring.pk])
     response = admin_client.post(url, {"status": "new", "send_reply": "Tuesday at 10:00 suits me."})
     assert response.status_code == 302
     mentoring.refresh_from_db()
@@ -208,7 +208,8 @@ def test_the_shared_request_base_changes_no_table_column_or_reverse_name():
 
     from django.core.management import call_command
 
-    from accounts.models import HelpRequest, User
+    from accounts.models import User
+    from help.models import HelpRequest
 
     assert HelpRequest._meta.abstract
     columns = {
@@ -229,7 +230,7 @@ def test_the_shared_request_base_changes_no_table_column_or_reverse_name():
     ):
         assert User._meta.get_field(name).related_model in (ConsultationRequest, MentoringRequest)
     # The models still match the migrations: exits with status 1 if a migration were needed.
-    call_command("makemigrations", "accounts", "--check", "--dry-run", stdout=StringIO())
+    call_command("makemigrations", "accounts", "help", "--check", "--dry-run", stdout=StringIO())
 
 
 def test_a_reply_sets_the_shared_reply_fields(admin_user):

@@ -9,36 +9,24 @@ from django.tasks import task
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from accounts.models import ConsultationRequest, MentoringRequest, User
+from accounts.selectors import staff_notification_emails
+from help.models import ConsultationRequest, MentoringRequest
 
 MODELS = {"consultation": ConsultationRequest, "mentoring": MentoringRequest}
 TITLES = {"consultation": "free consultation", "mentoring": "mentoring"}
 SITE_NAME = "Comforting Your S-I Joints"
 
 
-def staff_notification_emails() -> list[str]:
-    """settings.STAFF_NOTIFICATION_EMAILS, or else every active staff member's address."""
-    configured = list(getattr(settings, "STAFF_NOTIFICATION_EMAILS", []) or [])
-    if configured:
-        return configured
-    return list(
-        User.objects.filter(is_staff=True, is_active=True)
-        .exclude(email="")
-        .order_by("id")
-        .values_list("email", flat=True)
-    )
-
-
 def _message(*, template: str, subject: str, to: list[str], context: dict, reply_to=None):
     context = {"SITE_NAME": SITE_NAME, "SITE_URL": settings.SITE_URL, **context}
     message = EmailMultiAlternatives(
         subject=subject,
-        body=render_to_string(f"accounts/email/{template}.txt", context),
+        body=render_to_string(f"help/email/{template}.txt", context),
         to=to,
         reply_to=reply_to,
     )
     message.attach_alternative(
-        render_to_string(f"accounts/email/{template}.html", context), "text/html"
+        render_to_string(f"help/email/{template}.html", context), "text/html"
     )
     return message
 
@@ -49,7 +37,7 @@ def send_request_received(kind: str, request_id: int) -> str:
     obj = MODELS[kind].objects.filter(pk=request_id).first()
     if obj is None:
         return "missing"
-    admin_path = reverse(f"admin:accounts_{MODELS[kind]._meta.model_name}_change", args=[obj.pk])
+    admin_path = reverse(f"admin:help_{MODELS[kind]._meta.model_name}_change", args=[obj.pk])
     context = {"obj": obj, "kind": kind, "title": TITLES[kind]}
     staff = staff_notification_emails()
     if staff:

@@ -11,9 +11,9 @@ from django.core.management import call_command
 
 from accounts.models import User
 from billing import refund_services
-from billing.demo import standin_unavailable_reason
 from billing.models import Purchase, RefundRequest
 from billing.stripe_client import stripe_client
+from demo.purchase import standin_unavailable_reason
 from program.models import Access, AccessEvent, Program
 from program.selectors import user_has_access
 

@@ -17,14 +17,14 @@ pytestmark = pytest.mark.django_db
 
 PASSWORD = "demo-password-for-tests-7"
 MODELS = [Program, Unit, Lesson, Video, Article, User, EmailAddress, Access, AccessEvent]
-DEMO_MEDIA = Path(__file__).resolve().parents[2] / "program" / "demo" / "media"
+DEMO_MEDIA = Path(__file__).resolve().parents[2] / "demo" / "media"
 
 
 @pytest.fixture(autouse=True)
 def no_standin(settings):
     """No Stripe stand-in answers here (nothing listens on port 9), even when a developer's
     ./scripts/run.sh is up on the default port: these tests cover the direct access grant.
-    tests/billing/test_demo_purchase.py covers the demo purchase through the stand-in."""
+    tests/demo/test_demo_purchase.py covers the demo purchase through the stand-in."""
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"
 
 

@@ -1,14 +1,14 @@
 """Writes for consultation and mentoring requests: store, notify staff, acknowledge, reply.
 
-Emails go out from background tasks (accounts/tasks.py) so the person's request never waits on
+Emails go out from background tasks (help/tasks.py) so the person's request never waits on
 the mail server. Staff emails carry no health details, only who wrote and a link to the admin.
 """
 
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import ConsultationRequest, HelpRequest, MentoringRequest
 from accounts.ratelimit import rate_limit_consume
+from help.models import ConsultationRequest, HelpRequest, MentoringRequest
 
 REQUEST_LIMIT_PER_ADDRESS = 5
 REQUEST_LIMIT_PER_IP = 20
@@ -27,7 +27,7 @@ def request_rate_limited(*, kind: str, email: str, client_ip: str) -> bool:
 
 
 def _notify(kind: str, request_id: int) -> None:
-    from accounts import tasks
+    from help import tasks
 
     tasks.send_request_received.enqueue(kind=kind, request_id=request_id)
 
@@ -89,7 +89,7 @@ def _reply(obj: HelpRequest, *, kind: str, reply: str, staff_user, fields: list[
     reply_fields = obj.record_reply(reply=reply, staff_user=staff_user, at=timezone.now())
     obj.full_clean()
     obj.save(update_fields=[*reply_fields, *fields])
-    from accounts import tasks
+    from help import tasks
 
     tasks.send_request_reply.enqueue(kind=kind, request_id=obj.pk)
     return obj

@@ -3,9 +3,10 @@
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts import services
-from accounts.forms import ConsultationForm, MentoringForm
 from accounts.ratelimit import RATE_LIMITED_MESSAGE, client_ip
+from help import services
+from help.forms import ConsultationForm, MentoringForm
+from program.selectors import article_for_page
 
 
 def _data(request):
@@ -30,24 +31,22 @@ def consultation(request):
             kind="consultation", email=data["email"], client_ip=client_ip(request)
         ):
             form.add_error(None, RATE_LIMITED_MESSAGE)
-            return render(request, "accounts/consultation.html", {"form": form}, status=429)
+            return render(request, "help/consultation.html", {"form": form}, status=429)
         services.consultation_request_create(
             user=request.user,
             **{name: data[name] for name in ConsultationForm.Meta.fields},
         )
         return redirect("accounts:consultation-thanks")
-    return render(request, "accounts/consultation.html", {"form": form})
+    return render(request, "help/consultation.html", {"form": form})
 
 
 @require_GET
 def consultation_thanks(request):
-    return render(request, "accounts/consultation_thanks.html")
+    return render(request, "help/consultation_thanks.html")
 
 
 @require_http_methods(["GET", "POST"])
 def mentoring(request):
-    from program.selectors import article_for_page
-
     form = MentoringForm(_data(request), initial=_initial(request))
     article = article_for_page(page="mentoring")
     if request.method == "POST" and form.is_valid():
@@ -59,14 +58,14 @@ def mentoring(request):
         ):
             form.add_error(None, RATE_LIMITED_MESSAGE)
             context = {"form": form, "article": article}
-            return render(request, "accounts/mentoring.html", context, status=429)
+            return render(request, "help/mentoring.html", context, status=429)
         services.mentoring_request_create(
             user=request.user, **{name: data[name] for name in MentoringForm.Meta.fields}
         )
         return redirect("accounts:mentoring-thanks")
-    return render(request, "accounts/mentoring.html", {"form": form, "article": article})
+    return render(request, "help/mentoring.html", {"form": form, "article": article})
 
 
 @require_GET
 def mentoring_thanks(request):
-    return render(request, "accounts/mentoring_thanks.html")
+    return render(request, "help/mentoring_thanks.html")

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Makes the demo sample media committed under program/demo/media/ (kept for reference: seed_demo
+# Makes the demo sample media committed under demo/media/ (kept for reference: seed_demo
 # only copies the committed files, so it works on a machine without ffmpeg).
 #
 # For each sample: a short H.264 (Main) / AAC MP4 with the moov box first (+faststart, so a browser
 # can start playing and seek with range requests before the whole file arrives), a keyframe every
 # 2 seconds (quick seeking), a JPEG poster, a WebVTT captions file and an AAC audio-only .m4a.
-# Run from anywhere: bash program/demo/make_media.sh
+# Run from anywhere: bash demo/make_media.sh
 # The samples' .vtt files here are generic; each demo lesson's own transcript is a hand-written
-# file in program/demo/captions/<lesson slug>.vtt (seed_demo uses it instead of the sample's).
+# file in demo/captions/<lesson slug>.vtt (seed_demo uses it instead of the sample's).
 set -euo pipefail
 OUT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/media"
 mkdir -p "$OUT"

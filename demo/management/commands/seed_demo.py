@@ -2,12 +2,11 @@
 
 import os
 
-from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.module_loading import import_string
 
-from program.demo.content import ACCOUNTS
-from program.demo.seed import demo_seed
+from demo.content import ACCOUNTS
+from demo.purchase import demo_purchase_make
+from demo.seed import demo_seed
 
 
 class Command(BaseCommand):
@@ -30,12 +29,7 @@ class Command(BaseCommand):
             raise CommandError(
                 "Give the demo accounts a password: --password SOMETHING or DEMO_PASSWORD=SOMETHING."
             )
-        # The demo member buys through billing when it is installed (imported here, not at the
-        # top: program does not depend on billing, billing depends on program).
-        buy = None
-        if apps.is_installed("billing"):
-            buy = import_string("billing.demo.demo_purchase_make")
-        report = demo_seed(password=password, buy=buy)
+        report = demo_seed(password=password, buy=demo_purchase_make)
         if report.created:
             for line in report.created:
                 self.stdout.write(f"created {line}")

@@ -1,7 +1,7 @@
 """The demo program's text: our own plain words, editable afterwards in the admin.
 
 `seed_demo` reads these structures; nothing else does. Each lesson names the sample media file
-(program/demo/media/<sample>.*) its demo video is made from.
+(demo/media/<sample>.*) its demo video is made from.
 """
 
 PROGRAM = {

@@ -6,9 +6,8 @@ after seeding is left alone. Sample media are copied into the private storage th
 API (file system or S3 alike), and copied again only when a stored file has gone missing.
 
 The demo member ("has bought the program") gets their access from `buy` when the command passes
-one (billing.demo.demo_purchase_make: a real paid purchase through the local Stripe stand-in);
-otherwise, or when it cannot buy, access is granted directly and a note says why. This module does
-not import billing: dependencies run billing -> program.
+one (demo.purchase.demo_purchase_make: a real paid purchase through the local Stripe stand-in);
+otherwise, or when it cannot buy, access is granted directly and a note says why.
 """
 
 from collections.abc import Callable
@@ -20,15 +19,15 @@ from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.db import transaction
 
+from demo import content
 from program.course.services import course_seed_default_steps
-from program.demo import content
 from program.media.services import video_update_file_info
 from program.models import Article, Lesson, Program, Unit, Video
 from program.services import access_grant
 
 MEDIA_DIR = Path(__file__).resolve().parent / "media"
 CAPTIONS_DIR = Path(__file__).resolve().parent / "captions"
-SAMPLE_SECONDS = 8  # program/demo/make_media.sh makes 8-second samples
+SAMPLE_SECONDS = 8  # demo/make_media.sh makes 8-second samples
 
 
 @dataclass
@@ -53,7 +52,7 @@ def _copy_sample(field_file, *, source: Path, extension: str, name: str) -> None
 
 
 def _lesson_captions(slug: str) -> Path | None:
-    """A lesson's own transcript (program/demo/captions/<lesson slug>.vtt): the samples are
+    """A lesson's own transcript (demo/captions/<lesson slug>.vtt): the samples are
     shared between lessons, their words should not be."""
     path = CAPTIONS_DIR / f"{slug}.vtt"
     return path if path.exists() else None
@@ -217,7 +216,7 @@ def _buyer_access(*, user, program: Program, buy: Callable | None, report: SeedR
     )
     if changed:
         report.add(f"access for {user.email}")
-    why = outcome.message if outcome is not None else "no billing app to buy through"
+    why = outcome.message if outcome is not None else "nothing to buy through"
     report.note(f"{user.email} has access without a purchase record: {why}")
 
 

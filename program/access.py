@@ -26,7 +26,7 @@ def user_has_access(*, user, program: Program) -> bool:
         return False
     if user.is_staff:
         return True
-    return Access.objects.filter(user=user, program=program, revoked_at__isnull=True).exists()
+    return Access.objects.active().filter(user=user, program=program).exists()
 
 
 def unit_is_open(*, user, unit: Unit, has_access: bool | None = None) -> bool:
@@ -57,7 +57,7 @@ def open_lessons_q(*, user, prefix: str = "") -> Q:
     published = Q(**{f"{prefix}unit__program__published": True})
     reachable = Q(**{f"{prefix}unit__is_free": True})
     if user is not None and user.is_authenticated:
-        programs = Access.objects.filter(user=user, revoked_at__isnull=True).values("program_id")
+        programs = Access.objects.active().filter(user=user).values("program_id")
         reachable |= Q(**{f"{prefix}unit__program__in": programs})
     return published & reachable
 

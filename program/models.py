@@ -209,6 +209,11 @@ ARTICLE_PAGE_URL_NAMES = {
 }
 
 
+class AccessQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
 class Access(TimeStamped):
     """A member's lifetime access to a program. Active while revoked_at is empty."""
 
@@ -223,6 +228,8 @@ class Access(TimeStamped):
     source = models.CharField(max_length=20, choices=Source.choices)
     granted_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AccessQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "accesses"

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.money import money_format
 from program.models import Program
 
 
@@ -93,7 +94,7 @@ class Purchase(models.Model):
 
     @property
     def amount_display(self) -> str:
-        return f"{self.amount_cents / 100:,.2f} {self.currency.upper()}"
+        return money_format(self.amount_cents, self.currency)
 
     @property
     def status_for_member(self) -> str:
@@ -336,7 +337,7 @@ class Refund(models.Model):
 
     @property
     def amount_display(self) -> str:
-        return f"{self.amount_cents / 100:,.2f} {self.currency.upper()}"
+        return money_format(self.amount_cents, self.currency)
 
 
 class RefundEvent(models.Model):
@@ -379,7 +380,7 @@ class Dispute(models.Model):
 
     @property
     def amount_display(self) -> str:
-        return f"{self.amount_cents / 100:,.2f} {self.currency.upper()}"
+        return money_format(self.amount_cents, self.currency)
 
 
 class DisputeEvent(models.Model):

@@ -31,6 +31,7 @@ from django.utils.functional import cached_property
 from accounts.models import ConsultationRequest, MentoringRequest
 from billing.models import Dispute, Purchase, Refund, RefundRequest
 from comments.models import Comment
+from core.money import money_format
 from members.models import EmailVerification, Member, StaffAction, StaffNote
 from program.models import (
     Access,
@@ -545,7 +546,7 @@ def _refund_byline(refund) -> str:
 
 
 def _refund_title(refund) -> str:
-    amount = f"{refund.amount_cents / 100:,.2f} {refund.currency.upper()}"
+    amount = money_format(refund.amount_cents, refund.currency)
     purchase = f"purchase #{refund.purchase_id}"
     return {
         Refund.Status.SUCCEEDED: f"Refunded {amount} of {purchase}",
@@ -645,8 +646,8 @@ def _dashboard_figures() -> dict:
         for month in months
     ]
     for row in money_rows:
-        row["sales_amount"] = f"{row['sales_cents'] / 100:,.2f}"
-        row["refund_amount"] = f"{row['refund_cents'] / 100:,.2f}"
+        row["sales_amount"] = money_format(row["sales_cents"])
+        row["refund_amount"] = money_format(row["refund_cents"])
     total_sales = sum(row["count"] for row in sales.values())
     total_refunds = sum(row["count"] for row in refunds.values())
 

@@ -42,6 +42,7 @@ from stripe.params.checkout import (
 )
 
 from billing.standin.params import ParamError, decode_form, validate
+from core.money import money_format
 
 logger = logging.getLogger("billing.standin")
 
@@ -1050,10 +1051,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         rows = "".join(
             f"<li>{html.escape(item['description'])}: "
-            f"{item['amount_total'] / 100:,.2f} {item['currency'].upper()}</li>"
+            f"{money_format(item['amount_total'], item['currency'])}</li>"
             for item in items
         )
-        total = f"{session['amount_total'] / 100:,.2f} {session['currency'].upper()}"
+        total = money_format(session["amount_total"], session["currency"])
         body = f"""
 <p class="note">Local Stripe stand-in: no card, no money. This page stands in for Stripe Checkout.</p>
 <ul>{rows}</ul>

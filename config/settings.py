@@ -124,7 +124,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 
 # ------------------------------------------------------------------------------
-# Cache: rate limits (allauth's and accounts.ratelimit's) count here, so with several gunicorn
+# Cache: rate limits (allauth's and core.ratelimit's) count here, so with several gunicorn
 # workers or hosts it must be shared: production keeps it in a database table
 # (`manage.py createcachetable` at deploy). Pages are cached by the browser and CDN, not here.
 # ------------------------------------------------------------------------------
@@ -182,6 +182,9 @@ ACCOUNT_RATE_LIMITS = {
     "change_email": "1/m/user",
     "request_login_code": "20/m/ip,3/m/key",
 }
+# How many proxies in front of the site append to X-Forwarded-For (0: REMOTE_ADDR is the client).
+# The one proxy setting: allauth's rate limits and core.http.client_ip (our forms, comments) read it.
+ALLAUTH_TRUSTED_PROXY_COUNT = 0
 LOGIN_REDIRECT_URL = "home"
 LOGIN_URL = "account_login"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"

@@ -1,0 +1,36 @@
+"""Admin pages for records the site writes itself: staff may look, never add, edit or delete."""
+
+from django import forms
+from django.contrib import admin
+
+# Long unbroken text that people typed (reasons, notes) wraps on these pages.
+WRAP_CSS = forms.Media(css={"all": ["css/admin-wrap.css"]})
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    @property
+    def media(self):
+        return super().media + WRAP_CSS
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

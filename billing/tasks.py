@@ -5,7 +5,7 @@ from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
 
-from core.mail import email_message, email_subject
+from core.mail import email_message, email_subject, staff_emails
 
 
 @task()
@@ -115,7 +115,6 @@ def refund_request_email_staff(*, request_id: int) -> str:
     """Tell staff a member asked for a refund, with a link to the queue."""
     from django.conf import settings
 
-    from accounts.tasks import staff_notification_emails
     from billing.models import RefundRequest
 
     request = (
@@ -123,7 +122,7 @@ def refund_request_email_staff(*, request_id: int) -> str:
         .filter(pk=request_id)
         .first()
     )
-    staff = staff_notification_emails()
+    staff = staff_emails()
     if request is None or not staff:
         return "nobody to tell"
     admin_path = reverse("admin:billing_refundrequest_change", args=[request.pk])

@@ -1,8 +1,23 @@
 """Emails from templates: a text body, optionally an HTML alternative, the site's name in reach."""
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+
+
+def staff_emails() -> list[str]:
+    """settings.STAFF_NOTIFICATION_EMAILS, or else every active staff member's address."""
+    configured = list(getattr(settings, "STAFF_NOTIFICATION_EMAILS", []) or [])
+    if configured:
+        return configured
+    return list(
+        get_user_model()
+        .objects.filter(is_staff=True, is_active=True)
+        .exclude(email="")
+        .order_by("id")
+        .values_list("email", flat=True)
+    )
 
 
 def email_context(context: dict) -> dict:

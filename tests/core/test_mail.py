@@ -1,7 +1,8 @@
 import pytest
 from django.core import mail
 
-from core.mail import email_context, email_message, email_subject
+from core.mail import email_context, email_message, email_subject, staff_emails
+from tests import factories
 
 
 @pytest.fixture
@@ -52,3 +53,18 @@ def test_a_message_has_the_text_body_and_the_html_alternative(email_templates, s
 def test_a_message_without_an_html_template_is_plain_text(email_templates):
     email_message(to=["ann@example.com"], subject="s", text_template="note.txt", context={}).send()
     assert mail.outbox[0].alternatives == []
+
+
+def test_staff_emails_are_the_configured_list_when_there_is_one(settings, db):
+    settings.STAFF_NOTIFICATION_EMAILS = ["practitioner@example.com"]
+    factories.user_factory(email="staff@example.com", is_staff=True)
+    assert staff_emails() == ["practitioner@example.com"]
+
+
+def test_staff_emails_fall_back_to_active_staff_with_an_address(settings, db):
+    settings.STAFF_NOTIFICATION_EMAILS = []
+    factories.user_factory(email="zed@example.com", is_staff=True)
+    factories.user_factory(email="amy@example.com", is_staff=True)
+    factories.user_factory(email="gone@example.com", is_staff=True, is_active=False)
+    factories.user_factory(email="member@example.com")
+    assert staff_emails() == ["zed@example.com", "amy@example.com"]

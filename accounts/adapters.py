@@ -1,6 +1,8 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from django.core.exceptions import ValidationError
 
+from core.mail import email_context
+
 # The User's email column (EmailField's default max_length). Django's form field allows 320
 # characters, so a longer address would pass the form and fail later: on SQLite the account was
 # created but could never sign in (the login form stops at 254), on PostgreSQL the insert fails.
@@ -34,3 +36,7 @@ class AccountAdapter(DefaultAccountAdapter):
                 params={"limit_value": EMAIL_MAX_LENGTH, "show_value": len(email)},
             )
         return super().clean_email(email)
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        # The site's name reaches allauth's emails also when one is sent outside a request.
+        super().send_mail(template_prefix, email, email_context(context))

@@ -2,6 +2,8 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
 
+from core.models import TimeStamped
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -26,7 +28,7 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra_fields)
 
 
-class User(AbstractUser):
+class User(AbstractUser, TimeStamped):
     """A person with an account. Email is the login; there are no usernames."""
 
     username = None
@@ -34,8 +36,6 @@ class User(AbstractUser):
     last_name = None
     email = models.EmailField("email address", unique=True)
     name = models.CharField("name", max_length=150, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

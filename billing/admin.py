@@ -1,6 +1,5 @@
 """Money records in the admin: read-only, never deleted. Changes go through billing.services."""
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
@@ -20,9 +19,7 @@ from billing.models import (
     RefundRequestEvent,
     WebhookEvent,
 )
-
-# Long unbroken text that people typed (reasons, notes) wraps on these pages.
-WRAP_CSS = forms.Media(css={"all": ["css/admin-wrap.css"]})
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
 
 
 def _nothing_done(result: RefundRequest) -> str:
@@ -37,35 +34,6 @@ def _nothing_done(result: RefundRequest) -> str:
         status.REQUESTED: "has not been approved yet, so there is no failed refund to retry",
     }.get(result.status, f"is {result.get_status_display().lower()}")
     return f"{why}. Nothing was done."
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    @property
-    def media(self):
-        return super().media + WRAP_CSS
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class PurchaseEventInline(ReadOnlyInline):

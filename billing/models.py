@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.models import TimeStamped
+from core.money import money_format
 from program.models import Program
 
 
@@ -23,7 +25,7 @@ class PurchaseQuerySet(models.QuerySet):
         return self.filter(status__in=[Purchase.Status.PAID, Purchase.Status.PARTIALLY_REFUNDED])
 
 
-class Purchase(models.Model):
+class Purchase(TimeStamped):
     """One attempt to buy a program: created pending before the customer goes to Stripe."""
 
     class Status(models.TextChoices):
@@ -72,8 +74,6 @@ class Purchase(models.Model):
         help_text="Flagged for staff: a partial refund or an open dispute (see its history).",
     )
     disputed = models.BooleanField(default=False, help_text="A dispute is open at the bank.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     objects = PurchaseQuerySet.as_manager()
 
@@ -93,7 +93,7 @@ class Purchase(models.Model):
 
     @property
     def amount_display(self) -> str:
-        return f"{self.amount_cents / 100:,.2f} {self.currency.upper()}"
+        return money_format(self.amount_cents, self.currency)
 
     @property
     def status_for_member(self) -> str:
@@ -187,7 +187,7 @@ class WebhookEvent(models.Model):
 # ------------------------------------------------------------------------------------------------
 # Refunds and disputes
 # ------------------------------------------------------------------------------------------------
-class RefundRequest(models.Model):
+class RefundRequest(TimeStamped):
     """A member's request for a refund under the lifetime guarantee (no time limit).
 
     Its status moves through billing.services only, and every change appends a
@@ -234,8 +234,6 @@ class RefundRequest(models.Model):
         help_text="The staff member who approved, declined or closed it.",
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
@@ -284,7 +282,7 @@ class RefundRequestEvent(models.Model):
         return f"{self.status} (refund request #{self.request_id})"
 
 
-class Refund(models.Model):
+class Refund(TimeStamped):
     """Money going back to the member: one row per Stripe refund (or one refund made outside
     Stripe). Amount, currency and ids never change; `status` is the latest state Stripe told us,
     and every change of it appends a RefundEvent (status history rows), so nothing is lost."""
@@ -321,8 +319,6 @@ class Refund(models.Model):
     )
     source = models.CharField(max_length=20, choices=Source.choices)
     note = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
@@ -336,7 +332,7 @@ class Refund(models.Model):
 
     @property
     def amount_display(self) -> str:
-        return f"{self.amount_cents / 100:,.2f} {self.currency.upper()}"
+        return money_format(self.amount_cents, self.currency)
 
 
 class RefundEvent(models.Model):
@@ -355,7 +351,7 @@ class RefundEvent(models.Model):
         return f"{self.status} (refund #{self.refund_id})"
 
 
-class Dispute(models.Model):
+class Dispute(TimeStamped):
     """A chargeback the member opened with their bank. Access stays while it is open (we may
     win); a lost dispute revokes it, a won one restores it. Changes append DisputeEvent rows."""
 
@@ -370,8 +366,6 @@ class Dispute(models.Model):
     amount_cents = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
@@ -379,7 +373,7 @@ class Dispute(models.Model):
 
     @property
     def amount_display(self) -> str:
-        return f"{self.amount_cents / 100:,.2f} {self.currency.upper()}"
+        return money_format(self.amount_cents, self.currency)
 
 
 class DisputeEvent(models.Model):

@@ -34,6 +34,7 @@ from billing.models import (
 from billing.services import WEBHOOK_HANDLERS, _as_dict, _id_of, _label
 from billing.stripe_client import stripe_client
 from billing.tasks import refund_request_email_member, refund_request_email_staff
+from core.money import money_format
 from program.services import access_grant, access_revoke
 
 logger = logging.getLogger(__name__)
@@ -479,8 +480,7 @@ def _refund_found_message(news: list[dict], request_id: int) -> str:
     """What Stripe has, in words for staff, and what it means for the request now."""
     parts = []
     for refund in news:
-        amount = int(refund.get("amount") or 0) / 100
-        amount = f"{amount:,.2f} {str(refund.get('currency') or '').upper()}"
+        amount = money_format(int(refund.get("amount") or 0), str(refund.get("currency") or ""))
         if STRIPE_REFUND_STATUS.get(refund.get("status") or "") == Refund.Status.SUCCEEDED:
             parts.append(f"Stripe has already refunded {amount} (refund {refund['id']})")
         else:
@@ -496,9 +496,11 @@ def _refund_found_message(news: list[dict], request_id: int) -> str:
     ):
         then = "The request will show as refunded by itself when Stripe has finished."
     else:
-        left = (purchase.amount_cents - purchase.amount_refunded_cents) / 100
+        left = money_format(
+            purchase.amount_cents - purchase.amount_refunded_cents, purchase.currency
+        )
         then = (
-            f"{left:,.2f} {purchase.currency.upper()} of the payment is still not refunded: "
+            f"{left} of the payment is still not refunded: "
             "look at the purchase before doing anything else."
         )
     return (

@@ -1,11 +1,11 @@
 """Background work for billing (run by `manage.py db_worker`)."""
 
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.tasks import task
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+
+from core.mail import email_message, email_subject, staff_emails
 
 
 @task()
@@ -38,18 +38,14 @@ def purchase_receipt_send(*, purchase_id: int, resend: bool = False) -> bool:
             "program_url": settings.SITE_URL
             + reverse("program:detail", args=[purchase.program.slug]),
             "purchases_url": settings.SITE_URL + reverse("billing:purchases"),
-            "SITE_NAME": "Comforting Your S-I Joints",
         }
-        subject = render_to_string("billing/email/receipt_subject.txt", context)
-        message = EmailMultiAlternatives(
-            subject=" ".join(subject.split()),
-            body=render_to_string("billing/email/receipt_message.txt", context),
+        email_message(
             to=[purchase.user.email],
-        )
-        message.attach_alternative(
-            render_to_string("billing/email/receipt_message.html", context), "text/html"
-        )
-        message.send()
+            subject=email_subject("billing/email/receipt_subject.txt", context),
+            text_template="billing/email/receipt_message.txt",
+            html_template="billing/email/receipt_message.html",
+            context=context,
+        ).send()
         purchase.receipt_sent_at = timezone.now()
         purchase.save(update_fields=["receipt_sent_at", "updated_at"])
         PurchaseEvent.objects.create(
@@ -62,20 +58,14 @@ def purchase_receipt_send(*, purchase_id: int, resend: bool = False) -> bool:
     return True
 
 
-SITE_NAME = "Comforting Your S-I Joints"
-
-
 def _send(*, template: str, subject: str, to: list[str], context: dict) -> None:
-    context = {"SITE_NAME": SITE_NAME, **context}
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"billing/email/{template}.txt", context),
+    email_message(
         to=to,
-    )
-    message.attach_alternative(
-        render_to_string(f"billing/email/{template}.html", context), "text/html"
-    )
-    message.send()
+        subject=subject,
+        text_template=f"billing/email/{template}.txt",
+        html_template=f"billing/email/{template}.html",
+        context=context,
+    ).send()
 
 
 MEMBER_SUBJECTS = {
@@ -125,7 +115,6 @@ def refund_request_email_staff(*, request_id: int) -> str:
     """Tell staff a member asked for a refund, with a link to the queue."""
     from django.conf import settings
 
-    from accounts.selectors import staff_notification_emails
     from billing.models import RefundRequest
 
     request = (
@@ -133,7 +122,7 @@ def refund_request_email_staff(*, request_id: int) -> str:
         .filter(pk=request_id)
         .first()
     )
-    staff = staff_notification_emails()
+    staff = staff_emails()
     if request is None or not staff:
         return "nobody to tell"
     admin_path = reverse("admin:billing_refundrequest_change", args=[request.pk])

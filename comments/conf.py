@@ -17,8 +17,6 @@ DEFAULTS = {
     "COMMENTS_MAX_LINKS": 2,
     "COMMENTS_PER_PAGE": 20,
     "COMMENTS_QUESTIONS_PER_PAGE": 20,
-    # How many proxies in front of the site append to X-Forwarded-For (0: use REMOTE_ADDR).
-    "COMMENTS_PROXY_COUNT": 0,
 }
 
 

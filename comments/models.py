@@ -3,10 +3,12 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from core.models import TimeStamped
+
 BODY_MAX_LENGTH = 3000
 
 
-class Comment(models.Model):
+class Comment(TimeStamped):
     """A question or comment under a public article or a lesson, or staff's reply to one.
 
     One level of threading: a reply's parent is always a top-level comment. Status changes go
@@ -80,8 +82,6 @@ class Comment(models.Model):
         editable=False,
         help_text="Keyed hash of the client address, for rate limits; the address is not stored.",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [

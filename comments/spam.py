@@ -1,14 +1,14 @@
-"""Spam defences for posting: signed form timestamps, rate limits in the cache, link counting,
+"""Spam defences for posting: signed form timestamps, rate limits (core.ratelimit), link counting,
 and a keyed hash of the client address (the address itself is never stored)."""
 
 import re
 import time
 
 from django.core import signing
-from django.core.cache import cache
 from django.utils.crypto import salted_hmac
 
 from comments import conf
+from core.ratelimit import rate_limit_count, rate_limit_hit
 
 _TOKEN_SALT = "comments.form-started"  # noqa: S105 (a signing salt, not a secret)
 _LINK_RE = re.compile(
@@ -45,32 +45,12 @@ def client_hash(ip: str) -> str:
     return salted_hmac("comments.client-ip", ip, algorithm="sha256").hexdigest() if ip else ""
 
 
-def client_ip(request) -> str:
-    """REMOTE_ADDR, or the address the trusted proxies saw (COMMENTS_PROXY_COUNT)."""
-    proxies = conf.get("COMMENTS_PROXY_COUNT")
-    if proxies:
-        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        forwarded = [p for p in forwarded if p]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "")
-
-
-def _key(kind: str, ident: str) -> str:
-    return f"comments:rate:{kind}:{ident}"
-
-
 def rate_exceeded(*, kind: str, ident: str) -> bool:
     limit, _window = conf.get(f"COMMENTS_RATE_PER_{kind.upper()}")
-    return cache.get(_key(kind, ident), 0) >= limit
+    return rate_limit_count(scope=f"comments:{kind}", value=ident) >= limit
 
 
 def rate_count(*, kind: str, ident: str) -> None:
     """Count one accepted post in the current window (fixed window, starts at the first post)."""
     _limit, window = conf.get(f"COMMENTS_RATE_PER_{kind.upper()}")
-    key = _key(kind, ident)
-    cache.add(key, 0, timeout=window)
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window)
+    rate_limit_hit(scope=f"comments:{kind}", value=ident, period=window)

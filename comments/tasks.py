@@ -1,25 +1,17 @@
 """Emails about comments, sent by the task worker so posting never waits on SMTP."""
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core import signing
-from django.core.mail import send_mail
 from django.tasks import task
-from django.template.loader import render_to_string
 from django.urls import reverse
+
+from core.mail import email_message, email_subject, staff_emails
 
 STOP_SALT = "comments.stop-reply-emails"
 
 
 def stop_emails_token(comment_id: int) -> str:
     return signing.dumps(comment_id, salt=STOP_SALT)
-
-
-def _staff_recipients() -> list[str]:
-    if settings.STAFF_NOTIFICATION_EMAILS:
-        return list(settings.STAFF_NOTIFICATION_EMAILS)
-    users = get_user_model().objects.filter(is_staff=True, is_active=True)
-    return sorted(users.values_list("email", flat=True))
 
 
 @task()
@@ -32,7 +24,7 @@ def notify_staff_of_pending(comment_id: int) -> None:
         .filter(pk=comment_id, status=Comment.Status.PENDING)
         .first()
     )
-    recipients = _staff_recipients()
+    recipients = staff_emails()
     if comment is None or not recipients:
         return
     context = {
@@ -43,12 +35,12 @@ def notify_staff_of_pending(comment_id: int) -> None:
         + reverse("admin:comments_comment_changelist")
         + "?status__exact=pending",
     }
-    send_mail(
-        render_to_string("comments/email/pending_subject.txt", context).strip(),
-        render_to_string("comments/email/pending_message.txt", context),
-        None,
-        recipients,
-    )
+    email_message(
+        to=recipients,
+        subject=email_subject("comments/email/pending_subject.txt", context),
+        text_template="comments/email/pending_message.txt",
+        context=context,
+    ).send()
 
 
 @task()
@@ -74,9 +66,9 @@ def email_reply_to_asker(reply_id: int) -> None:
         "stop_link": settings.SITE_URL
         + reverse("comments:stop-emails", args=[stop_emails_token(question.pk)]),
     }
-    send_mail(
-        render_to_string("comments/email/reply_subject.txt", context).strip(),
-        render_to_string("comments/email/reply_message.txt", context),
-        None,
-        [question.author.email],
-    )
+    email_message(
+        to=[question.author.email],
+        subject=email_subject("comments/email/reply_subject.txt", context),
+        text_template="comments/email/reply_message.txt",
+        context=context,
+    ).send()

@@ -7,9 +7,10 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from comments import selectors, services, spam, tasks
+from comments import selectors, services, tasks
 from comments.forms import CommentForm, ReplyForm
 from comments.models import Comment, target_url
+from core.http import client_ip
 from program.models import Article, Lesson
 
 
@@ -38,7 +39,7 @@ def post(request, kind: str, pk: int):
                 target=target,
                 body=form.cleaned_data["body"],
                 notify_on_reply=form.cleaned_data["notify_on_reply"],
-                client_ip=spam.client_ip(request),
+                client_ip=client_ip(request),
                 honeypot=form.cleaned_data["website"],
                 form_token=form.cleaned_data["started"],
             )

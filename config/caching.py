@@ -14,18 +14,16 @@
 A page is public only if nothing personal is in it. Two things made every public page personal:
 the CSRF token in the email-course sign-up form and in the Buy form. The Buy form shows a visitor a
 plain link to sign in instead (buying needs an account anyway), and the sign-up form is
-CSRF-exempt through `same_origin_post` below: it only records an address that must still be
+CSRF-exempt through `core.http.same_origin_post`: it only records an address that must still be
 confirmed from its inbox (double opt-in), a honeypot and a rate limit stand in front of it, and a
 browser's Origin header must name this site. A page that still sets a cookie (a form with a CSRF
 token, a message) is never made public: the answer itself is checked, not only the list.
 """
 
 from collections.abc import Callable
-from functools import wraps
-from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse
 from django.middleware.gzip import GZipMiddleware
 from django.utils.cache import (
     get_conditional_response,
@@ -33,7 +31,9 @@ from django.utils.cache import (
     patch_cache_control,
     set_response_etag,
 )
-from django.views.decorators.csrf import csrf_exempt
+
+# Re-exported for the views that still import it from here; core.http holds it.
+from core.http import same_origin_post  # noqa: F401
 
 # URL names whose answer to a visitor carries nothing personal.
 PUBLIC_VIEWS = frozenset(
@@ -131,33 +131,3 @@ class PageGZipMiddleware(GZipMiddleware):
         if response.streaming or not response.get("Content-Type", "").startswith(self.COMPRESSIBLE):
             return response
         return super().process_response(request, response)
-
-
-def _allowed_origins(request: HttpRequest) -> set[str]:
-    own = f"{request.scheme}://{request.get_host()}"
-    return {own, *settings.CSRF_TRUSTED_ORIGINS}
-
-
-def same_origin_post(view: Callable) -> Callable:
-    """CSRF-exempt for a form that sits on cacheable public pages; refuses cross-site posts.
-
-    Browsers send Origin with every POST (Referer when Origin is "null" or missing in old ones);
-    one that names another site is refused. A request with neither comes from a script, not a
-    browser that could be tricked, and meets the view's own honeypot and rate limit.
-    """
-
-    @csrf_exempt
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs):
-        if request.method == "POST":
-            origin = request.headers.get("Origin", "")
-            if not origin or origin == "null":
-                referer = urlsplit(request.headers.get("Referer", ""))
-                origin = f"{referer.scheme}://{referer.netloc}" if referer.netloc else ""
-            if origin and origin not in _allowed_origins(request):
-                return HttpResponseForbidden(
-                    "This form can only be sent from this site.", content_type="text/plain"
-                )
-        return view(request, *args, **kwargs)
-
-    return wrapped

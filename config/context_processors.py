@@ -2,4 +2,4 @@ from django.conf import settings
 
 
 def site(request):
-    return {"SITE_NAME": "Comforting Your S-I Joints", "SITE_URL": settings.SITE_URL}
+    return {"SITE_NAME": settings.SITE_NAME, "SITE_URL": settings.SITE_URL}

@@ -32,6 +32,8 @@ ALLOWED_HOSTS = env_list(
 )
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The name pages, emails and the admin show.
+SITE_NAME = "Comforting Your S-I Joints"
 ADMIN_URL = env_str("DJANGO_ADMIN_URL", "admin/").strip("/") + "/"
 
 ROOT_URLCONF = "config.urls"
@@ -57,6 +59,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "django_tasks_db",
+    "core",
     "accounts",
     "program",
     "billing",
@@ -125,7 +128,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 
 # ------------------------------------------------------------------------------
-# Cache: rate limits (allauth's and accounts.ratelimit's) count here, so with several gunicorn
+# Cache: rate limits (allauth's and core.ratelimit's) count here, so with several gunicorn
 # workers or hosts it must be shared: production keeps it in a database table
 # (`manage.py createcachetable` at deploy). Pages are cached by the browser and CDN, not here.
 # ------------------------------------------------------------------------------
@@ -172,7 +175,7 @@ ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Comforting Your S-I Joints] "
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",
@@ -183,6 +186,9 @@ ACCOUNT_RATE_LIMITS = {
     "change_email": "1/m/user",
     "request_login_code": "20/m/ip,3/m/key",
 }
+# How many proxies in front of the site append to X-Forwarded-For (0: REMOTE_ADDR is the client).
+# The one proxy setting: allauth's rate limits and core.http.client_ip (our forms, comments) read it.
+ALLAUTH_TRUSTED_PROXY_COUNT = 0
 LOGIN_REDIRECT_URL = "home"
 LOGIN_URL = "account_login"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
@@ -191,7 +197,7 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 # Email: console locally, SMTP in production (EMAIL_URL or EMAIL_HOST...)
 # https://docs.djangoproject.com/en/6.1/topics/email/
 # ------------------------------------------------------------------------------
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Comforting Your S-I Joints <hello@example.com>")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{SITE_NAME} <hello@example.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 STAFF_NOTIFICATION_EMAILS = env_list("STAFF_NOTIFICATION_EMAILS")
 if env_str("EMAIL_URL"):

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
 from django.views.decorators.cache import never_cache
 
 from program import views as program_views
@@ -18,7 +19,7 @@ def favicon(request):
     return HttpResponsePermanentRedirect(static("img/favicon.svg"))
 
 
-admin.site.site_header = "Comforting Your S-I Joints: staff"
+admin.site.site_header = lazy(lambda: f"{settings.SITE_NAME}: staff", str)()
 admin.site.site_title = "S-I program staff"
 admin.site.index_title = "Manage the site"
 

@@ -4,31 +4,25 @@ A failed send raises, so the task shows as failed (with the error) in the admin'
 """
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.tasks import task
-from django.template.loader import render_to_string
 from django.urls import reverse
 
-from accounts.selectors import staff_notification_emails
+from core.mail import email_message, staff_emails
 from help.models import ConsultationRequest, MentoringRequest
 
 MODELS = {"consultation": ConsultationRequest, "mentoring": MentoringRequest}
 TITLES = {"consultation": "free consultation", "mentoring": "mentoring"}
-SITE_NAME = "Comforting Your S-I Joints"
 
 
 def _message(*, template: str, subject: str, to: list[str], context: dict, reply_to=None):
-    context = {"SITE_NAME": SITE_NAME, "SITE_URL": settings.SITE_URL, **context}
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"help/email/{template}.txt", context),
+    return email_message(
         to=to,
+        subject=subject,
+        text_template=f"help/email/{template}.txt",
+        html_template=f"help/email/{template}.html",
+        context=context,
         reply_to=reply_to,
     )
-    message.attach_alternative(
-        render_to_string(f"help/email/{template}.html", context), "text/html"
-    )
-    return message
 
 
 @task()
@@ -39,7 +33,7 @@ def send_request_received(kind: str, request_id: int) -> str:
         return "missing"
     admin_path = reverse(f"admin:help_{MODELS[kind]._meta.model_name}_change", args=[obj.pk])
     context = {"obj": obj, "kind": kind, "title": TITLES[kind]}
-    staff = staff_notification_emails()
+    staff = staff_emails()
     if staff:
         _message(
             template="request_staff",

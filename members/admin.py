@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from core.admin import ReadOnlyAdmin
 from members import selectors, views
 from members.models import Member, StaffAction, StaffNote
 
@@ -104,17 +105,8 @@ class MemberAdmin(admin.ModelAdmin):
         return views.dashboard(request, model_admin=self)
 
 
-class AppendOnlyAdmin(admin.ModelAdmin):
+class AppendOnlyAdmin(ReadOnlyAdmin):
     """Notes and actions are written from the member page and never changed afterwards."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="member")
     def member_link(self, obj):

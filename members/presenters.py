@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from billing.models import Purchase, Refund
+from core.money import money_format
 from members.models import Member
 from members.selectors import MemberRecord
 
@@ -170,7 +171,7 @@ def _refund_byline(refund) -> str:
 
 
 def _refund_title(refund) -> str:
-    amount = f"{refund.amount_cents / 100:,.2f} {refund.currency.upper()}"
+    amount = money_format(refund.amount_cents, refund.currency)
     purchase = f"purchase #{refund.purchase_id}"
     return {
         Refund.Status.SUCCEEDED: f"Refunded {amount} of {purchase}",
@@ -303,8 +304,8 @@ def dashboard(figures: dict) -> dict:
     money = [
         {
             **row,
-            "sales_amount": f"{row['sales_cents'] / 100:,.2f}",
-            "refund_amount": f"{row['refund_cents'] / 100:,.2f}",
+            "sales_amount": money_format(row["sales_cents"]),
+            "refund_amount": money_format(row["refund_cents"]),
         }
         for row in figures["money"]
     ]

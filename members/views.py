@@ -10,6 +10,8 @@ from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from core.money import money_format
+from core.spreadsheet import csv_cell
 from members import charts, forms, presenters, selectors, services
 
 ACTIONS = ("note", "grant", "revoke", "receipt", "password")
@@ -109,18 +111,11 @@ EXPORT_HEADER = [
     "complimentary",
     "last activity",
 ]
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class _Echo:
     def write(self, value):
         return value
-
-
-def safe_cell(value) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas (CSV injection): quote them."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _date(value, tz=None) -> str:
@@ -147,15 +142,15 @@ def export_rows(rows: Iterable) -> Iterator[list[str]]:
     ) in rows:
         moments = [moment for moment in activity if moment is not None]
         yield [
-            safe_cell(email),
-            safe_cell(name),
+            csv_cell(email),
+            csv_cell(name),
             status,
             _date(joined, tz),
             "yes" if verified else "no",
             _date(paid_at, tz),
-            f"{(paid_cents or 0) / 100:.2f}",
+            money_format(paid_cents or 0, grouping=False),
             (currency or "").upper(),
-            f"{(refunded_cents or 0) / 100:.2f}",
+            money_format(refunded_cents or 0, grouping=False),
             "yes" if complimentary else "no",
             _date(max(moments), tz) if moments else "",
         ]

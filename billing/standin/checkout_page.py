@@ -3,6 +3,8 @@
 import html
 from copy import deepcopy
 
+from core.money import money_format
+
 ROUTES = [
     ("GET", r"/c/pay/(?P<id>cs_[\w]+)", "page_checkout"),
     ("POST", r"/c/pay/(?P<id>cs_[\w]+)/(?P<action>pay|cancel)", "page_checkout_action"),
@@ -46,10 +48,10 @@ class CheckoutPageRoutes:
             return
         rows = "".join(
             f"<li>{html.escape(item['description'])}: "
-            f"{item['amount_total'] / 100:,.2f} {item['currency'].upper()}</li>"
+            f"{money_format(item['amount_total'], item['currency'])}</li>"
             for item in items
         )
-        total = f"{session['amount_total'] / 100:,.2f} {session['currency'].upper()}"
+        total = money_format(session["amount_total"], session["currency"])
         body = f"""
 <p class="note">Local Stripe stand-in: no card, no money. This page stands in for Stripe Checkout.</p>
 <ul>{rows}</ul>

@@ -1,0 +1,54 @@
+"""Emails from templates: a text body, optionally an HTML alternative, the site's name in reach."""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+
+def staff_emails() -> list[str]:
+    """settings.STAFF_NOTIFICATION_EMAILS, or else every active staff member's address."""
+    configured = list(getattr(settings, "STAFF_NOTIFICATION_EMAILS", []) or [])
+    if configured:
+        return configured
+    return list(
+        get_user_model()
+        .objects.filter(is_staff=True, is_active=True)
+        .exclude(email="")
+        .order_by("id")
+        .values_list("email", flat=True)
+    )
+
+
+def email_context(context: dict) -> dict:
+    """SITE_NAME and SITE_URL for every email template; the caller's own keys win."""
+    return {"SITE_NAME": settings.SITE_NAME, "SITE_URL": settings.SITE_URL, **context}
+
+
+def email_subject(template_name: str, context: dict) -> str:
+    """A subject rendered from a template, on one line (a header cannot hold a line break)."""
+    return " ".join(render_to_string(template_name, email_context(context)).split())
+
+
+def email_message(
+    *,
+    to: list[str],
+    subject: str,
+    text_template: str,
+    context: dict,
+    html_template: str = "",
+    reply_to: list[str] | None = None,
+    headers: dict | None = None,
+) -> EmailMultiAlternatives:
+    """The message, not sent: the caller sends it (or hands it to a connection of its own)."""
+    context = email_context(context)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(text_template, context),
+        to=to,
+        reply_to=reply_to,
+        headers=headers,
+    )
+    if html_template:
+        message.attach_alternative(render_to_string(html_template, context), "text/html")
+    return message

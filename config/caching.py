@@ -32,9 +32,6 @@ from django.utils.cache import (
     set_response_etag,
 )
 
-# Re-exported for the views that still import it from here; core.http holds it.
-from core.http import same_origin_post  # noqa: F401
-
 # URL names whose answer to a visitor carries nothing personal.
 PUBLIC_VIEWS = frozenset(
     {

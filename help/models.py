@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from core.models import TimeStamped
+
 
 class BodyRegion(models.TextChoices):
     LOWER_BACK = "lower-back", "Lower back"
@@ -38,7 +40,7 @@ class RequestStatus(models.TextChoices):
     ANSWERED = "answered", "Answered"
 
 
-class HelpRequest(models.Model):
+class HelpRequest(TimeStamped):
     """What a consultation and a mentoring request share: who wrote, and staff's reply.
 
     Abstract: each request has its own table. The two links to accounts
@@ -57,8 +59,6 @@ class HelpRequest(models.Model):
     )
     staff_reply = models.TextField(blank=True, help_text="The reply emailed to the person.")
     replied_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         abstract = True

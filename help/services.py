@@ -7,7 +7,7 @@ the mail server. Staff emails carry no health details, only who wrote and a link
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.ratelimit import rate_limit_consume
+from core.ratelimit import rate_limit_consume
 from help.models import ConsultationRequest, HelpRequest, MentoringRequest
 
 REQUEST_LIMIT_PER_ADDRESS = 5

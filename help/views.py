@@ -3,7 +3,8 @@
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.ratelimit import RATE_LIMITED_MESSAGE, client_ip
+from core.http import client_ip
+from core.ratelimit import RATE_LIMITED_MESSAGE
 from help import services
 from help.forms import ConsultationForm, MentoringForm
 from program.selectors import article_for_page

@@ -4,20 +4,14 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from core.models import TimeStamped
+from core.money import money_format
 from program.markdown import render_markdown
 
 
 def private_storage():
     """Private media: the file system folder no URL serves, or the private S3 bucket."""
     return storages["private"]
-
-
-class TimeStamped(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        abstract = True
 
 
 class ProgramQuerySet(models.QuerySet):
@@ -50,7 +44,7 @@ class Program(TimeStamped):
 
     @property
     def price_display(self) -> str:
-        return f"{self.price_cents / 100:,.2f} {self.currency.upper()}"
+        return money_format(self.price_cents, self.currency)
 
     @property
     def description_html(self) -> str:

@@ -6,14 +6,9 @@ from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.utils import timezone
 
+from core.spreadsheet import csv_cell
 from program.course import services
 from program.models import CourseDelivery, CourseStep, Subscriber
-
-
-def _csv_safe(value) -> str:
-    """Stop spreadsheet programs from running a cell as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 class CourseDeliveryInline(admin.TabularInline):
@@ -67,7 +62,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         for row in queryset.select_related("user").order_by("created_at", "id"):
             values = [getattr(row, column) for column in columns]
             values.append(row.user.email if row.user else "")
-            writer.writerow([_csv_safe(value) for value in values])
+            writer.writerow([csv_cell(value) for value in values])
         return response
 
 

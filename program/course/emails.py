@@ -2,13 +2,11 @@
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
 
+from core.mail import email_message
 from program.course import tokens
 from program.models import CourseDelivery, Lesson, Subscriber
-
-SITE_NAME = "Comforting Your S-I Joints"
 
 
 def absolute_url(path: str) -> str:
@@ -29,27 +27,18 @@ def _message(
     *, subscriber: Subscriber, subject: str, template: str, context: dict
 ) -> EmailMultiAlternatives:
     unsubscribe = unsubscribe_url(subscriber)
-    context = {
-        "SITE_NAME": SITE_NAME,
-        "SITE_URL": settings.SITE_URL,
-        "subscriber": subscriber,
-        "unsubscribe_url": unsubscribe,
-        **context,
-    }
-    text = render_to_string(f"program/email/{template}.txt", context)
-    html = render_to_string(f"program/email/{template}.html", context)
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=text,
+    return email_message(
         to=[subscriber.email],
+        subject=subject,
+        text_template=f"program/email/{template}.txt",
+        html_template=f"program/email/{template}.html",
+        context={"subscriber": subscriber, "unsubscribe_url": unsubscribe, **context},
         headers={
             # RFC 2369 + RFC 8058: mail programs show an "Unsubscribe" button that POSTs here.
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )
-    message.attach_alternative(html, "text/html")
-    return message
 
 
 def confirmation_message(subscriber: Subscriber) -> EmailMultiAlternatives:

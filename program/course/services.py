@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.ratelimit import rate_limit_consume
+from core.ratelimit import rate_limit_consume
 from program.course import tasks
 from program.models import CourseDelivery, CourseStep, Subscriber, Unit
 

@@ -9,8 +9,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.ratelimit import RATE_LIMITED_MESSAGE, client_ip
-from config.caching import same_origin_post
+from core.http import client_ip, same_origin_post
+from core.ratelimit import RATE_LIMITED_MESSAGE
 from program.course import services, tokens
 from program.course.forms import CourseResendForm, CourseSignupForm
 from program.models import Subscriber
@@ -26,7 +26,7 @@ def _subscriber(check: tokens.TokenCheck) -> Subscriber | None:
     return Subscriber.objects.filter(pk=check.subscriber_id).first()
 
 
-@same_origin_post  # the form sits on cacheable public pages: no CSRF token (config/caching.py)
+@same_origin_post  # the form sits on cacheable public pages: no CSRF token (core/http.py)
 @require_http_methods(["GET", "POST"])
 def free_course_signup(request):
     if request.method == "GET":

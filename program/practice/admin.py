@@ -2,20 +2,8 @@
 
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
 from program.models import JournalEntry, LessonProgress, PracticeEvent, SafetyAcknowledgement
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Members write these through the site; staff may look, never edit."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(JournalEntry)

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.spreadsheet import csv_cell
 from program.models import (
     JournalEntry,
     Lesson,
@@ -148,14 +149,6 @@ def safety_acknowledge(*, user) -> SafetyAcknowledgement:
 # Data rights: exports (reads, kept beside the writes they mirror)
 # ------------------------------------------------------------------------------
 
-_CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_safe(value) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas; a member's note must not."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_CSV_FORMULA_PREFIXES) else text
-
 
 def journal_export_csv(*, user) -> str:
     out = io.StringIO()
@@ -168,10 +161,10 @@ def journal_export_csv(*, user) -> str:
         writer.writerow(
             [
                 entry.created_at.isoformat(),
-                _csv_safe(entry.program.title),
+                csv_cell(entry.program.title),
                 entry.side,
                 "" if entry.pain is None else entry.pain,
-                _csv_safe(entry.note),
+                csv_cell(entry.note),
             ]
         )
     return out.getvalue()
@@ -200,9 +193,9 @@ def progress_export_csv(*, user) -> str:
     for row in rows:
         writer.writerow(
             [
-                _csv_safe(row.lesson.unit.program.title),
-                _csv_safe(row.lesson.unit.title),
-                _csv_safe(row.lesson.title),
+                csv_cell(row.lesson.unit.program.title),
+                csv_cell(row.lesson.unit.title),
+                csv_cell(row.lesson.title),
                 row.state,
                 row.times_practised,
                 row.last_practised_at.isoformat() if row.last_practised_at else "",

@@ -30,24 +30,6 @@ def test_rows_queued_under_the_old_task_paths_still_resolve(queued_path, task):
     assert resolved.func is task.func
 
 
-def test_program_imports_no_app_above_it():
-    offenders = []
-    for path in PROGRAM.rglob("*.py"):
-        relative = path.relative_to(PROGRAM.parent).as_posix()
-        if relative.startswith(("program/demo/", "program/management/commands/seed_demo")):
-            continue  # moving to the demo app, which sits above everything
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names = [node.module]
-            offenders += [
-                f"{relative}: {name}" for name in names if name.split(".")[0] in ABOVE_PROGRAM
-            ]
-    assert offenders == []
-
-
 def test_no_module_imports_after_its_code():
     """Imports sit at the top of each module (or inside a function on purpose)."""
     offenders = []

@@ -135,9 +135,15 @@ class WebhookEventAdmin(ReadOnlyAdmin):
         "processed_at",
         "processing_attempts",
         "has_error",
+        "refused",
         "api_version_mismatch",
     ]
-    list_filter = ["type", "api_version_mismatch", ("processed_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        "type",
+        "refused",
+        "api_version_mismatch",
+        ("processed_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["stripe_event_id", "object_id", "type"]
     actions = ["process_again"]
 

@@ -171,6 +171,14 @@ class WebhookEvent(models.Model):
     processing_attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, help_text="The last handler failure, if any.")
     note = models.TextField(blank=True, help_text="What the handler decided, in words.")
+    refused = models.BooleanField(
+        default=False,
+        help_text=(
+            "Refused: it named a purchase of ours but did not match it (amount, currency, "
+            "metadata), or came for the other mode (live or test). Nothing was changed; "
+            "the note says why."
+        ),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -31,7 +31,14 @@ from billing.models import (
     RefundRequestEvent,
     WebhookEvent,
 )
-from billing.services import WEBHOOK_HANDLERS, _as_dict, _id_of, _label
+from billing.services import (
+    PURCHASE_ALLOWED_FROM,
+    WEBHOOK_HANDLERS,
+    _as_dict,
+    _id_of,
+    _label,
+    purchase_transition,
+)
 from billing.stripe_client import stripe_client
 from billing.tasks import refund_request_email_member, refund_request_email_staff
 from program.services import access_grant, access_revoke
@@ -580,30 +587,40 @@ def _purchase_settle(
     if total == purchase.amount_refunded_cents:
         return
     status_before = purchase.status
-    purchase.amount_refunded_cents = total
-    fields = ["amount_refunded_cents", "updated_at"]
-    if status_before in REFUNDABLE:
-        if total >= purchase.amount_cents:
-            purchase.status = Purchase.Status.REFUNDED
-        elif total > 0:
-            purchase.status = Purchase.Status.PARTIALLY_REFUNDED
-            purchase.needs_attention = True
-        fields += ["status", "needs_attention"]
-    purchase.save(update_fields=fields)
-    kind = (
-        PurchaseEvent.Kind.REFUNDED
-        if purchase.status == Purchase.Status.REFUNDED
-        else PurchaseEvent.Kind.PARTIALLY_REFUNDED
-    )
-    PurchaseEvent.objects.create(
-        purchase=purchase,
-        kind=kind,
-        status_before=status_before,
-        status_after=purchase.status,
-        source_label=label,
-        note=reason,
-        data={"amount_refunded_cents": total},
-    )
+    target = None
+    if total >= purchase.amount_cents:
+        target = Purchase.Status.REFUNDED
+    elif total > 0:
+        target = Purchase.Status.PARTIALLY_REFUNDED
+    changes: dict[str, Any] = {"amount_refunded_cents": total}
+    if target == Purchase.Status.PARTIALLY_REFUNDED:
+        changes["needs_attention"] = True
+    data = {"amount_refunded_cents": total}
+    moved = target is not None and status_before in PURCHASE_ALLOWED_FROM[target]
+    if moved:
+        purchase_transition(
+            purchase=purchase,
+            to=target,
+            kind=PurchaseEvent.Kind(target),
+            source_label=label,
+            note=reason,
+            data=data,
+            changes=changes,
+        )
+    else:
+        # The refunded total changes while the status stays (a charged-back purchase, a refund
+        # that failed after it had succeeded).
+        purchase.amount_refunded_cents = total
+        purchase.save(update_fields=["amount_refunded_cents", "updated_at"])
+        PurchaseEvent.objects.create(
+            purchase=purchase,
+            kind=PurchaseEvent.Kind.NOTE,
+            status_before=status_before,
+            status_after=status_before,
+            source_label=label[:200],
+            note=f"Refunded so far: {total / 100:,.2f} {purchase.currency.upper()}. {reason}",
+            data=data,
+        )
     if purchase.status == Purchase.Status.REFUNDED and status_before != purchase.status:
         approved = (
             purchase.refund_requests.filter(status=Status.PROCESSING)
@@ -805,19 +822,28 @@ def dispute_sync_from_stripe(*, dispute: Any, source_label: str) -> Dispute | No
 
 
 def _dispute_lost(purchase: Purchase, dispute: Dispute, *, label: str) -> None:
-    status_before = purchase.status
-    if purchase.status in REFUNDABLE:
-        purchase.status = Purchase.Status.CHARGED_BACK
-    purchase.disputed = False
-    purchase.save(update_fields=["status", "disputed", "updated_at"])
-    PurchaseEvent.objects.create(
-        purchase=purchase,
-        kind=PurchaseEvent.Kind.DISPUTE_LOST,
-        status_before=status_before,
-        status_after=purchase.status,
-        source_label=label,
-        data={"dispute": dispute.stripe_dispute_id},
-    )
+    data = {"dispute": dispute.stripe_dispute_id}
+    if purchase.status in PURCHASE_ALLOWED_FROM[Purchase.Status.CHARGED_BACK]:
+        purchase_transition(
+            purchase=purchase,
+            to=Purchase.Status.CHARGED_BACK,
+            kind=PurchaseEvent.Kind.DISPUTE_LOST,
+            source_label=label,
+            data=data,
+            changes={"disputed": False},
+        )
+    else:
+        # Already refunded in full: the bank's return of the payment is noted, nothing moves.
+        purchase.disputed = False
+        purchase.save(update_fields=["disputed", "updated_at"])
+        PurchaseEvent.objects.create(
+            purchase=purchase,
+            kind=PurchaseEvent.Kind.DISPUTE_LOST,
+            status_before=purchase.status,
+            status_after=purchase.status,
+            source_label=label,
+            data=data,
+        )
     _access_end(
         purchase,
         source="dispute_lost",

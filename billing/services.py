@@ -171,35 +171,154 @@ def purchase_start(*, user, program: Program) -> Purchase:
 
 
 # ------------------------------------------------------------------------------------------------
-# Fulfilment: the single path used by the webhook and by the success page
+# Status changes: the one function that moves a purchase from one status to another
+# ------------------------------------------------------------------------------------------------
+_S = Purchase.Status
+# The statuses each status may follow. A purchase becomes paid only out of a checkout that was
+# not paid yet, so a late or repeated "paid" (the success link, an event processed again) never
+# undoes a refund or a lost dispute. Pending follows pending: a delayed payment was started.
+PURCHASE_ALLOWED_FROM: dict[str, frozenset[str]] = {
+    _S.PENDING: frozenset({_S.PENDING}),
+    _S.PAID: frozenset({_S.PENDING, _S.FAILED, _S.EXPIRED}),
+    _S.FAILED: frozenset({_S.PENDING}),
+    _S.EXPIRED: frozenset({_S.PENDING}),
+    _S.PARTIALLY_REFUNDED: frozenset({_S.PAID, _S.PARTIALLY_REFUNDED, _S.REFUNDED}),
+    _S.REFUNDED: frozenset({_S.PAID, _S.PARTIALLY_REFUNDED}),
+    _S.CHARGED_BACK: frozenset({_S.PAID, _S.PARTIALLY_REFUNDED}),
+}
+
+
+def purchase_transition(
+    *,
+    purchase: Purchase,
+    to: str,
+    kind: str,
+    source_label: str,
+    note: str = "",
+    data: dict | None = None,
+    changes: Mapping[str, Any] | None = None,
+) -> bool:
+    """Move a purchase to status `to` (with the other field `changes`) and append its history.
+
+    The row is locked, and `to` must be allowed to follow its current status
+    (PURCHASE_ALLOWED_FROM). A refused transition changes nothing: it is logged and noted in the
+    purchase's history, unless the purchase already has that status (a repeat). Returns whether
+    the purchase moved; `purchase` is brought up to date either way.
+    """
+    changes = dict(changes or {})
+    with transaction.atomic():
+        locked = Purchase.objects.select_for_update().get(pk=purchase.pk)
+        before = locked.status
+        if before not in PURCHASE_ALLOWED_FROM[to]:
+            if before != to:
+                logger.warning(
+                    "Purchase %s: %s refused (%s cannot become %s)", locked.pk, kind, before, to
+                )
+                PurchaseEvent.objects.create(
+                    purchase=locked,
+                    kind=PurchaseEvent.Kind.NOTE,
+                    status_before=before,
+                    status_after=before,
+                    source_label=source_label[:200],
+                    note=(
+                        f"Refused: “{PurchaseEvent.Kind(kind).label}” cannot follow "
+                        f"“{locked.get_status_display()}”. Nothing was changed."
+                    ),
+                    data={"refused": kind, "to": to, **(data or {})},
+                )
+            purchase.status = before
+            return False
+        locked.status = to
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        locked.save(update_fields=["status", *changes, "updated_at"])
+        PurchaseEvent.objects.create(
+            purchase=locked,
+            kind=kind,
+            status_before=before,
+            status_after=to,
+            source_label=source_label[:200],
+            note=note,
+            data=data or {},
+        )
+    for name in ("status", *changes, "updated_at"):
+        setattr(purchase, name, getattr(locked, name))
+    return True
+
+
+# ------------------------------------------------------------------------------------------------
+# Fulfilment: the single path used by the webhook, the success page and a second Buy
 # ------------------------------------------------------------------------------------------------
 def _purchase_for_session_locked(session: Mapping) -> Purchase | None:
-    """The purchase a Checkout Session belongs to, row-locked for the current transaction."""
+    """The purchase a Checkout Session belongs to, row-locked for the current transaction.
+
+    Found by the saved session id; when that was never saved (the site stopped between
+    Stripe's answer and our save), by the purchase id in the session's metadata, which only
+    the site sets. Never by client_reference_id: anyone can set that on a Payment Link."""
     session_id = session.get("id")
-    purchase = None
     if session_id:
         purchase = (
             Purchase.objects.select_for_update()
             .filter(stripe_checkout_session_id=session_id)
             .first()
         )
-    if purchase is not None:
-        return purchase
-    reference = session.get("client_reference_id") or (session.get("metadata") or {}).get(
-        "purchase_id"
-    )
-    if not reference or not str(reference).isdigit():
+        if purchase is not None:
+            return purchase
+    reference = str((session.get("metadata") or {}).get("purchase_id") or "")
+    if not session_id or not reference.isdigit():
         return None
-    # The session id was never saved (the site stopped between Stripe's answer and our save).
-    purchase = (
+    return (
         Purchase.objects.select_for_update()
         .filter(pk=int(reference), stripe_checkout_session_id__isnull=True)
         .first()
     )
-    if purchase is not None and session_id:
-        purchase.stripe_checkout_session_id = session_id
-        purchase.save(update_fields=["stripe_checkout_session_id", "updated_at"])
-    return purchase
+
+
+def _session_mismatches(session: Mapping, purchase: Purchase) -> list[str]:
+    """What in the session differs from the purchase it names (empty when it all matches)."""
+    metadata = session.get("metadata") or {}
+    seen = {
+        "mode": session.get("mode"),
+        "metadata.purchase_id": str(metadata.get("purchase_id") or ""),
+        "amount_total": session.get("amount_total"),
+        "currency": str(session.get("currency") or "").lower(),
+    }
+    expected: dict[str, Any] = {
+        "mode": "payment",
+        "metadata.purchase_id": str(purchase.pk),
+        "amount_total": purchase.amount_cents,
+        "currency": purchase.currency,
+    }
+    if purchase.user_id is not None:
+        seen["metadata.user_id"] = str(metadata.get("user_id") or "")
+        expected["metadata.user_id"] = str(purchase.user_id)
+    if session.get("client_reference_id"):
+        seen["client_reference_id"] = str(session["client_reference_id"])
+        expected["client_reference_id"] = str(purchase.pk)
+    return [
+        f"{name}: ours {expected[name]!r}, the session's {seen[name]!r}"
+        for name in expected
+        if seen[name] != expected[name]
+    ]
+
+
+def _session_refused(purchase: Purchase, session: Mapping, mismatches: list[str], label: str):
+    """Record, for staff, a session that names this purchase but does not match it."""
+    purchase.needs_attention = True
+    purchase.save(update_fields=["needs_attention", "updated_at"])
+    PurchaseEvent.objects.create(
+        purchase=purchase,
+        kind=PurchaseEvent.Kind.NOTE,
+        status_before=purchase.status,
+        status_after=purchase.status,
+        source_label=label[:200],
+        note=(
+            f"Not fulfilled: checkout session {session.get('id')} does not match this purchase "
+            f"({'; '.join(mismatches)}). Nothing was granted; look at the payment in Stripe."
+        ),
+        data={"checkout_session": session.get("id"), "mismatch": mismatches},
+    )
+    purchase.refused = "the session does not match the purchase: " + "; ".join(mismatches)
 
 
 def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase | None:
@@ -208,7 +327,10 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
     Safe to call any number of times, in any order, concurrently: the Purchase row is locked and
     nothing happens once it is paid, so there is one paid purchase, one access grant and one
     receipt however often Stripe delivers the event or the member reloads the success page.
-    Returns None for a session that is not ours; does nothing while payment is not complete.
+    Only a session that matches the purchase (id, metadata, mode, amount and currency) pays it;
+    any other is recorded for staff and grants nothing (`purchase.refused` says why), as is a
+    paid session for a purchase already refunded or charged back. Returns None for a session
+    that is not ours; does nothing while payment is not complete.
     """
     session = _as_dict(session)
     with transaction.atomic():
@@ -219,37 +341,35 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
             return purchase
         if session.get("payment_status") not in PAID_PAYMENT_STATUSES:
             return purchase
-        if purchase.status == Purchase.Status.REFUNDED:
+        mismatches = _session_mismatches(session, purchase)
+        if mismatches:
+            _session_refused(purchase, session, mismatches, source_label)
             return purchase
-        status_before = purchase.status
         payment_intent = session.get("payment_intent")
-        purchase.status = Purchase.Status.PAID
-        purchase.paid_at = timezone.now()
-        purchase.stripe_payment_intent_id = _id_of(payment_intent)
+        changes: dict[str, Any] = {
+            "paid_at": timezone.now(),
+            "stripe_payment_intent_id": _id_of(payment_intent),
+        }
         if isinstance(payment_intent, Mapping) and payment_intent.get("latest_charge"):
-            purchase.stripe_charge_id = _id_of(payment_intent["latest_charge"]) or ""
-        purchase.save(
-            update_fields=[
-                "status",
-                "paid_at",
-                "stripe_payment_intent_id",
-                "stripe_charge_id",
-                "updated_at",
-            ]
-        )
-        PurchaseEvent.objects.create(
+            changes["stripe_charge_id"] = _id_of(payment_intent["latest_charge"]) or ""
+        if purchase.stripe_checkout_session_id is None:
+            changes["stripe_checkout_session_id"] = session.get("id")
+        paid = purchase_transition(
             purchase=purchase,
+            to=Purchase.Status.PAID,
             kind=PurchaseEvent.Kind.PAID,
-            status_before=status_before,
-            status_after=purchase.status,
             source_label=source_label,
             data={
                 "checkout_session": session.get("id"),
-                "payment_intent": purchase.stripe_payment_intent_id,
+                "payment_intent": changes["stripe_payment_intent_id"],
                 "amount_total": session.get("amount_total"),
                 "currency": session.get("currency"),
             },
+            changes=changes,
         )
+        if not paid:
+            purchase.refused = f"a paid session cannot make a {purchase.status} purchase paid"
+            return purchase
         if purchase.user is not None:
             access_grant(
                 user=purchase.user,
@@ -264,47 +384,73 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
     return purchase
 
 
-def _purchase_change_status(
-    *, session: Mapping, to: str, kind: str, source_label: str, from_statuses: set[str]
+def _purchase_checkout_ended(
+    *, session: Mapping, to: str, kind: str, source_label: str
 ) -> Purchase | None:
+    """A checkout that will not be paid now: delayed (`to` pending), failed or expired."""
     with transaction.atomic():
         purchase = _purchase_for_session_locked(session)
-        if purchase is None or purchase.status not in from_statuses:
+        if purchase is None:
+            return None
+        mismatches = _session_mismatches(session, purchase)
+        if mismatches:
+            _session_refused(purchase, session, mismatches, source_label)
             return purchase
-        status_before = purchase.status
-        purchase.status = to
+        if (
+            kind == PurchaseEvent.Kind.AWAITING_PAYMENT
+            and purchase.events.filter(kind=kind).exists()
+        ):
+            return purchase  # the webhook and the site's own look at the session both say so
         payment_intent = _id_of(session.get("payment_intent"))
-        fields = ["status", "updated_at"]
+        changes: dict[str, Any] = {}
         if payment_intent and not purchase.stripe_payment_intent_id:
-            purchase.stripe_payment_intent_id = payment_intent
-            fields.append("stripe_payment_intent_id")
-        purchase.save(update_fields=fields)
-        PurchaseEvent.objects.create(
+            changes["stripe_payment_intent_id"] = payment_intent
+        if purchase.stripe_checkout_session_id is None:
+            changes["stripe_checkout_session_id"] = session.get("id")
+        purchase_transition(
             purchase=purchase,
+            to=to,
             kind=kind,
-            status_before=status_before,
-            status_after=to,
             source_label=source_label,
             data={"checkout_session": session.get("id"), "payment_intent": payment_intent},
+            changes=changes,
         )
         return purchase
+
+
+def purchase_sync_from_session(*, session: Any, source_label: str) -> Purchase | None:
+    """Act on Stripe's view of a completed Checkout Session: paid -> fulfil; completed while a
+    delayed payment method (a bank debit) is still collecting -> recorded as processing, which
+    keeps the member from paying a second time."""
+    session = _as_dict(session)
+    if session.get("payment_status") in PAID_PAYMENT_STATUSES:
+        return purchase_fulfil_from_session(session=session, source_label=source_label)
+    if session.get("status") == "complete":
+        return _purchase_checkout_ended(
+            session=session,
+            to=Purchase.Status.PENDING,
+            kind=PurchaseEvent.Kind.AWAITING_PAYMENT,
+            source_label=source_label,
+        )
+    return Purchase.objects.filter(stripe_checkout_session_id=session.get("id")).first()
 
 
 def purchase_check_session(*, session_id: str) -> Purchase | None:
     """For the success page: fulfil from Stripe's own view of the session if it is paid.
 
-    Does not call Stripe once the purchase is already paid (reloads are free). Returns None for a
-    session id that is not one of ours. Raises stripe.StripeError when Stripe cannot answer.
+    Calls Stripe only while the purchase can still become paid (reloads are free, and a refunded
+    or charged-back purchase stays so). Returns None for a session id that is not one of ours.
+    Raises stripe.StripeError when Stripe cannot answer.
     """
     purchase = (
         Purchase.objects.select_related("program").filter(stripe_checkout_session_id=session_id)
     ).first()
-    if purchase is None or purchase.status == Purchase.Status.PAID:
+    if purchase is None or purchase.status not in PURCHASE_ALLOWED_FROM[Purchase.Status.PAID]:
         return purchase
     session = stripe_client().v1.checkout.sessions.retrieve(
         session_id, params={"expand": ["line_items", "payment_intent"]}
     )
-    purchase_fulfil_from_session(session=session, source_label="success page")
+    purchase_sync_from_session(session=session, source_label="success page")
     purchase.refresh_from_db()
     return purchase
 
@@ -348,48 +494,48 @@ def _label(event: WebhookEvent) -> str:
     return f"Stripe event {event.stripe_event_id} ({event.type})"
 
 
+class Refused(str):
+    """A handler's note for an event it refused: it named something of ours but did not match
+    it (or came for the other mode), so nothing was changed. Staff see these in the admin."""
+
+
+def _fulfilment_note(event: WebhookEvent, session: Mapping, purchase: Purchase | None) -> str:
+    if purchase is None:
+        note = f"No purchase for checkout session {session.get('id')}: ignored."
+        paid = session.get("payment_status") in PAID_PAYMENT_STATUSES
+        return Refused(note) if paid and event.type in PAYING_EVENTS else note
+    refused = getattr(purchase, "refused", "")
+    if refused:
+        return Refused(f"Refused for purchase #{purchase.pk}: {refused}. Nothing was changed.")
+    return f"Purchase #{purchase.pk} is {purchase.status}."
+
+
+PAYING_EVENTS = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
+
+
 def _handle_checkout_session_completed(event: WebhookEvent) -> str:
     """checkout.session.completed: paid now (card) -> fulfil; a delayed method (bank debit) ->
-    the purchase waits for async_payment_succeeded/failed."""
+    the purchase waits for async_payment_succeeded/failed, and a second Buy is refused."""
     session = event.body["data"]["object"]
-    if session.get("payment_status") in PAID_PAYMENT_STATUSES:
-        purchase = purchase_fulfil_from_session(session=session, source_label=_label(event))
-    else:
-        purchase = _purchase_change_status(
-            session=session,
-            to=Purchase.Status.PENDING,
-            kind=PurchaseEvent.Kind.AWAITING_PAYMENT,
-            source_label=_label(event),
-            from_statuses={Purchase.Status.PENDING},
-        )
-    if purchase is None:
-        return f"No purchase for checkout session {session.get('id')}: ignored."
-    return f"Purchase #{purchase.pk} is {purchase.status}."
+    purchase = purchase_sync_from_session(session=session, source_label=_label(event))
+    return _fulfilment_note(event, session, purchase)
 
 
 def _handle_async_payment_succeeded(event: WebhookEvent) -> str:
     """checkout.session.async_payment_succeeded: the delayed payment arrived -> fulfil."""
     session = event.body["data"]["object"]
     purchase = purchase_fulfil_from_session(session=session, source_label=_label(event))
-    if purchase is None:
-        return f"No purchase for checkout session {session.get('id')}: ignored."
-    return f"Purchase #{purchase.pk} is {purchase.status}."
+    return _fulfilment_note(event, session, purchase)
 
 
 def _handle_pending_purchase_ended(event: WebhookEvent, *, to: str, kind: str) -> str:
     """A checkout that will never be paid: a still-pending purchase moves to `to` (recorded as
     `kind`); a purchase already past pending, or no purchase at all, is left alone."""
     session = event.body["data"]["object"]
-    purchase = _purchase_change_status(
-        session=session,
-        to=to,
-        kind=kind,
-        source_label=_label(event),
-        from_statuses={Purchase.Status.PENDING},
+    purchase = _purchase_checkout_ended(
+        session=session, to=to, kind=kind, source_label=_label(event)
     )
-    if purchase is None:
-        return f"No purchase for checkout session {session.get('id')}: ignored."
-    return f"Purchase #{purchase.pk} is {purchase.status}."
+    return _fulfilment_note(event, session, purchase)
 
 
 def _handle_async_payment_failed(event: WebhookEvent) -> str:
@@ -440,9 +586,17 @@ def webhook_event_process(*, event: WebhookEvent, force: bool = False) -> Webhoo
         else:
             event.error = ""
             event.note = note
+            event.refused = isinstance(note, Refused)
             event.processed_at = timezone.now()
         event.save(
-            update_fields=["processing_attempts", "error", "note", "processed_at", "updated_at"]
+            update_fields=[
+                "processing_attempts",
+                "error",
+                "note",
+                "refused",
+                "processed_at",
+                "updated_at",
+            ]
         )
     if failure is not None:
         raise failure

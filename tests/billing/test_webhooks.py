@@ -123,10 +123,13 @@ def test_duplicate_of_a_processed_event_answers_200_without_running_again(client
         obj={
             "id": "cs_test_dup",
             "object": "checkout.session",
+            "mode": "payment",
+            "amount_total": purchase.amount_cents,
+            "currency": purchase.currency,
             "payment_status": "paid",
             "payment_intent": "pi_dup",
             "client_reference_id": str(purchase.pk),
-            "metadata": {},
+            "metadata": {"purchase_id": str(purchase.pk), "user_id": str(user.pk)},
         }
     )
     for _ in range(3):

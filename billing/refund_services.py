@@ -576,14 +576,15 @@ def _purchase_for_stripe_object(obj: Mapping) -> Purchase | None:
     return None
 
 
-def _purchase_settle(
-    purchase: Purchase, *, label: str, actor=None, floor: int = 0, reason: str = ""
-) -> None:
-    """Bring a locked purchase in line with its refunds: totals, status, flag, access."""
+def _purchase_settle(purchase: Purchase, *, label: str, actor=None, reason: str = "") -> None:
+    """Bring a locked purchase in line with its refunds: totals, status, flag, access.
+
+    The refunded total is the sum of the purchase's succeeded Refund rows, each kept at
+    Stripe's latest word, so a late or repeated event cannot bring back a refund that failed."""
     succeeded = purchase.refunds.filter(status=Refund.Status.SUCCEEDED).aggregate(
         total=Sum("amount_cents")
     )["total"]
-    total = max(succeeded or 0, floor, 0)
+    total = succeeded or 0
     if total == purchase.amount_refunded_cents:
         return
     status_before = purchase.status
@@ -902,24 +903,21 @@ def _handle_refund_event(event: WebhookEvent) -> str:
 
 
 def _handle_charge_refunded(event: WebhookEvent) -> str:
-    """charge.refunded: the charge's refunded total; a full refund revokes access (even when the
-    refund.* events have not arrived yet), a partial one flags the purchase for staff."""
+    """charge.refunded: Stripe's refunds of the charge are read again from the API and recorded
+    (the event's own amount_refunded may be older than a refund.failed that arrived first); a
+    full refund revokes access, a partial one flags the purchase for staff."""
     charge = event.body["data"]["object"]
     label = _label(event)
-    for refund in ((charge.get("refunds") or {}).get("data")) or []:
-        if isinstance(refund, Mapping):
-            refund_sync_from_stripe(refund=refund, source_label=label)
     purchase = _purchase_for_stripe_object({**charge, "charge": charge.get("id")})
     if purchase is None:
         return f"No purchase for charge {charge.get('id')}: ignored."
+    if charge.get("id"):
+        listed = stripe_client().v1.refunds.list(params={"charge": charge["id"], "limit": 100})
+        for refund in listed.auto_paging_iter():
+            refund_sync_from_stripe(refund=refund, source_label=label)
     with transaction.atomic():
         purchase = _lock_purchase(purchase.pk)
-        _purchase_settle(
-            purchase,
-            label=label,
-            floor=int(charge.get("amount_refunded") or 0),
-            reason=f"Charge {charge.get('id')} refunded at Stripe",
-        )
+        _purchase_settle(purchase, label=label, reason=f"Charge {charge.get('id')} refunded")
     return f"Purchase #{purchase.pk} is {purchase.status}."
 
 

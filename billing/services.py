@@ -57,6 +57,17 @@ def _absolute(path: str) -> str:
     return settings.SITE_URL + path
 
 
+def _payment_processing(*, user, program: Program) -> bool:
+    """A checkout of this program was completed with a delayed payment method (a bank debit)
+    that Stripe is still collecting: paying again now would charge the member twice."""
+    return Purchase.objects.filter(
+        user=user,
+        program=program,
+        status=Purchase.Status.PENDING,
+        events__kind=PurchaseEvent.Kind.AWAITING_PAYMENT,
+    ).exists()
+
+
 def _email_is_verified(user) -> bool:
     return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
 
@@ -69,13 +80,15 @@ def purchase_start(*, user, program: Program) -> Purchase:
 
     The local row exists before the customer leaves for Stripe, and its id travels in
     client_reference_id and metadata, so whatever Stripe reports later finds it. Raises
-    PurchaseNotAllowed when the person already has access or has not verified their email, and
-    stripe.StripeError when Stripe cannot be reached (the pending row then simply stays unused).
+    PurchaseNotAllowed when the person already has access, has not verified their email, or has
+    a payment of the program still being processed (code "processing"), and stripe.StripeError when Stripe cannot be reached (the pending row then simply stays unused).
     """
     if user_has_access(user=user, program=program):
         raise PurchaseNotAllowed("has_access", "You already have the full program.")
     if not _email_is_verified(user):
         raise PurchaseNotAllowed("unverified", "Please confirm your email address first.")
+    if _payment_processing(user=user, program=program):
+        raise PurchaseNotAllowed("processing", "A payment for this program is being processed.")
 
     reusable = (
         Purchase.objects.filter(
@@ -95,10 +108,13 @@ def purchase_start(*, user, program: Program) -> Purchase:
         session = stripe_client().v1.checkout.sessions.retrieve(reusable.stripe_checkout_session_id)
         if session.status == "open":
             return reusable
-        # Paid already (the webhook is late): fulfil now instead of sending them to pay again.
-        purchase_fulfil_from_session(session=session, source_label="checkout (already paid)")
+        # Completed already (the webhook is late): paid -> fulfil now instead of sending them to
+        # pay again; a delayed payment still on its way -> it must not be paid a second time.
+        purchase_sync_from_session(session=session, source_label="checkout (already completed)")
         if user_has_access(user=user, program=program):
             raise PurchaseNotAllowed("has_access", "You already have the full program.")
+        if _payment_processing(user=user, program=program):
+            raise PurchaseNotAllowed("processing", "A payment for this program is being processed.")
 
     with transaction.atomic():
         purchase = Purchase.objects.create(

@@ -47,6 +47,13 @@ def checkout(request, program: str):
                 "You can send it again from this page.",
             )
             return redirect("account_email")
+        if exc.code == "processing":
+            messages.info(
+                request,
+                "Your payment is still being processed by your bank, so there is no need to pay "
+                "again. The program opens, and we email your receipt, as soon as it arrives.",
+            )
+            return redirect("billing:purchases")
         messages.info(request, "You already have the full program. Welcome back!")
         return redirect(program_url)
     except stripe.StripeError:

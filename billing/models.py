@@ -294,8 +294,10 @@ class RefundRequestEvent(models.Model):
 
 class Refund(models.Model):
     """Money going back to the member: one row per Stripe refund (or one refund made outside
-    Stripe). Amount, currency and ids never change; `status` is the latest state Stripe told us,
-    and every change of it appends a RefundEvent (status history rows), so nothing is lost."""
+    Stripe). Currency and ids never change; the amount of a refund approved on the site is
+    our estimate until Stripe says what it refunded (the site asks Stripe to refund whatever
+    the payment still holds), then fixed. `status` is the latest state Stripe told us, and
+    every change of it appends a RefundEvent (status history rows), so nothing is lost."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

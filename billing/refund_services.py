@@ -232,9 +232,12 @@ def _refund_request_attempt(*, request_id: int, actor, from_status: str) -> Refu
             note="Approved" if from_status == Status.REQUESTED else "Retried",
             actor=actor,
         )
+    # No amount: Stripe refunds what the payment captured less what is already refunded, so
+    # tax or a currency setting at Stripe never leaves part of the payment unrefunded, and a
+    # dashboard refund we have not heard of yet is not refunded twice. The row's amount is
+    # our estimate until Stripe's answer or event says what was refunded.
     params: dict[str, Any] = {
         "payment_intent": purchase.stripe_payment_intent_id,
-        "amount": refund.amount_cents,
         "reason": "requested_by_customer",
         "metadata": {
             "refund_request_id": str(request.pk),
@@ -696,7 +699,8 @@ def refund_sync_from_stripe(*, refund: Any, source_label: str, actor=None) -> Re
             )
             if row is not None:
                 row.stripe_refund_id = refund_id
-                row.save(update_fields=["stripe_refund_id", "updated_at"])
+                row.amount_cents = int(refund.get("amount") or row.amount_cents)
+                row.save(update_fields=["stripe_refund_id", "amount_cents", "updated_at"])
         if row is None:
             row = Refund.objects.create(
                 purchase=purchase,

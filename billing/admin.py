@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from billing import refund_services, services
+from billing import refund_services, webhooks
 from billing.forms import CloseOutsideForm, StaffNoteForm
 from billing.models import (
     Dispute,
@@ -156,7 +156,7 @@ class WebhookEventAdmin(ReadOnlyAdmin):
         done, failed = 0, 0
         for event in queryset.order_by("received_at", "id"):
             try:
-                services.webhook_event_process(event=event, force=True)
+                webhooks.webhook_event_process(event=event, force=True)
             except Exception:
                 failed += 1
             else:

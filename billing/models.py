@@ -132,6 +132,7 @@ class PurchaseEvent(models.Model):
         DISPUTE_OPENED = "dispute_opened", "Dispute opened"
         DISPUTE_WON = "dispute_won", "Dispute won"
         DISPUTE_LOST = "dispute_lost", "Dispute lost"
+        DISPUTE_CLOSED = "dispute_closed", "Dispute closed without a chargeback"
 
     purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)

@@ -29,16 +29,8 @@ from billing.models import (
     RefundEvent,
     RefundRequest,
     RefundRequestEvent,
-    WebhookEvent,
 )
-from billing.services import (
-    PURCHASE_ALLOWED_FROM,
-    WEBHOOK_HANDLERS,
-    _as_dict,
-    _id_of,
-    _label,
-    purchase_transition,
-)
+from billing.services import PURCHASE_ALLOWED_FROM, _as_dict, _id_of, purchase_transition
 from billing.stripe_client import stripe_client
 from billing.tasks import refund_request_email_member, refund_request_email_staff
 from program.services import access_grant, access_revoke
@@ -769,13 +761,19 @@ def _request_refund_failed(row: Refund, *, status_before: str, label: str) -> No
 # ------------------------------------------------------------------------------------------------
 # Disputes
 # ------------------------------------------------------------------------------------------------
+# Stripe's dispute statuses that end it: won and lost, and an inquiry that closed without a
+# chargeback (warning_closed) or a dispute the card network prevented. Only "lost" takes money.
+DISPUTE_ENDED = frozenset({"won", "lost", "warning_closed", "prevented"})
+
+
 def dispute_sync_from_stripe(*, dispute: Any, source_label: str) -> Dispute | None:
     """Record a dispute and act on its outcome; safe twice and out of order.
 
     While a dispute is open, access stays (it may be a misunderstanding at the bank, and we may
     win): the purchase is flagged for staff. Lost: the money went back through the bank, so the
-    purchase is charged back and access revoked. Won: access is granted again if anything
-    revoked it meanwhile (access_grant does nothing when it is active).
+    purchase is charged back and access revoked. Won, closed as a warning or prevented: the
+    disputed flag ends and access is granted again if anything revoked it meanwhile
+    (access_grant does nothing when it is active). A closed dispute does not change again.
     """
     dispute = _as_dict(dispute)
     dispute_id = dispute.get("id")
@@ -808,20 +806,22 @@ def dispute_sync_from_stripe(*, dispute: Any, source_label: str) -> Dispute | No
                 source_label=source_label,
                 data={"dispute": dispute_id, "reason": row.reason},
             )
-        if row.outcome or status == row.status and status not in ("won", "lost"):
+        if row.closed_at or status == row.status and status not in DISPUTE_ENDED:
             return row
         row.status = status
         fields = ["status", "updated_at"]
+        if status in DISPUTE_ENDED:
+            row.closed_at = timezone.now()
+            fields.append("closed_at")
         if status in ("won", "lost"):
             row.outcome = status
-            row.closed_at = timezone.now()
-            fields += ["outcome", "closed_at"]
+            fields.append("outcome")
         row.save(update_fields=fields)
         if not created:
             DisputeEvent.objects.create(dispute=row, status=status, source_label=source_label)
         if status == "lost":
             _dispute_lost(purchase, row, label=source_label)
-        elif status == "won":
+        elif status in DISPUTE_ENDED:
             _dispute_won(purchase, row, label=source_label)
     return row
 
@@ -868,11 +868,16 @@ def _dispute_lost(purchase: Purchase, dispute: Dispute, *, label: str) -> None:
 
 
 def _dispute_won(purchase: Purchase, dispute: Dispute, *, label: str) -> None:
+    """Won, or closed without a chargeback (an inquiry closed as a warning, or prevented)."""
     purchase.disputed = False
     purchase.save(update_fields=["disputed", "updated_at"])
     PurchaseEvent.objects.create(
         purchase=purchase,
-        kind=PurchaseEvent.Kind.DISPUTE_WON,
+        kind=(
+            PurchaseEvent.Kind.DISPUTE_WON
+            if dispute.outcome == Dispute.Outcome.WON
+            else PurchaseEvent.Kind.DISPUTE_CLOSED
+        ),
         status_before=purchase.status,
         status_after=purchase.status,
         source_label=label,
@@ -888,61 +893,18 @@ def _dispute_won(purchase: Purchase, dispute: Dispute, *, label: str) -> None:
         )
 
 
-# ------------------------------------------------------------------------------------------------
-# Webhook handlers (registered in billing.services.WEBHOOK_HANDLERS)
-# ------------------------------------------------------------------------------------------------
-def _refund_note(row: Refund | None, obj: Mapping) -> str:
-    if row is None:
-        return f"No purchase for refund {obj.get('id')}: ignored."
-    return f"Refund #{row.pk} is {row.status}; purchase #{row.purchase_id}."
-
-
-def _handle_refund_event(event: WebhookEvent) -> str:
-    """refund.created / refund.updated / refund.failed: record the refund and its status.
-    A refund made in the dashboard is recorded too; a full refund revokes access, a partial one
-    flags the purchase for staff; a failed one marks its request failed with Stripe's reason."""
-    obj = event.body["data"]["object"]
-    row = refund_sync_from_stripe(refund=obj, source_label=_label(event))
-    return _refund_note(row, obj)
-
-
-def _handle_charge_refunded(event: WebhookEvent) -> str:
-    """charge.refunded: Stripe's refunds of the charge are read again from the API and recorded
-    (the event's own amount_refunded may be older than a refund.failed that arrived first); a
-    full refund revokes access, a partial one flags the purchase for staff."""
-    charge = event.body["data"]["object"]
-    label = _label(event)
+def charge_refunds_sync(*, charge: Mapping, source_label: str) -> Purchase | None:
+    """Record every refund Stripe holds for a charge, read again from the API, and settle the
+    purchase. An event's own amount_refunded may be older than a refund.failed that arrived
+    first; Stripe's current list is not. Returns None for a charge that is not ours."""
     purchase = _purchase_for_stripe_object({**charge, "charge": charge.get("id")})
     if purchase is None:
-        return f"No purchase for charge {charge.get('id')}: ignored."
+        return None
     if charge.get("id"):
         listed = stripe_client().v1.refunds.list(params={"charge": charge["id"], "limit": 100})
         for refund in listed.auto_paging_iter():
-            refund_sync_from_stripe(refund=refund, source_label=label)
+            refund_sync_from_stripe(refund=refund, source_label=source_label)
     with transaction.atomic():
         purchase = _lock_purchase(purchase.pk)
-        _purchase_settle(purchase, label=label, reason=f"Charge {charge.get('id')} refunded")
-    return f"Purchase #{purchase.pk} is {purchase.status}."
-
-
-def _handle_dispute_event(event: WebhookEvent) -> str:
-    """charge.dispute.created / updated / closed: record the dispute; flag the purchase while
-    open; lost revokes access, won restores it."""
-    obj = event.body["data"]["object"]
-    row = dispute_sync_from_stripe(dispute=obj, source_label=_label(event))
-    if row is None:
-        return f"No purchase for dispute {obj.get('id')}: ignored."
-    return f"Dispute {row.stripe_dispute_id} is {row.outcome or row.status}."
-
-
-REFUND_WEBHOOK_HANDLERS = {
-    "refund.created": _handle_refund_event,
-    "refund.updated": _handle_refund_event,
-    "refund.failed": _handle_refund_event,
-    "charge.refunded": _handle_charge_refunded,
-    "charge.dispute.created": _handle_dispute_event,
-    "charge.dispute.updated": _handle_dispute_event,
-    "charge.dispute.closed": _handle_dispute_event,
-}
-
-WEBHOOK_HANDLERS.update(REFUND_WEBHOOK_HANDLERS)
+        _purchase_settle(purchase, label=source_label, reason=f"Charge {charge.get('id')} refunded")
+    return purchase

@@ -1,24 +1,25 @@
-"""Writes for billing: starting a purchase, fulfilling it exactly once, the webhook event log.
+"""Writes for billing: starting a purchase, fulfilling it exactly once, and the one function
+that changes a purchase's status (purchase_transition).
 
-Stripe I/O lives here and in billing.stripe_client only. Every webhook handler is safe to run
-twice: the fulfilment path locks the Purchase row (select_for_update) and does nothing once paid.
+Stripe I/O lives in billing's services and billing.stripe_client only. The fulfilment path is
+safe to run twice: it locks the Purchase row (select_for_update) and does nothing once paid.
+Webhook events reach it through billing.webhooks.
 """
 
 import logging
-import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import stripe
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.models import Purchase, PurchaseEvent, WebhookEvent
-from billing.stripe_client import STRIPE_API_VERSION, stripe_client
+from billing.models import Purchase, PurchaseEvent
+from billing.stripe_client import stripe_client
 from billing.tasks import purchase_receipt_send
 from program.models import Program
 from program.selectors import user_has_access
@@ -400,10 +401,12 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
     return purchase
 
 
-def _purchase_checkout_ended(
+def purchase_checkout_ended(
     *, session: Mapping, to: str, kind: str, source_label: str
 ) -> Purchase | None:
-    """A checkout that will not be paid now: delayed (`to` pending), failed or expired."""
+    """A checkout that will not be paid now: delayed (`to` pending, noted as awaiting payment),
+    failed or expired (only from pending). A session that does not match the purchase it names
+    changes nothing (`purchase.refused` says why)."""
     with transaction.atomic():
         purchase = _purchase_for_session_locked(session)
         if purchase is None:
@@ -442,7 +445,7 @@ def purchase_sync_from_session(*, session: Any, source_label: str) -> Purchase |
     if session.get("payment_status") in PAID_PAYMENT_STATUSES:
         return purchase_fulfil_from_session(session=session, source_label=source_label)
     if session.get("status") == "complete":
-        return _purchase_checkout_ended(
+        return purchase_checkout_ended(
             session=session,
             to=Purchase.Status.PENDING,
             kind=PurchaseEvent.Kind.AWAITING_PAYMENT,
@@ -469,151 +472,3 @@ def purchase_check_session(*, session_id: str) -> Purchase | None:
     purchase_sync_from_session(session=session, source_label="success page")
     purchase.refresh_from_db()
     return purchase
-
-
-# ------------------------------------------------------------------------------------------------
-# Webhook event log and handlers
-# ------------------------------------------------------------------------------------------------
-HANDLED_HEADERS = ("Stripe-Signature", "User-Agent", "Content-Type")
-
-
-def webhook_event_record(*, body: dict, headers: Mapping[str, str]) -> tuple[WebhookEvent, bool]:
-    """Store a verified event first. A duplicate delivery, even a concurrent one, hits the
-    unique stripe_event_id and gets the existing row back: (event, created)."""
-    data_object = (body.get("data") or {}).get("object") or {}
-    api_version = str(body.get("api_version") or "")
-    try:
-        with transaction.atomic():
-            event = WebhookEvent.objects.create(
-                stripe_event_id=body["id"],
-                type=str(body.get("type", ""))[:100],
-                api_version=api_version[:50],
-                api_version_mismatch=api_version != STRIPE_API_VERSION,
-                livemode=bool(body.get("livemode", False)),
-                object_id=str(data_object.get("id", ""))[:255],
-                headers={name: headers[name] for name in HANDLED_HEADERS if name in headers},
-                body=body,
-            )
-    except IntegrityError:
-        return WebhookEvent.objects.get(stripe_event_id=body["id"]), False
-    if event.api_version_mismatch:
-        logger.warning(
-            "Stripe event %s has API version %r; the site pins %r",
-            event.stripe_event_id,
-            api_version,
-            STRIPE_API_VERSION,
-        )
-    return event, True
-
-
-def _label(event: WebhookEvent) -> str:
-    return f"Stripe event {event.stripe_event_id} ({event.type})"
-
-
-class Refused(str):
-    """A handler's note for an event it refused: it named something of ours but did not match
-    it (or came for the other mode), so nothing was changed. Staff see these in the admin."""
-
-
-def _fulfilment_note(event: WebhookEvent, session: Mapping, purchase: Purchase | None) -> str:
-    if purchase is None:
-        note = f"No purchase for checkout session {session.get('id')}: ignored."
-        paid = session.get("payment_status") in PAID_PAYMENT_STATUSES
-        return Refused(note) if paid and event.type in PAYING_EVENTS else note
-    refused = getattr(purchase, "refused", "")
-    if refused:
-        return Refused(f"Refused for purchase #{purchase.pk}: {refused}. Nothing was changed.")
-    return f"Purchase #{purchase.pk} is {purchase.status}."
-
-
-PAYING_EVENTS = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
-
-
-def _handle_checkout_session_completed(event: WebhookEvent) -> str:
-    """checkout.session.completed: paid now (card) -> fulfil; a delayed method (bank debit) ->
-    the purchase waits for async_payment_succeeded/failed, and a second Buy is refused."""
-    session = event.body["data"]["object"]
-    purchase = purchase_sync_from_session(session=session, source_label=_label(event))
-    return _fulfilment_note(event, session, purchase)
-
-
-def _handle_async_payment_succeeded(event: WebhookEvent) -> str:
-    """checkout.session.async_payment_succeeded: the delayed payment arrived -> fulfil."""
-    session = event.body["data"]["object"]
-    purchase = purchase_fulfil_from_session(session=session, source_label=_label(event))
-    return _fulfilment_note(event, session, purchase)
-
-
-def _handle_pending_purchase_ended(event: WebhookEvent, *, to: str, kind: str) -> str:
-    """A checkout that will never be paid: a still-pending purchase moves to `to` (recorded as
-    `kind`); a purchase already past pending, or no purchase at all, is left alone."""
-    session = event.body["data"]["object"]
-    purchase = _purchase_checkout_ended(
-        session=session, to=to, kind=kind, source_label=_label(event)
-    )
-    return _fulfilment_note(event, session, purchase)
-
-
-def _handle_async_payment_failed(event: WebhookEvent) -> str:
-    """checkout.session.async_payment_failed: the delayed payment failed -> purchase failed."""
-    return _handle_pending_purchase_ended(
-        event, to=Purchase.Status.FAILED, kind=PurchaseEvent.Kind.FAILED
-    )
-
-
-def _handle_checkout_session_expired(event: WebhookEvent) -> str:
-    """checkout.session.expired: nobody paid within Stripe's 24 hours -> purchase expired."""
-    return _handle_pending_purchase_ended(
-        event, to=Purchase.Status.EXPIRED, kind=PurchaseEvent.Kind.EXPIRED
-    )
-
-
-# Refund and dispute handlers are added by billing.refund_services (imported in BillingConfig.ready).
-WEBHOOK_HANDLERS: dict[str, Callable[[WebhookEvent], str]] = {
-    "checkout.session.completed": _handle_checkout_session_completed,
-    "checkout.session.async_payment_succeeded": _handle_async_payment_succeeded,
-    "checkout.session.async_payment_failed": _handle_async_payment_failed,
-    "checkout.session.expired": _handle_checkout_session_expired,
-}
-
-
-def webhook_event_process(*, event: WebhookEvent, force: bool = False) -> WebhookEvent:
-    """Run the handler for a stored event once; record the outcome.
-
-    The event row is locked, so a concurrent duplicate waits and then finds it processed. A handler
-    failure is recorded on the row (committed) and re-raised, so the webhook answers 500 and
-    Stripe delivers again. `force` (the admin's "process again") reruns a processed event; the
-    handlers are idempotent.
-    """
-    failure: Exception | None = None
-    with transaction.atomic():
-        event = WebhookEvent.objects.select_for_update().get(pk=event.pk)
-        if event.processed_at is not None and not force:
-            return event
-        event.processing_attempts += 1
-        handler = WEBHOOK_HANDLERS.get(event.type)
-        try:
-            with transaction.atomic():
-                note = handler(event) if handler else "Not a type the site handles."
-        except Exception as exc:
-            failure = exc
-            event.error = "".join(traceback.format_exception(exc))[-10000:]
-            logger.exception("Stripe event %s failed", event.stripe_event_id)
-        else:
-            event.error = ""
-            event.note = note
-            event.refused = isinstance(note, Refused)
-            event.processed_at = timezone.now()
-        event.save(
-            update_fields=[
-                "processing_attempts",
-                "error",
-                "note",
-                "refused",
-                "processed_at",
-                "updated_at",
-            ]
-        )
-    if failure is not None:
-        raise failure
-    return event

@@ -96,7 +96,9 @@ def checkout_success(request):
             "purchase": purchase,
             "program": purchase.program,
             "is_owner": is_owner,
-            "is_paid": purchase.status == Purchase.Status.PAID,
+            # A partial refund leaves the program open; the page reads as for a paid purchase.
+            "is_paid": purchase.status
+            in (Purchase.Status.PAID, Purchase.Status.PARTIALLY_REFUNDED),
             "first_paid_unit": first_paid_unit,
             "stripe_unavailable": stripe_unavailable,
         },

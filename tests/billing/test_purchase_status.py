@@ -37,7 +37,9 @@ def test_the_success_link_does_not_undo_a_lost_dispute(
     response = client.get(success_link(purchase))
 
     assert response.status_code == 200
-    assert "the full program is yours" not in response.content.decode()
+    page = response.content.decode()
+    assert "the full program is yours" not in page and "being processed" not in page
+    assert "returned to you through your bank" in page
     purchase.refresh_from_db()
     assert purchase.status == Purchase.Status.CHARGED_BACK
     assert not user_has_access(user=purchase.user, program=purchase.program)
@@ -83,7 +85,9 @@ def test_the_success_link_does_not_reset_a_partly_refunded_purchase_to_paid(
     assert purchase.status == Purchase.Status.PARTIALLY_REFUNDED
 
     client.force_login(purchase.user)
-    assert client.get(success_link(purchase)).status_code == 200
+    response = client.get(success_link(purchase))
+    assert response.status_code == 200
+    assert "being processed" not in response.content.decode()
 
     purchase.refresh_from_db()
     assert purchase.status == Purchase.Status.PARTIALLY_REFUNDED

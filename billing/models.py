@@ -86,6 +86,12 @@ class Purchase(models.Model):
                 condition=~Q(status="paid") | Q(paid_at__isnull=False),
                 name="billing_purchase_paid_has_paid_at",
             ),
+            # Refunds and disputes find their purchase by charge; most rows have none ("").
+            models.UniqueConstraint(
+                fields=["stripe_charge_id"],
+                condition=~Q(stripe_charge_id=""),
+                name="billing_purchase_stripe_charge_id_unique",
+            ),
         ]
 
     def __str__(self) -> str:

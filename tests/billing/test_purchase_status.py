@@ -93,3 +93,17 @@ def test_the_success_link_does_not_reset_a_partly_refunded_purchase_to_paid(
     assert purchase.status == Purchase.Status.PARTIALLY_REFUNDED
     assert purchase.amount_refunded_cents == 2000
     assert user_has_access(user=purchase.user, program=purchase.program)
+
+
+def test_a_charge_id_belongs_to_one_purchase_while_many_have_none(program):
+    from django.db import IntegrityError, transaction
+
+    from tests import factories
+
+    user = factories.user_factory()
+    factories.purchase_factory(user=user, program=program, stripe_charge_id="ch_once")
+    factories.purchase_factory(user=user, program=program)
+    factories.purchase_factory(user=user, program=program)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        factories.purchase_factory(user=user, program=program, stripe_charge_id="ch_once")
+    assert Purchase.objects.filter(stripe_charge_id="").count() == 2

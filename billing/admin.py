@@ -39,6 +39,51 @@ def _nothing_done(result: RefundRequest) -> str:
     return f"{why}. Nothing was done."
 
 
+def _stripe_unreachable_text(exc: refund_services.StripeUnreachable) -> str:
+    return (
+        "Not closed: we could not reach Stripe to check whether this payment was already "
+        f"refunded there ({exc.error}). Stripe may have refunded it already, for example after "
+        "an earlier attempt that got no answer, and the member must not be refunded twice. Open "
+        f"the Stripe dashboard, search for the payment {exc.intent} and look at its refunds. If "
+        "it has none, close the request again and tick “I have checked the Stripe dashboard”."
+    )
+
+
+def _refund_found_text(exc: refund_services.RefundFoundAtStripe) -> str:
+    """What Stripe has, in words for staff, and what it means for the request now."""
+    succeeded = refund_services.STRIPE_REFUND_STATUS["succeeded"]
+    parts = []
+    for refund in exc.news:
+        amount = int(refund.get("amount") or 0) / 100
+        amount = f"{amount:,.2f} {str(refund.get('currency') or '').upper()}"
+        if refund_services.STRIPE_REFUND_STATUS.get(refund.get("status") or "") == succeeded:
+            parts.append(f"Stripe has already refunded {amount} (refund {refund['id']})")
+        else:
+            parts.append(
+                f"Stripe is refunding {amount} right now (refund {refund['id']}, not finished yet)"
+            )
+    request, purchase = exc.request, exc.request.purchase
+    if request.status == RefundRequest.Status.REFUNDED:
+        then = "The request is now marked as refunded."
+    elif any(
+        refund_services.STRIPE_REFUND_STATUS.get(r.get("status") or "") != succeeded
+        for r in exc.news
+    ):
+        then = "The request will show as refunded by itself when Stripe has finished."
+    else:
+        left = (purchase.amount_cents - purchase.amount_refunded_cents) / 100
+        then = (
+            f"{left:,.2f} {purchase.currency.upper()} of the payment is still not refunded: "
+            "look at the purchase before doing anything else."
+        )
+    return (
+        "Not closed as refunded outside Stripe: "
+        + "; ".join(parts)
+        + f". This is now recorded on the request and the purchase. {then} Do not refund the "
+        "member by hand for what Stripe has refunded or is refunding."
+    )
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     @property
     def media(self):
@@ -241,7 +286,14 @@ class RefundRequestAdmin(ReadOnlyAdmin):
             try:
                 result = do(item)
             except refund_services.RefundFoundAtStripe as exc:
-                self.message_user(request, f"Request #{item.pk}: {exc.message}", messages.WARNING)
+                self.message_user(
+                    request, f"Request #{item.pk}: {_refund_found_text(exc)}", messages.WARNING
+                )
+                continue
+            except refund_services.StripeUnreachable as exc:
+                self.message_user(
+                    request, f"Request #{item.pk}: {_stripe_unreachable_text(exc)}", messages.ERROR
+                )
                 continue
             except refund_services.RefundNotAllowed as exc:
                 self.message_user(request, f"Request #{item.pk}: {exc.message}", messages.ERROR)

@@ -66,15 +66,23 @@ class RefundNotAllowed(Exception):
 
 
 class StripeUnreachable(RefundNotAllowed):
-    """Stripe could not be asked whether it already refunded the payment."""
+    """Stripe could not be asked whether it already refunded the payment `intent` (`error`
+    says why); the admin tells staff how to check by hand."""
+
+    def __init__(self, *, intent: str, error: str):
+        super().__init__("stripe_unreachable", f"Stripe could not be asked about {intent}.")
+        self.intent = intent
+        self.error = error
 
 
 class RefundFoundAtStripe(RefundNotAllowed):
-    """Stripe holds a refund of the payment that the request did not know about: it is now
-    recorded, and the action that would have refunded by other means was not done."""
+    """Stripe holds refunds of the payment (`news`, Stripe's refund objects) that the request
+    did not know about: they are now recorded, and the action that would have refunded by
+    other means was not done. `request` is the request as it is now."""
 
-    def __init__(self, message: str, request: RefundRequest):
-        super().__init__("refund_at_stripe", message)
+    def __init__(self, *, news: list[dict], request: RefundRequest):
+        super().__init__("refund_at_stripe", "Stripe has refunds of this payment.")
+        self.news = news
         self.request = request
 
 
@@ -184,7 +192,10 @@ def _refund_request_attempt(*, request_id: int, actor, from_status: str) -> Refu
         if found is not None:
             if found.status in (Status.REFUNDED, Status.PROCESSING):
                 return found
-            raise RefundFoundAtStripe(_refund_found_message(found.news, request_id), found)
+            raise RefundFoundAtStripe(
+                news=found.news,
+                request=RefundRequest.objects.select_related("purchase").get(pk=request_id),
+            )
     with transaction.atomic():
         purchase, request = _locked_request(request_id)
         if request.status != from_status:
@@ -338,15 +349,7 @@ def refund_request_close_outside(
         except stripe.StripeError as exc:
             error = _stripe_error_text(exc)
             if not dashboard_checked:
-                raise StripeUnreachable(
-                    "stripe_unreachable",
-                    "Not closed: we could not reach Stripe to check whether this payment was "
-                    f"already refunded there ({error}). Stripe may have refunded it "
-                    "already, for example after an earlier attempt that got no answer, and the "
-                    "member must not be refunded twice. Open the Stripe dashboard, search for "
-                    f"the payment {intent} and look at its refunds. If it has none, close the "
-                    "request again and tick “I have checked the Stripe dashboard”.",
-                ) from exc
+                raise StripeUnreachable(intent=intent, error=error) from exc
             check.update(stripe_check="unreachable_dashboard_checked", stripe_error=str(exc)[:500])
             check_note = (
                 f"Stripe could not be reached to check for refunds of {intent} ({error}); "
@@ -368,8 +371,8 @@ def refund_request_close_outside(
                     },
                 )
                 raise RefundFoundAtStripe(
-                    _refund_found_message(news, request.pk),
-                    RefundRequest.objects.get(pk=request.pk),
+                    news=news,
+                    request=RefundRequest.objects.select_related("purchase").get(pk=request.pk),
                 )
             check["stripe_check"] = "no_refund_at_stripe"
             check_note = f"Stripe has no refund in progress or made for {intent}."
@@ -475,40 +478,6 @@ def _stripe_refunds_record(purchase: Purchase, *, actor, label: str) -> list[dic
             news.append(refund)
         refund_sync_from_stripe(refund=refund, source_label=label, actor=actor)
     return news
-
-
-def _refund_found_message(news: list[dict], request_id: int) -> str:
-    """What Stripe has, in words for staff, and what it means for the request now."""
-    parts = []
-    for refund in news:
-        amount = int(refund.get("amount") or 0) / 100
-        amount = f"{amount:,.2f} {str(refund.get('currency') or '').upper()}"
-        if STRIPE_REFUND_STATUS.get(refund.get("status") or "") == Refund.Status.SUCCEEDED:
-            parts.append(f"Stripe has already refunded {amount} (refund {refund['id']})")
-        else:
-            parts.append(
-                f"Stripe is refunding {amount} right now (refund {refund['id']}, not finished yet)"
-            )
-    request = RefundRequest.objects.select_related("purchase").get(pk=request_id)
-    purchase = request.purchase
-    if request.status == Status.REFUNDED:
-        then = "The request is now marked as refunded."
-    elif any(
-        STRIPE_REFUND_STATUS.get(r.get("status") or "") != Refund.Status.SUCCEEDED for r in news
-    ):
-        then = "The request will show as refunded by itself when Stripe has finished."
-    else:
-        left = (purchase.amount_cents - purchase.amount_refunded_cents) / 100
-        then = (
-            f"{left:,.2f} {purchase.currency.upper()} of the payment is still not refunded: "
-            "look at the purchase before doing anything else."
-        )
-    return (
-        "Not closed as refunded outside Stripe: "
-        + "; ".join(parts)
-        + f". This is now recorded on the request and the purchase. {then} Do not refund the "
-        "member by hand for what Stripe has refunded or is refunding."
-    )
 
 
 def _unknown_attempt_check(*, request_id: int, actor) -> RefundRequest | None:

@@ -82,7 +82,8 @@ def purchase_start(*, user, program: Program) -> Purchase:
     The local row exists before the customer leaves for Stripe, and its id travels in
     client_reference_id and metadata, so whatever Stripe reports later finds it. Raises
     PurchaseNotAllowed when the person already has access, has not verified their email, or has
-    a payment of the program still being processed (code "processing"), and stripe.StripeError when Stripe cannot be reached (the pending row then simply stays unused).
+    a payment of the program still being processed (code "processing"), and stripe.StripeError
+    when Stripe cannot be reached (the pending row then simply stays unused).
     """
     if user_has_access(user=user, program=program):
         raise PurchaseNotAllowed("has_access", "You already have the full program.")

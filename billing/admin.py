@@ -20,6 +20,7 @@ from billing.models import (
     RefundRequestEvent,
     WebhookEvent,
 )
+from billing.stripe_sync import STRIPE_REFUND_STATUS
 
 # Long unbroken text that people typed (reasons, notes) wraps on these pages.
 WRAP_CSS = forms.Media(css={"all": ["css/admin-wrap.css"]})
@@ -51,12 +52,12 @@ def _stripe_unreachable_text(exc: refund_services.StripeUnreachable) -> str:
 
 def _refund_found_text(exc: refund_services.RefundFoundAtStripe) -> str:
     """What Stripe has, in words for staff, and what it means for the request now."""
-    succeeded = refund_services.STRIPE_REFUND_STATUS["succeeded"]
+    succeeded = STRIPE_REFUND_STATUS["succeeded"]
     parts = []
     for refund in exc.news:
         amount = int(refund.get("amount") or 0) / 100
         amount = f"{amount:,.2f} {str(refund.get('currency') or '').upper()}"
-        if refund_services.STRIPE_REFUND_STATUS.get(refund.get("status") or "") == succeeded:
+        if STRIPE_REFUND_STATUS.get(refund.get("status") or "") == succeeded:
             parts.append(f"Stripe has already refunded {amount} (refund {refund['id']})")
         else:
             parts.append(
@@ -65,10 +66,7 @@ def _refund_found_text(exc: refund_services.RefundFoundAtStripe) -> str:
     request, purchase = exc.request, exc.request.purchase
     if request.status == RefundRequest.Status.REFUNDED:
         then = "The request is now marked as refunded."
-    elif any(
-        refund_services.STRIPE_REFUND_STATUS.get(r.get("status") or "") != succeeded
-        for r in exc.news
-    ):
+    elif any(STRIPE_REFUND_STATUS.get(r.get("status") or "") != succeeded for r in exc.news):
         then = "The request will show as refunded by itself when Stripe has finished."
     else:
         left = (purchase.amount_cents - purchase.amount_refunded_cents) / 100

@@ -2,8 +2,8 @@
 
 Every event the site acts on is named in WEBHOOK_HANDLERS, here and nowhere else (the deploy
 guide in README.md lists the same types; a test compares them). A handler only says which
-service to call and what to note; the decisions live in billing.services (checkout) and
-billing.refund_services (refunds and disputes). Every handler is safe to run twice.
+service to call and what to note; the decisions live in billing.services (checkout),
+billing.stripe_sync (refunds) and billing.disputes. Every handler is safe to run twice.
 """
 
 import logging
@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing import refund_services, services
+from billing import disputes, services, stripe_sync
 from billing.models import Purchase, PurchaseEvent, WebhookEvent
 from billing.stripe_client import STRIPE_API_VERSION
 
@@ -149,7 +149,7 @@ def _handle_refund_event(event: WebhookEvent) -> str:
     A refund made in the dashboard is recorded too; a full refund revokes access, a partial one
     flags the purchase for staff; a failed one marks its request failed with Stripe's reason."""
     obj = event.body["data"]["object"]
-    row = refund_services.refund_sync_from_stripe(refund=obj, source_label=_label(event))
+    row = stripe_sync.refund_sync_from_stripe(refund=obj, source_label=_label(event))
     if row is None:
         return f"No purchase for refund {obj.get('id')}: ignored."
     return f"Refund #{row.pk} is {row.status}; purchase #{row.purchase_id}."
@@ -159,7 +159,7 @@ def _handle_charge_refunded(event: WebhookEvent) -> str:
     """charge.refunded: the charge's refunds are read again from Stripe and recorded; a full
     refund revokes access, a partial one flags the purchase for staff."""
     charge = event.body["data"]["object"]
-    purchase = refund_services.charge_refunds_sync(charge=charge, source_label=_label(event))
+    purchase = stripe_sync.charge_refunds_sync(charge=charge, source_label=_label(event))
     if purchase is None:
         return f"No purchase for charge {charge.get('id')}: ignored."
     return f"Purchase #{purchase.pk} is {purchase.status}."
@@ -169,7 +169,7 @@ def _handle_dispute_event(event: WebhookEvent) -> str:
     """charge.dispute.created / updated / closed: record the dispute; flag the purchase while
     open; lost revokes access, won restores it; closed as a warning or prevented ends it."""
     obj = event.body["data"]["object"]
-    row = refund_services.dispute_sync_from_stripe(dispute=obj, source_label=_label(event))
+    row = disputes.dispute_sync_from_stripe(dispute=obj, source_label=_label(event))
     if row is None:
         return f"No purchase for dispute {obj.get('id')}: ignored."
     return f"Dispute {row.stripe_dispute_id} is {row.outcome or row.status}."

@@ -6,7 +6,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from billing import refund_services, services
+from billing import refund_services, webhooks
 from billing.forms import CloseOutsideForm, StaffNoteForm
 from billing.models import (
     Dispute,
@@ -19,7 +19,9 @@ from billing.models import (
     RefundRequestEvent,
     WebhookEvent,
 )
+from billing.stripe_sync import STRIPE_REFUND_STATUS
 from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.money import money_format
 
 
 def _nothing_done(result: RefundRequest) -> str:
@@ -34,6 +36,49 @@ def _nothing_done(result: RefundRequest) -> str:
         status.REQUESTED: "has not been approved yet, so there is no failed refund to retry",
     }.get(result.status, f"is {result.get_status_display().lower()}")
     return f"{why}. Nothing was done."
+
+
+def _stripe_unreachable_text(exc: refund_services.StripeUnreachable) -> str:
+    return (
+        "Not closed: we could not reach Stripe to check whether this payment was already "
+        f"refunded there ({exc.error}). Stripe may have refunded it already, for example after "
+        "an earlier attempt that got no answer, and the member must not be refunded twice. Open "
+        f"the Stripe dashboard, search for the payment {exc.intent} and look at its refunds. If "
+        "it has none, close the request again and tick “I have checked the Stripe dashboard”."
+    )
+
+
+def _refund_found_text(exc: refund_services.RefundFoundAtStripe) -> str:
+    """What Stripe has, in words for staff, and what it means for the request now."""
+    succeeded = STRIPE_REFUND_STATUS["succeeded"]
+    parts = []
+    for refund in exc.news:
+        amount = money_format(int(refund.get("amount") or 0), str(refund.get("currency") or ""))
+        if STRIPE_REFUND_STATUS.get(refund.get("status") or "") == succeeded:
+            parts.append(f"Stripe has already refunded {amount} (refund {refund['id']})")
+        else:
+            parts.append(
+                f"Stripe is refunding {amount} right now (refund {refund['id']}, not finished yet)"
+            )
+    request, purchase = exc.request, exc.request.purchase
+    if request.status == RefundRequest.Status.REFUNDED:
+        then = "The request is now marked as refunded."
+    elif any(STRIPE_REFUND_STATUS.get(r.get("status") or "") != succeeded for r in exc.news):
+        then = "The request will show as refunded by itself when Stripe has finished."
+    else:
+        left = money_format(
+            purchase.amount_cents - purchase.amount_refunded_cents, purchase.currency
+        )
+        then = (
+            f"{left} of the payment is still not refunded: "
+            "look at the purchase before doing anything else."
+        )
+    return (
+        "Not closed as refunded outside Stripe: "
+        + "; ".join(parts)
+        + f". This is now recorded on the request and the purchase. {then} Do not refund the "
+        "member by hand for what Stripe has refunded or is refunding."
+    )
 
 
 class PurchaseEventInline(ReadOnlyInline):
@@ -103,9 +148,15 @@ class WebhookEventAdmin(ReadOnlyAdmin):
         "processed_at",
         "processing_attempts",
         "has_error",
+        "refused",
         "api_version_mismatch",
     ]
-    list_filter = ["type", "api_version_mismatch", ("processed_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        "type",
+        "refused",
+        "api_version_mismatch",
+        ("processed_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["stripe_event_id", "object_id", "type"]
     actions = ["process_again"]
 
@@ -118,7 +169,7 @@ class WebhookEventAdmin(ReadOnlyAdmin):
         done, failed = 0, 0
         for event in queryset.order_by("received_at", "id"):
             try:
-                services.webhook_event_process(event=event, force=True)
+                webhooks.webhook_event_process(event=event, force=True)
             except Exception:
                 failed += 1
             else:
@@ -203,7 +254,14 @@ class RefundRequestAdmin(ReadOnlyAdmin):
             try:
                 result = do(item)
             except refund_services.RefundFoundAtStripe as exc:
-                self.message_user(request, f"Request #{item.pk}: {exc.message}", messages.WARNING)
+                self.message_user(
+                    request, f"Request #{item.pk}: {_refund_found_text(exc)}", messages.WARNING
+                )
+                continue
+            except refund_services.StripeUnreachable as exc:
+                self.message_user(
+                    request, f"Request #{item.pk}: {_stripe_unreachable_text(exc)}", messages.ERROR
+                )
                 continue
             except refund_services.RefundNotAllowed as exc:
                 self.message_user(request, f"Request #{item.pk}: {exc.message}", messages.ERROR)

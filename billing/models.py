@@ -86,6 +86,12 @@ class Purchase(TimeStamped):
                 condition=~Q(status="paid") | Q(paid_at__isnull=False),
                 name="billing_purchase_paid_has_paid_at",
             ),
+            # Refunds and disputes find their purchase by charge; most rows have none ("").
+            models.UniqueConstraint(
+                fields=["stripe_charge_id"],
+                condition=~Q(stripe_charge_id=""),
+                name="billing_purchase_stripe_charge_id_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -132,6 +138,7 @@ class PurchaseEvent(models.Model):
         DISPUTE_OPENED = "dispute_opened", "Dispute opened"
         DISPUTE_WON = "dispute_won", "Dispute won"
         DISPUTE_LOST = "dispute_lost", "Dispute lost"
+        DISPUTE_CLOSED = "dispute_closed", "Dispute closed without a chargeback"
 
     purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -171,6 +178,14 @@ class WebhookEvent(models.Model):
     processing_attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, help_text="The last handler failure, if any.")
     note = models.TextField(blank=True, help_text="What the handler decided, in words.")
+    refused = models.BooleanField(
+        default=False,
+        help_text=(
+            "Refused: it named a purchase of ours but did not match it (amount, currency, "
+            "metadata), or came for the other mode (live or test). Nothing was changed; "
+            "the note says why."
+        ),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -284,8 +299,10 @@ class RefundRequestEvent(models.Model):
 
 class Refund(TimeStamped):
     """Money going back to the member: one row per Stripe refund (or one refund made outside
-    Stripe). Amount, currency and ids never change; `status` is the latest state Stripe told us,
-    and every change of it appends a RefundEvent (status history rows), so nothing is lost."""
+    Stripe). Currency and ids never change; the amount of a refund approved on the site is
+    our estimate until Stripe says what it refunded (the site asks Stripe to refund whatever
+    the payment still holds), then fixed. `status` is the latest state Stripe told us, and
+    every change of it appends a RefundEvent (status history rows), so nothing is lost."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

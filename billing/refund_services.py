@@ -1,61 +1,40 @@
-"""Writes for refunds and disputes: the member's request, staff decisions, Stripe's refunds and
-disputes, and what they do to the purchase and to access.
+"""Writes for refund requests: the member's request and the staff's decisions (approve, retry,
+decline, close as refunded outside Stripe).
 
 Lock order, everywhere: the Purchase row, then the RefundRequest, then the Refund. Every state
-change appends a history row (RefundRequestEvent, RefundEvent, DisputeEvent, PurchaseEvent) and
-every access change goes through program.services with who or what caused it.
-
-One path for Stripe's view of a refund (`refund_sync_from_stripe`): the answer to our own API
-call, refund.* events and charge.refunded all go through it, so it does not matter which arrives
-first, twice, or at all (a crash between Stripe's answer and our write is repaired by the event,
-which carries our refund id in its metadata).
+change appends a history row (RefundRequestEvent, RefundEvent, PurchaseEvent) and every access
+change goes through program.services with who or what caused it. What Stripe says about a
+refund is recorded by billing.stripe_sync; disputes are billing.disputes.
 """
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 import stripe
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from billing.models import (
-    Dispute,
-    DisputeEvent,
     Purchase,
     PurchaseEvent,
     Refund,
     RefundEvent,
     RefundRequest,
-    RefundRequestEvent,
-    WebhookEvent,
 )
-from billing.services import WEBHOOK_HANDLERS, _as_dict, _id_of, _label
 from billing.stripe_client import stripe_client
-from billing.tasks import refund_request_email_member, refund_request_email_staff
-from core.money import money_format
-from program.services import access_grant, access_revoke
+from billing.stripe_sync import (
+    REFUNDABLE,
+    payment_refunds_record,
+    purchase_lock,
+    purchase_refunds_settle,
+    refund_request_status_set,
+    refund_sync_from_stripe,
+)
+from billing.tasks import refund_request_email_staff
 
 logger = logging.getLogger(__name__)
 
 Status = RefundRequest.Status
-REFUNDABLE = {Purchase.Status.PAID, Purchase.Status.PARTIALLY_REFUNDED}
-# Stripe's refund states move forward only (pending -> succeeded -> failed is possible; failed
-# never becomes succeeded), so an event that arrives late cannot undo a newer one.
-REFUND_RANK = {
-    Refund.Status.PENDING: 0,
-    Refund.Status.SUCCEEDED: 1,
-    Refund.Status.FAILED: 2,
-    Refund.Status.CANCELED: 2,
-}
-STRIPE_REFUND_STATUS = {
-    "pending": Refund.Status.PENDING,
-    "requires_action": Refund.Status.PENDING,
-    "succeeded": Refund.Status.SUCCEEDED,
-    "failed": Refund.Status.FAILED,
-    "canceled": Refund.Status.CANCELED,
-}
 
 
 class RefundNotAllowed(Exception):
@@ -68,15 +47,23 @@ class RefundNotAllowed(Exception):
 
 
 class StripeUnreachable(RefundNotAllowed):
-    """Stripe could not be asked whether it already refunded the payment."""
+    """Stripe could not be asked whether it already refunded the payment `intent` (`error`
+    says why); the admin tells staff how to check by hand."""
+
+    def __init__(self, *, intent: str, error: str):
+        super().__init__("stripe_unreachable", f"Stripe could not be asked about {intent}.")
+        self.intent = intent
+        self.error = error
 
 
 class RefundFoundAtStripe(RefundNotAllowed):
-    """Stripe holds a refund of the payment that the request did not know about: it is now
-    recorded, and the action that would have refunded by other means was not done."""
+    """Stripe holds refunds of the payment (`news`, Stripe's refund objects) that the request
+    did not know about: they are now recorded, and the action that would have refunded by
+    other means was not done. `request` is the request as it is now."""
 
-    def __init__(self, message: str, request: RefundRequest):
-        super().__init__("refund_at_stripe", message)
+    def __init__(self, *, news: list[dict], request: RefundRequest):
+        super().__init__("refund_at_stripe", "Stripe has refunds of this payment.")
+        self.news = news
         self.request = request
 
 
@@ -84,31 +71,11 @@ def _actor_name(actor) -> str:
     return f"staff {actor.email}" if actor is not None else ""
 
 
-def _request_set_status(
-    request: RefundRequest, *, to: str, note: str = "", actor=None, actor_label: str = ""
-) -> RefundRequestEvent:
-    """Change a locked request's status, append its history row and email the member."""
-    request.status = to
-    request.save(update_fields=["status", "updated_at"])
-    event = RefundRequestEvent.objects.create(
-        request=request, status=to, note=note, actor=actor, actor_label=actor_label
-    )
-    # Enqueued in the same transaction: the email exists if and only if the change does.
-    # "Processing" lasts the second of the Stripe call; the member hears its outcome instead.
-    if to != Status.PROCESSING:
-        refund_request_email_member.enqueue(event_id=event.pk)
-    return event
-
-
 def _unchanged(request: RefundRequest) -> RefundRequest:
     """The action did nothing: the request was already past it (decided, refunded, or someone
     else got there first). Marked so that callers can say so instead of reporting success."""
     request.unchanged = True
     return request
-
-
-def _lock_purchase(purchase_id: int) -> Purchase:
-    return Purchase.objects.select_for_update().get(pk=purchase_id)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -134,7 +101,7 @@ def refund_request_create(
         if purchase.status not in REFUNDABLE:
             raise RefundNotAllowed("not_refundable", "This purchase has no payment left to refund.")
         request = RefundRequest.objects.create(purchase=purchase, user=user, reason=reason.strip())
-        _request_set_status(request, to=Status.REQUESTED, note=request.reason, actor=user)
+        refund_request_status_set(request, to=Status.REQUESTED, note=request.reason, actor=user)
         PurchaseEvent.objects.create(
             purchase=purchase,
             kind=PurchaseEvent.Kind.REFUND_REQUESTED,
@@ -156,7 +123,7 @@ def _locked_request(request_id: int) -> tuple[Purchase, RefundRequest]:
     )
     if purchase_id is None:
         raise RefundNotAllowed("not_found", "No such refund request.")
-    purchase = _lock_purchase(purchase_id)
+    purchase = purchase_lock(purchase_id)
     request = RefundRequest.objects.select_for_update().get(pk=request_id)
     return purchase, request
 
@@ -186,7 +153,10 @@ def _refund_request_attempt(*, request_id: int, actor, from_status: str) -> Refu
         if found is not None:
             if found.status in (Status.REFUNDED, Status.PROCESSING):
                 return found
-            raise RefundFoundAtStripe(_refund_found_message(found.news, request_id), found)
+            raise RefundFoundAtStripe(
+                news=found.news,
+                request=RefundRequest.objects.select_related("purchase").get(pk=request_id),
+            )
     with transaction.atomic():
         purchase, request = _locked_request(request_id)
         if request.status != from_status:
@@ -220,15 +190,18 @@ def _refund_request_attempt(*, request_id: int, actor, from_status: str) -> Refu
         request.save(
             update_fields=["attempts", "decided_by", "decided_at", "failure_reason", "updated_at"]
         )
-        _request_set_status(
+        refund_request_status_set(
             request,
             to=Status.PROCESSING,
             note="Approved" if from_status == Status.REQUESTED else "Retried",
             actor=actor,
         )
+    # No amount: Stripe refunds what the payment captured less what is already refunded, so
+    # tax or a currency setting at Stripe never leaves part of the payment unrefunded, and a
+    # dashboard refund we have not heard of yet is not refunded twice. The row's amount is
+    # our estimate until Stripe's answer or event says what was refunded.
     params: dict[str, Any] = {
         "payment_intent": purchase.stripe_payment_intent_id,
-        "amount": refund.amount_cents,
         "reason": "requested_by_customer",
         "metadata": {
             "refund_request_id": str(request.pk),
@@ -265,7 +238,7 @@ def _refund_request_attempt(*, request_id: int, actor, from_status: str) -> Refu
 def _refund_attempt_failed(*, refund_pk: int, reason: str, definite: bool, actor) -> None:
     purchase_id = Refund.objects.values_list("purchase_id", flat=True).get(pk=refund_pk)
     with transaction.atomic():
-        _lock_purchase(purchase_id)
+        purchase_lock(purchase_id)
         refund = Refund.objects.select_for_update().get(pk=refund_pk)
         request = RefundRequest.objects.select_for_update().get(pk=refund.request_id)
         if definite and refund.status == Refund.Status.PENDING:
@@ -281,7 +254,7 @@ def _refund_attempt_failed(*, refund_pk: int, reason: str, definite: bool, actor
         if request.status == Status.PROCESSING:
             request.failure_reason = reason
             request.save(update_fields=["failure_reason", "updated_at"])
-            _request_set_status(request, to=Status.FAILED, note=reason, actor=actor)
+            refund_request_status_set(request, to=Status.FAILED, note=reason, actor=actor)
 
 
 def refund_request_decline(*, request_id: int, actor, note: str) -> RefundRequest:
@@ -297,7 +270,7 @@ def refund_request_decline(*, request_id: int, actor, note: str) -> RefundReques
         request.decided_by = actor
         request.decided_at = timezone.now()
         request.save(update_fields=["staff_note", "decided_by", "decided_at", "updated_at"])
-        _request_set_status(request, to=Status.DECLINED, note=note, actor=actor)
+        refund_request_status_set(request, to=Status.DECLINED, note=note, actor=actor)
     return request
 
 
@@ -333,19 +306,11 @@ def refund_request_close_outside(
         check_note = "No Stripe payment to check for refunds."
     else:
         try:
-            news = _stripe_refunds_record(purchase, actor=actor, label=_check_label(actor, intent))
+            news = payment_refunds_record(purchase, actor=actor, label=_check_label(actor, intent))
         except stripe.StripeError as exc:
             error = _stripe_error_text(exc)
             if not dashboard_checked:
-                raise StripeUnreachable(
-                    "stripe_unreachable",
-                    "Not closed: we could not reach Stripe to check whether this payment was "
-                    f"already refunded there ({error}). Stripe may have refunded it "
-                    "already, for example after an earlier attempt that got no answer, and the "
-                    "member must not be refunded twice. Open the Stripe dashboard, search for "
-                    f"the payment {intent} and look at its refunds. If it has none, close the "
-                    "request again and tick “I have checked the Stripe dashboard”.",
-                ) from exc
+                raise StripeUnreachable(intent=intent, error=error) from exc
             check.update(stripe_check="unreachable_dashboard_checked", stripe_error=str(exc)[:500])
             check_note = (
                 f"Stripe could not be reached to check for refunds of {intent} ({error}); "
@@ -367,8 +332,8 @@ def refund_request_close_outside(
                     },
                 )
                 raise RefundFoundAtStripe(
-                    _refund_found_message(news, request.pk),
-                    RefundRequest.objects.get(pk=request.pk),
+                    news=news,
+                    request=RefundRequest.objects.select_related("purchase").get(pk=request.pk),
                 )
             check["stripe_check"] = "no_refund_at_stripe"
             check_note = f"Stripe has no refund in progress or made for {intent}."
@@ -409,17 +374,14 @@ def refund_request_close_outside(
         request.decided_by = actor
         request.decided_at = timezone.now()
         request.save(update_fields=["staff_note", "decided_by", "decided_at", "updated_at"])
-        _request_set_status(request, to=Status.CLOSED_OUTSIDE, note=note, actor=actor)
-        _purchase_settle(purchase, label=_actor_name(actor), actor=actor, reason=note)
+        refund_request_status_set(request, to=Status.CLOSED_OUTSIDE, note=note, actor=actor)
+        purchase_refunds_settle(purchase, label=_actor_name(actor), actor=actor, reason=note)
     return request
 
 
 # ------------------------------------------------------------------------------------------------
 # Asking Stripe which refunds a payment has
 # ------------------------------------------------------------------------------------------------
-IN_FLIGHT = {Refund.Status.PENDING}
-
-
 def _check_label(actor, intent: str) -> str:
     return f"Stripe's refunds of {intent}, asked for {_actor_name(actor) or 'the site'}"[:200]
 
@@ -451,66 +413,6 @@ def _purchase_note(purchase: Purchase, *, label: str, note: str, data: dict) -> 
     )
 
 
-def _stripe_refunds_record(purchase: Purchase, *, actor, label: str) -> list[dict]:
-    """Ask Stripe for every refund of the purchase's payment and record each one through
-    refund_sync_from_stripe (the webhook's path). Returns the refunds that were news: in progress
-    at Stripe, or succeeded there while not recorded as succeeded here. Raises stripe.StripeError
-    when Stripe cannot be asked."""
-    listed = stripe_client().v1.refunds.list(
-        params={"payment_intent": purchase.stripe_payment_intent_id, "limit": 100}
-    )
-    refunds = [_as_dict(refund) for refund in listed.auto_paging_iter()]
-    known = dict(
-        purchase.refunds.filter(stripe_refund_id__isnull=False).values_list(
-            "stripe_refund_id", "status"
-        )
-    )
-    news = []
-    for refund in refunds:
-        status = STRIPE_REFUND_STATUS.get(refund.get("status") or "", Refund.Status.PENDING)
-        if status in IN_FLIGHT or (
-            status == Refund.Status.SUCCEEDED and known.get(refund["id"]) != status
-        ):
-            news.append(refund)
-        refund_sync_from_stripe(refund=refund, source_label=label, actor=actor)
-    return news
-
-
-def _refund_found_message(news: list[dict], request_id: int) -> str:
-    """What Stripe has, in words for staff, and what it means for the request now."""
-    parts = []
-    for refund in news:
-        amount = money_format(int(refund.get("amount") or 0), str(refund.get("currency") or ""))
-        if STRIPE_REFUND_STATUS.get(refund.get("status") or "") == Refund.Status.SUCCEEDED:
-            parts.append(f"Stripe has already refunded {amount} (refund {refund['id']})")
-        else:
-            parts.append(
-                f"Stripe is refunding {amount} right now (refund {refund['id']}, not finished yet)"
-            )
-    request = RefundRequest.objects.select_related("purchase").get(pk=request_id)
-    purchase = request.purchase
-    if request.status == Status.REFUNDED:
-        then = "The request is now marked as refunded."
-    elif any(
-        STRIPE_REFUND_STATUS.get(r.get("status") or "") != Refund.Status.SUCCEEDED for r in news
-    ):
-        then = "The request will show as refunded by itself when Stripe has finished."
-    else:
-        left = money_format(
-            purchase.amount_cents - purchase.amount_refunded_cents, purchase.currency
-        )
-        then = (
-            f"{left} of the payment is still not refunded: "
-            "look at the purchase before doing anything else."
-        )
-    return (
-        "Not closed as refunded outside Stripe: "
-        + "; ".join(parts)
-        + f". This is now recorded on the request and the purchase. {then} Do not refund the "
-        "member by hand for what Stripe has refunded or is refunding."
-    )
-
-
 def _unknown_attempt_check(*, request_id: int, actor) -> RefundRequest | None:
     """When the request's last Stripe attempt has no definite answer, ask Stripe which refunds
     the payment has and record them. Returns the request (with `.news`, the refunds Stripe had
@@ -524,7 +426,7 @@ def _unknown_attempt_check(*, request_id: int, actor) -> RefundRequest | None:
         return None
     intent = request.purchase.stripe_payment_intent_id
     try:
-        news = _stripe_refunds_record(
+        news = payment_refunds_record(
             request.purchase, actor=actor, label=_check_label(actor, intent)
         )
     except stripe.StripeError:
@@ -540,7 +442,7 @@ def _unknown_attempt_check(*, request_id: int, actor) -> RefundRequest | None:
             # Stripe took the attempt after all and is still working on it.
             request.failure_reason = ""
             request.save(update_fields=["failure_reason", "updated_at"])
-            _request_set_status(
+            refund_request_status_set(
                 request,
                 to=Status.PROCESSING,
                 note=f"Stripe is making refund {in_flight.stripe_refund_id}",
@@ -548,375 +450,3 @@ def _unknown_attempt_check(*, request_id: int, actor) -> RefundRequest | None:
             )
     request.news = news
     return request
-
-
-# ------------------------------------------------------------------------------------------------
-# Stripe's view of refunds
-# ------------------------------------------------------------------------------------------------
-def _purchase_for_stripe_object(obj: Mapping) -> Purchase | None:
-    metadata = obj.get("metadata") or {}
-    reference = str(metadata.get("purchase_id") or "")
-    intent = _id_of(obj.get("payment_intent"))
-    charge = _id_of(obj.get("charge"))
-    if intent:
-        found = Purchase.objects.filter(stripe_payment_intent_id=intent).first()
-        if found:
-            return found
-    if charge:
-        found = Purchase.objects.filter(stripe_charge_id=charge).first()
-        if found:
-            return found
-    if reference.isdigit():
-        return Purchase.objects.filter(pk=int(reference)).first()
-    return None
-
-
-def _purchase_settle(
-    purchase: Purchase, *, label: str, actor=None, floor: int = 0, reason: str = ""
-) -> None:
-    """Bring a locked purchase in line with its refunds: totals, status, flag, access."""
-    succeeded = purchase.refunds.filter(status=Refund.Status.SUCCEEDED).aggregate(
-        total=Sum("amount_cents")
-    )["total"]
-    total = max(succeeded or 0, floor, 0)
-    if total == purchase.amount_refunded_cents:
-        return
-    status_before = purchase.status
-    purchase.amount_refunded_cents = total
-    fields = ["amount_refunded_cents", "updated_at"]
-    if status_before in REFUNDABLE:
-        if total >= purchase.amount_cents:
-            purchase.status = Purchase.Status.REFUNDED
-        elif total > 0:
-            purchase.status = Purchase.Status.PARTIALLY_REFUNDED
-            purchase.needs_attention = True
-        fields += ["status", "needs_attention"]
-    purchase.save(update_fields=fields)
-    kind = (
-        PurchaseEvent.Kind.REFUNDED
-        if purchase.status == Purchase.Status.REFUNDED
-        else PurchaseEvent.Kind.PARTIALLY_REFUNDED
-    )
-    PurchaseEvent.objects.create(
-        purchase=purchase,
-        kind=kind,
-        status_before=status_before,
-        status_after=purchase.status,
-        source_label=label,
-        note=reason,
-        data={"amount_refunded_cents": total},
-    )
-    if purchase.status == Purchase.Status.REFUNDED and status_before != purchase.status:
-        approved = (
-            purchase.refund_requests.filter(status=Status.PROCESSING)
-            .select_related("decided_by")
-            .first()
-        )
-        if actor is None and approved is not None:
-            # Stripe's event overtook the approver's own write: the approver still decided.
-            actor = approved.decided_by
-            reason = f"Refund request #{approved.pk} approved and refunded"
-        _access_end(
-            purchase,
-            source="refund",
-            reason=reason or f"Purchase #{purchase.pk} refunded",
-            actor=actor,
-            label=label,
-        )
-        # A refund made in the dashboard answers an open request too.
-        for request in purchase.refund_requests.select_for_update().filter(
-            status__in=RefundRequest.OPEN_STATUSES
-        ):
-            _request_set_status(
-                request, to=Status.REFUNDED, note="Refunded", actor=actor, actor_label=label
-            )
-
-
-def _access_end(purchase: Purchase, *, source: str, reason: str, actor, label: str) -> None:
-    """Revoke access for this purchase, unless the member holds another paid purchase of the
-    program (they bought again after an earlier refund)."""
-    if purchase.user is None:
-        return
-    other = (
-        Purchase.objects.filter(user=purchase.user, program=purchase.program, status__in=REFUNDABLE)
-        .exclude(pk=purchase.pk)
-        .exists()
-    )
-    if other:
-        return
-    access_revoke(
-        user=purchase.user,
-        program=purchase.program,
-        source=source,
-        reason=reason,
-        actor=actor,
-        actor_label=label,
-    )
-
-
-def refund_sync_from_stripe(*, refund: Any, source_label: str, actor=None) -> Refund | None:
-    """Record Stripe's view of one refund; settle the purchase, the request and access.
-
-    Safe to run twice and out of order: the Refund is found by its Stripe id, or (when our write
-    after Stripe's answer never happened) by the local id in its metadata, or created for a
-    refund made in the dashboard; its status only moves forward. Returns None for a refund of a
-    payment that is not ours.
-    """
-    refund = _as_dict(refund)
-    refund_id = refund.get("id")
-    purchase = _purchase_for_stripe_object(refund)
-    if not refund_id or purchase is None:
-        return None
-    new_status = STRIPE_REFUND_STATUS.get(refund.get("status") or "", Refund.Status.PENDING)
-    with transaction.atomic():
-        purchase = _lock_purchase(purchase.pk)
-        row = Refund.objects.select_for_update().filter(stripe_refund_id=refund_id).first()
-        local_id = str((refund.get("metadata") or {}).get("refund_id") or "")
-        if row is None and local_id.isdigit():
-            row = (
-                Refund.objects.select_for_update()
-                .filter(pk=int(local_id), purchase=purchase, stripe_refund_id__isnull=True)
-                .first()
-            )
-            if row is not None:
-                row.stripe_refund_id = refund_id
-                row.save(update_fields=["stripe_refund_id", "updated_at"])
-        if row is None:
-            row = Refund.objects.create(
-                purchase=purchase,
-                stripe_refund_id=refund_id,
-                amount_cents=int(refund.get("amount") or 0),
-                currency=str(refund.get("currency") or purchase.currency).lower(),
-                status=Refund.Status.PENDING,
-                source=Refund.Source.DASHBOARD,
-            )
-            RefundEvent.objects.create(refund=row, status=row.status, source_label=source_label)
-        if REFUND_RANK[new_status] > REFUND_RANK[row.status]:
-            status_before = row.status
-            row.status = new_status
-            row.failure_reason = str(refund.get("failure_reason") or "")[:500]
-            row.save(update_fields=["status", "failure_reason", "updated_at"])
-            RefundEvent.objects.create(
-                refund=row,
-                status=row.status,
-                failure_reason=row.failure_reason,
-                source_label=source_label,
-            )
-            if row.request_id and row.status in (Refund.Status.FAILED, Refund.Status.CANCELED):
-                _request_refund_failed(row, status_before=status_before, label=source_label)
-                purchase.needs_attention = True
-                purchase.save(update_fields=["needs_attention", "updated_at"])
-        if actor is None and row.request_id:
-            # The webhook got here before the approver's own write: the approver still decided.
-            actor = RefundRequest.objects.get(pk=row.request_id).decided_by
-        reason = (
-            f"Refund request #{row.request_id} approved and refunded"
-            if row.request_id
-            else f"Refund {refund_id} made in the Stripe dashboard"
-        )
-        _purchase_settle(
-            purchase,
-            label=source_label,
-            actor=actor,
-            reason=reason,
-        )
-        if row.request_id and row.status == Refund.Status.SUCCEEDED:
-            request = RefundRequest.objects.select_for_update().get(pk=row.request_id)
-            if request.is_open:
-                # A partial remainder (earlier dashboard refund) or a request answered late.
-                _request_set_status(
-                    request,
-                    to=Status.REFUNDED,
-                    note="Refunded",
-                    actor=actor,
-                    actor_label="" if actor else source_label,
-                )
-    return row
-
-
-def _request_refund_failed(row: Refund, *, status_before: str, label: str) -> None:
-    request = RefundRequest.objects.select_for_update().get(pk=row.request_id)
-    reason = f"Stripe: {row.failure_reason or row.status}"
-    latest = request.refunds.order_by("-attempt", "-id").first()
-    if latest is not None and latest.pk != row.pk:
-        return  # an older attempt; the newer one decides
-    if request.status in (Status.PROCESSING, Status.REFUNDED, Status.REQUESTED):
-        request.failure_reason = reason
-        request.save(update_fields=["failure_reason", "updated_at"])
-        _request_set_status(request, to=Status.FAILED, note=reason, actor_label=label)
-
-
-# ------------------------------------------------------------------------------------------------
-# Disputes
-# ------------------------------------------------------------------------------------------------
-def dispute_sync_from_stripe(*, dispute: Any, source_label: str) -> Dispute | None:
-    """Record a dispute and act on its outcome; safe twice and out of order.
-
-    While a dispute is open, access stays (it may be a misunderstanding at the bank, and we may
-    win): the purchase is flagged for staff. Lost: the money went back through the bank, so the
-    purchase is charged back and access revoked. Won: access is granted again if anything
-    revoked it meanwhile (access_grant does nothing when it is active).
-    """
-    dispute = _as_dict(dispute)
-    dispute_id = dispute.get("id")
-    purchase = _purchase_for_stripe_object(dispute)
-    if not dispute_id or purchase is None:
-        return None
-    status = str(dispute.get("status") or "")
-    with transaction.atomic():
-        purchase = _lock_purchase(purchase.pk)
-        row = Dispute.objects.select_for_update().filter(stripe_dispute_id=dispute_id).first()
-        created = row is None
-        if created:
-            row = Dispute.objects.create(
-                purchase=purchase,
-                stripe_dispute_id=dispute_id,
-                status=status,
-                reason=str(dispute.get("reason") or "")[:100],
-                amount_cents=int(dispute.get("amount") or 0),
-                currency=str(dispute.get("currency") or purchase.currency).lower(),
-            )
-            DisputeEvent.objects.create(dispute=row, status=status, source_label=source_label)
-            purchase.disputed = True
-            purchase.needs_attention = True
-            purchase.save(update_fields=["disputed", "needs_attention", "updated_at"])
-            PurchaseEvent.objects.create(
-                purchase=purchase,
-                kind=PurchaseEvent.Kind.DISPUTE_OPENED,
-                status_before=purchase.status,
-                status_after=purchase.status,
-                source_label=source_label,
-                data={"dispute": dispute_id, "reason": row.reason},
-            )
-        if row.outcome or status == row.status and status not in ("won", "lost"):
-            return row
-        row.status = status
-        fields = ["status", "updated_at"]
-        if status in ("won", "lost"):
-            row.outcome = status
-            row.closed_at = timezone.now()
-            fields += ["outcome", "closed_at"]
-        row.save(update_fields=fields)
-        if not created:
-            DisputeEvent.objects.create(dispute=row, status=status, source_label=source_label)
-        if status == "lost":
-            _dispute_lost(purchase, row, label=source_label)
-        elif status == "won":
-            _dispute_won(purchase, row, label=source_label)
-    return row
-
-
-def _dispute_lost(purchase: Purchase, dispute: Dispute, *, label: str) -> None:
-    status_before = purchase.status
-    if purchase.status in REFUNDABLE:
-        purchase.status = Purchase.Status.CHARGED_BACK
-    purchase.disputed = False
-    purchase.save(update_fields=["status", "disputed", "updated_at"])
-    PurchaseEvent.objects.create(
-        purchase=purchase,
-        kind=PurchaseEvent.Kind.DISPUTE_LOST,
-        status_before=status_before,
-        status_after=purchase.status,
-        source_label=label,
-        data={"dispute": dispute.stripe_dispute_id},
-    )
-    _access_end(
-        purchase,
-        source="dispute_lost",
-        reason=f"Dispute {dispute.stripe_dispute_id} lost: the bank returned the payment",
-        actor=None,
-        label=label,
-    )
-    for request in purchase.refund_requests.select_for_update().filter(
-        status__in=RefundRequest.OPEN_STATUSES
-    ):
-        _request_set_status(
-            request,
-            to=Status.CLOSED_OUTSIDE,
-            note="Your bank returned the payment to you (a card dispute).",
-            actor_label=label,
-        )
-
-
-def _dispute_won(purchase: Purchase, dispute: Dispute, *, label: str) -> None:
-    purchase.disputed = False
-    purchase.save(update_fields=["disputed", "updated_at"])
-    PurchaseEvent.objects.create(
-        purchase=purchase,
-        kind=PurchaseEvent.Kind.DISPUTE_WON,
-        status_before=purchase.status,
-        status_after=purchase.status,
-        source_label=label,
-        data={"dispute": dispute.stripe_dispute_id},
-    )
-    if purchase.user is not None and purchase.status in REFUNDABLE:
-        access_grant(
-            user=purchase.user,
-            program=purchase.program,
-            source="dispute_won",
-            reason=f"Dispute {dispute.stripe_dispute_id} won",
-            actor_label=label,
-        )
-
-
-# ------------------------------------------------------------------------------------------------
-# Webhook handlers (registered in billing.services.WEBHOOK_HANDLERS)
-# ------------------------------------------------------------------------------------------------
-def _refund_note(row: Refund | None, obj: Mapping) -> str:
-    if row is None:
-        return f"No purchase for refund {obj.get('id')}: ignored."
-    return f"Refund #{row.pk} is {row.status}; purchase #{row.purchase_id}."
-
-
-def _handle_refund_event(event: WebhookEvent) -> str:
-    """refund.created / refund.updated / refund.failed: record the refund and its status.
-    A refund made in the dashboard is recorded too; a full refund revokes access, a partial one
-    flags the purchase for staff; a failed one marks its request failed with Stripe's reason."""
-    obj = event.body["data"]["object"]
-    row = refund_sync_from_stripe(refund=obj, source_label=_label(event))
-    return _refund_note(row, obj)
-
-
-def _handle_charge_refunded(event: WebhookEvent) -> str:
-    """charge.refunded: the charge's refunded total; a full refund revokes access (even when the
-    refund.* events have not arrived yet), a partial one flags the purchase for staff."""
-    charge = event.body["data"]["object"]
-    label = _label(event)
-    for refund in ((charge.get("refunds") or {}).get("data")) or []:
-        if isinstance(refund, Mapping):
-            refund_sync_from_stripe(refund=refund, source_label=label)
-    purchase = _purchase_for_stripe_object({**charge, "charge": charge.get("id")})
-    if purchase is None:
-        return f"No purchase for charge {charge.get('id')}: ignored."
-    with transaction.atomic():
-        purchase = _lock_purchase(purchase.pk)
-        _purchase_settle(
-            purchase,
-            label=label,
-            floor=int(charge.get("amount_refunded") or 0),
-            reason=f"Charge {charge.get('id')} refunded at Stripe",
-        )
-    return f"Purchase #{purchase.pk} is {purchase.status}."
-
-
-def _handle_dispute_event(event: WebhookEvent) -> str:
-    """charge.dispute.created / updated / closed: record the dispute; flag the purchase while
-    open; lost revokes access, won restores it."""
-    obj = event.body["data"]["object"]
-    row = dispute_sync_from_stripe(dispute=obj, source_label=_label(event))
-    if row is None:
-        return f"No purchase for dispute {obj.get('id')}: ignored."
-    return f"Dispute {row.stripe_dispute_id} is {row.outcome or row.status}."
-
-
-REFUND_WEBHOOK_HANDLERS = {
-    "refund.created": _handle_refund_event,
-    "refund.updated": _handle_refund_event,
-    "refund.failed": _handle_refund_event,
-    "charge.refunded": _handle_charge_refunded,
-    "charge.dispute.created": _handle_dispute_event,
-    "charge.dispute.updated": _handle_dispute_event,
-    "charge.dispute.closed": _handle_dispute_event,
-}
-
-WEBHOOK_HANDLERS.update(REFUND_WEBHOOK_HANDLERS)

@@ -1,24 +1,25 @@
-"""Writes for billing: starting a purchase, fulfilling it exactly once, the webhook event log.
+"""Writes for billing: starting a purchase, fulfilling it exactly once, and the one function
+that changes a purchase's status (purchase_transition).
 
-Stripe I/O lives here and in billing.stripe_client only. Every webhook handler is safe to run
-twice: the fulfilment path locks the Purchase row (select_for_update) and does nothing once paid.
+Stripe I/O lives in billing's services and billing.stripe_client only. The fulfilment path is
+safe to run twice: it locks the Purchase row (select_for_update) and does nothing once paid.
+Webhook events reach it through billing.webhooks.
 """
 
 import logging
-import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import stripe
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.models import Purchase, PurchaseEvent, WebhookEvent
-from billing.stripe_client import STRIPE_API_VERSION, stripe_client
+from billing.models import Purchase, PurchaseEvent
+from billing.stripe_client import stripe_client
 from billing.tasks import purchase_receipt_send
 from program.models import Program
 from program.selectors import user_has_access
@@ -57,6 +58,17 @@ def _absolute(path: str) -> str:
     return settings.SITE_URL + path
 
 
+def _payment_processing(*, user, program: Program) -> bool:
+    """A checkout of this program was completed with a delayed payment method (a bank debit)
+    that Stripe is still collecting: paying again now would charge the member twice."""
+    return Purchase.objects.filter(
+        user=user,
+        program=program,
+        status=Purchase.Status.PENDING,
+        events__kind=PurchaseEvent.Kind.AWAITING_PAYMENT,
+    ).exists()
+
+
 def _email_is_verified(user) -> bool:
     return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
 
@@ -69,13 +81,16 @@ def purchase_start(*, user, program: Program) -> Purchase:
 
     The local row exists before the customer leaves for Stripe, and its id travels in
     client_reference_id and metadata, so whatever Stripe reports later finds it. Raises
-    PurchaseNotAllowed when the person already has access or has not verified their email, and
-    stripe.StripeError when Stripe cannot be reached (the pending row then simply stays unused).
+    PurchaseNotAllowed when the person already has access, has not verified their email, or has
+    a payment of the program still being processed (code "processing"), and stripe.StripeError
+    when Stripe cannot be reached (the pending row then simply stays unused).
     """
     if user_has_access(user=user, program=program):
         raise PurchaseNotAllowed("has_access", "You already have the full program.")
     if not _email_is_verified(user):
         raise PurchaseNotAllowed("unverified", "Please confirm your email address first.")
+    if _payment_processing(user=user, program=program):
+        raise PurchaseNotAllowed("processing", "A payment for this program is being processed.")
 
     reusable = (
         Purchase.objects.filter(
@@ -95,10 +110,13 @@ def purchase_start(*, user, program: Program) -> Purchase:
         session = stripe_client().v1.checkout.sessions.retrieve(reusable.stripe_checkout_session_id)
         if session.status == "open":
             return reusable
-        # Paid already (the webhook is late): fulfil now instead of sending them to pay again.
-        purchase_fulfil_from_session(session=session, source_label="checkout (already paid)")
+        # Completed already (the webhook is late): paid -> fulfil now instead of sending them to
+        # pay again; a delayed payment still on its way -> it must not be paid a second time.
+        purchase_sync_from_session(session=session, source_label="checkout (already completed)")
         if user_has_access(user=user, program=program):
             raise PurchaseNotAllowed("has_access", "You already have the full program.")
+        if _payment_processing(user=user, program=program):
+            raise PurchaseNotAllowed("processing", "A payment for this program is being processed.")
 
     with transaction.atomic():
         purchase = Purchase.objects.create(
@@ -171,35 +189,154 @@ def purchase_start(*, user, program: Program) -> Purchase:
 
 
 # ------------------------------------------------------------------------------------------------
-# Fulfilment: the single path used by the webhook and by the success page
+# Status changes: the one function that moves a purchase from one status to another
+# ------------------------------------------------------------------------------------------------
+_S = Purchase.Status
+# The statuses each status may follow. A purchase becomes paid only out of a checkout that was
+# not paid yet, so a late or repeated "paid" (the success link, an event processed again) never
+# undoes a refund or a lost dispute. Pending follows pending: a delayed payment was started.
+PURCHASE_ALLOWED_FROM: dict[str, frozenset[str]] = {
+    _S.PENDING: frozenset({_S.PENDING}),
+    _S.PAID: frozenset({_S.PENDING, _S.FAILED, _S.EXPIRED}),
+    _S.FAILED: frozenset({_S.PENDING}),
+    _S.EXPIRED: frozenset({_S.PENDING}),
+    _S.PARTIALLY_REFUNDED: frozenset({_S.PAID, _S.PARTIALLY_REFUNDED, _S.REFUNDED}),
+    _S.REFUNDED: frozenset({_S.PAID, _S.PARTIALLY_REFUNDED}),
+    _S.CHARGED_BACK: frozenset({_S.PAID, _S.PARTIALLY_REFUNDED}),
+}
+
+
+def purchase_transition(
+    *,
+    purchase: Purchase,
+    to: str,
+    kind: str,
+    source_label: str,
+    note: str = "",
+    data: dict | None = None,
+    changes: Mapping[str, Any] | None = None,
+) -> bool:
+    """Move a purchase to status `to` (with the other field `changes`) and append its history.
+
+    The row is locked, and `to` must be allowed to follow its current status
+    (PURCHASE_ALLOWED_FROM). A refused transition changes nothing: it is logged and noted in the
+    purchase's history, unless the purchase already has that status (a repeat). Returns whether
+    the purchase moved; `purchase` is brought up to date either way.
+    """
+    changes = dict(changes or {})
+    with transaction.atomic():
+        locked = Purchase.objects.select_for_update().get(pk=purchase.pk)
+        before = locked.status
+        if before not in PURCHASE_ALLOWED_FROM[to]:
+            if before != to:
+                logger.warning(
+                    "Purchase %s: %s refused (%s cannot become %s)", locked.pk, kind, before, to
+                )
+                PurchaseEvent.objects.create(
+                    purchase=locked,
+                    kind=PurchaseEvent.Kind.NOTE,
+                    status_before=before,
+                    status_after=before,
+                    source_label=source_label[:200],
+                    note=(
+                        f"Refused: “{PurchaseEvent.Kind(kind).label}” cannot follow "
+                        f"“{locked.get_status_display()}”. Nothing was changed."
+                    ),
+                    data={"refused": kind, "to": to, **(data or {})},
+                )
+            purchase.status = before
+            return False
+        locked.status = to
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        locked.save(update_fields=["status", *changes, "updated_at"])
+        PurchaseEvent.objects.create(
+            purchase=locked,
+            kind=kind,
+            status_before=before,
+            status_after=to,
+            source_label=source_label[:200],
+            note=note,
+            data=data or {},
+        )
+    for name in ("status", *changes, "updated_at"):
+        setattr(purchase, name, getattr(locked, name))
+    return True
+
+
+# ------------------------------------------------------------------------------------------------
+# Fulfilment: the single path used by the webhook, the success page and a second Buy
 # ------------------------------------------------------------------------------------------------
 def _purchase_for_session_locked(session: Mapping) -> Purchase | None:
-    """The purchase a Checkout Session belongs to, row-locked for the current transaction."""
+    """The purchase a Checkout Session belongs to, row-locked for the current transaction.
+
+    Found by the saved session id; when that was never saved (the site stopped between
+    Stripe's answer and our save), by the purchase id in the session's metadata, which only
+    the site sets. Never by client_reference_id: anyone can set that on a Payment Link."""
     session_id = session.get("id")
-    purchase = None
     if session_id:
         purchase = (
             Purchase.objects.select_for_update()
             .filter(stripe_checkout_session_id=session_id)
             .first()
         )
-    if purchase is not None:
-        return purchase
-    reference = session.get("client_reference_id") or (session.get("metadata") or {}).get(
-        "purchase_id"
-    )
-    if not reference or not str(reference).isdigit():
+        if purchase is not None:
+            return purchase
+    reference = str((session.get("metadata") or {}).get("purchase_id") or "")
+    if not session_id or not reference.isdigit():
         return None
-    # The session id was never saved (the site stopped between Stripe's answer and our save).
-    purchase = (
+    return (
         Purchase.objects.select_for_update()
         .filter(pk=int(reference), stripe_checkout_session_id__isnull=True)
         .first()
     )
-    if purchase is not None and session_id:
-        purchase.stripe_checkout_session_id = session_id
-        purchase.save(update_fields=["stripe_checkout_session_id", "updated_at"])
-    return purchase
+
+
+def _session_mismatches(session: Mapping, purchase: Purchase) -> list[str]:
+    """What in the session differs from the purchase it names (empty when it all matches)."""
+    metadata = session.get("metadata") or {}
+    seen = {
+        "mode": session.get("mode"),
+        "metadata.purchase_id": str(metadata.get("purchase_id") or ""),
+        "amount_total": session.get("amount_total"),
+        "currency": str(session.get("currency") or "").lower(),
+    }
+    expected: dict[str, Any] = {
+        "mode": "payment",
+        "metadata.purchase_id": str(purchase.pk),
+        "amount_total": purchase.amount_cents,
+        "currency": purchase.currency,
+    }
+    if purchase.user_id is not None:
+        seen["metadata.user_id"] = str(metadata.get("user_id") or "")
+        expected["metadata.user_id"] = str(purchase.user_id)
+    if session.get("client_reference_id"):
+        seen["client_reference_id"] = str(session["client_reference_id"])
+        expected["client_reference_id"] = str(purchase.pk)
+    return [
+        f"{name}: ours {expected[name]!r}, the session's {seen[name]!r}"
+        for name in expected
+        if seen[name] != expected[name]
+    ]
+
+
+def _session_refused(purchase: Purchase, session: Mapping, mismatches: list[str], label: str):
+    """Record, for staff, a session that names this purchase but does not match it."""
+    purchase.needs_attention = True
+    purchase.save(update_fields=["needs_attention", "updated_at"])
+    PurchaseEvent.objects.create(
+        purchase=purchase,
+        kind=PurchaseEvent.Kind.NOTE,
+        status_before=purchase.status,
+        status_after=purchase.status,
+        source_label=label[:200],
+        note=(
+            f"Not fulfilled: checkout session {session.get('id')} does not match this purchase "
+            f"({'; '.join(mismatches)}). Nothing was granted; look at the payment in Stripe."
+        ),
+        data={"checkout_session": session.get("id"), "mismatch": mismatches},
+    )
+    purchase.refused = "the session does not match the purchase: " + "; ".join(mismatches)
 
 
 def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase | None:
@@ -208,7 +345,10 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
     Safe to call any number of times, in any order, concurrently: the Purchase row is locked and
     nothing happens once it is paid, so there is one paid purchase, one access grant and one
     receipt however often Stripe delivers the event or the member reloads the success page.
-    Returns None for a session that is not ours; does nothing while payment is not complete.
+    Only a session that matches the purchase (id, metadata, mode, amount and currency) pays it;
+    any other is recorded for staff and grants nothing (`purchase.refused` says why), as is a
+    paid session for a purchase already refunded or charged back. Returns None for a session
+    that is not ours; does nothing while payment is not complete.
     """
     session = _as_dict(session)
     with transaction.atomic():
@@ -219,37 +359,35 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
             return purchase
         if session.get("payment_status") not in PAID_PAYMENT_STATUSES:
             return purchase
-        if purchase.status == Purchase.Status.REFUNDED:
+        mismatches = _session_mismatches(session, purchase)
+        if mismatches:
+            _session_refused(purchase, session, mismatches, source_label)
             return purchase
-        status_before = purchase.status
         payment_intent = session.get("payment_intent")
-        purchase.status = Purchase.Status.PAID
-        purchase.paid_at = timezone.now()
-        purchase.stripe_payment_intent_id = _id_of(payment_intent)
+        changes: dict[str, Any] = {
+            "paid_at": timezone.now(),
+            "stripe_payment_intent_id": _id_of(payment_intent),
+        }
         if isinstance(payment_intent, Mapping) and payment_intent.get("latest_charge"):
-            purchase.stripe_charge_id = _id_of(payment_intent["latest_charge"]) or ""
-        purchase.save(
-            update_fields=[
-                "status",
-                "paid_at",
-                "stripe_payment_intent_id",
-                "stripe_charge_id",
-                "updated_at",
-            ]
-        )
-        PurchaseEvent.objects.create(
+            changes["stripe_charge_id"] = _id_of(payment_intent["latest_charge"]) or ""
+        if purchase.stripe_checkout_session_id is None:
+            changes["stripe_checkout_session_id"] = session.get("id")
+        paid = purchase_transition(
             purchase=purchase,
+            to=Purchase.Status.PAID,
             kind=PurchaseEvent.Kind.PAID,
-            status_before=status_before,
-            status_after=purchase.status,
             source_label=source_label,
             data={
                 "checkout_session": session.get("id"),
-                "payment_intent": purchase.stripe_payment_intent_id,
+                "payment_intent": changes["stripe_payment_intent_id"],
                 "amount_total": session.get("amount_total"),
                 "currency": session.get("currency"),
             },
+            changes=changes,
         )
+        if not paid:
+            purchase.refused = f"a paid session cannot make a {purchase.status} purchase paid"
+            return purchase
         if purchase.user is not None:
             access_grant(
                 user=purchase.user,
@@ -264,186 +402,74 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
     return purchase
 
 
-def _purchase_change_status(
-    *, session: Mapping, to: str, kind: str, source_label: str, from_statuses: set[str]
+def purchase_checkout_ended(
+    *, session: Mapping, to: str, kind: str, source_label: str
 ) -> Purchase | None:
+    """A checkout that will not be paid now: delayed (`to` pending, noted as awaiting payment),
+    failed or expired (only from pending). A session that does not match the purchase it names
+    changes nothing (`purchase.refused` says why)."""
     with transaction.atomic():
         purchase = _purchase_for_session_locked(session)
-        if purchase is None or purchase.status not in from_statuses:
+        if purchase is None:
+            return None
+        mismatches = _session_mismatches(session, purchase)
+        if mismatches:
+            _session_refused(purchase, session, mismatches, source_label)
             return purchase
-        status_before = purchase.status
-        purchase.status = to
+        if (
+            kind == PurchaseEvent.Kind.AWAITING_PAYMENT
+            and purchase.events.filter(kind=kind).exists()
+        ):
+            return purchase  # the webhook and the site's own look at the session both say so
         payment_intent = _id_of(session.get("payment_intent"))
-        fields = ["status", "updated_at"]
+        changes: dict[str, Any] = {}
         if payment_intent and not purchase.stripe_payment_intent_id:
-            purchase.stripe_payment_intent_id = payment_intent
-            fields.append("stripe_payment_intent_id")
-        purchase.save(update_fields=fields)
-        PurchaseEvent.objects.create(
+            changes["stripe_payment_intent_id"] = payment_intent
+        if purchase.stripe_checkout_session_id is None:
+            changes["stripe_checkout_session_id"] = session.get("id")
+        purchase_transition(
             purchase=purchase,
+            to=to,
             kind=kind,
-            status_before=status_before,
-            status_after=to,
             source_label=source_label,
             data={"checkout_session": session.get("id"), "payment_intent": payment_intent},
+            changes=changes,
         )
         return purchase
+
+
+def purchase_sync_from_session(*, session: Any, source_label: str) -> Purchase | None:
+    """Act on Stripe's view of a completed Checkout Session: paid -> fulfil; completed while a
+    delayed payment method (a bank debit) is still collecting -> recorded as processing, which
+    keeps the member from paying a second time."""
+    session = _as_dict(session)
+    if session.get("payment_status") in PAID_PAYMENT_STATUSES:
+        return purchase_fulfil_from_session(session=session, source_label=source_label)
+    if session.get("status") == "complete":
+        return purchase_checkout_ended(
+            session=session,
+            to=Purchase.Status.PENDING,
+            kind=PurchaseEvent.Kind.AWAITING_PAYMENT,
+            source_label=source_label,
+        )
+    return Purchase.objects.filter(stripe_checkout_session_id=session.get("id")).first()
 
 
 def purchase_check_session(*, session_id: str) -> Purchase | None:
     """For the success page: fulfil from Stripe's own view of the session if it is paid.
 
-    Does not call Stripe once the purchase is already paid (reloads are free). Returns None for a
-    session id that is not one of ours. Raises stripe.StripeError when Stripe cannot answer.
+    Calls Stripe only while the purchase can still become paid (reloads are free, and a refunded
+    or charged-back purchase stays so). Returns None for a session id that is not one of ours.
+    Raises stripe.StripeError when Stripe cannot answer.
     """
     purchase = (
         Purchase.objects.select_related("program").filter(stripe_checkout_session_id=session_id)
     ).first()
-    if purchase is None or purchase.status == Purchase.Status.PAID:
+    if purchase is None or purchase.status not in PURCHASE_ALLOWED_FROM[Purchase.Status.PAID]:
         return purchase
     session = stripe_client().v1.checkout.sessions.retrieve(
         session_id, params={"expand": ["line_items", "payment_intent"]}
     )
-    purchase_fulfil_from_session(session=session, source_label="success page")
+    purchase_sync_from_session(session=session, source_label="success page")
     purchase.refresh_from_db()
     return purchase
-
-
-# ------------------------------------------------------------------------------------------------
-# Webhook event log and handlers
-# ------------------------------------------------------------------------------------------------
-HANDLED_HEADERS = ("Stripe-Signature", "User-Agent", "Content-Type")
-
-
-def webhook_event_record(*, body: dict, headers: Mapping[str, str]) -> tuple[WebhookEvent, bool]:
-    """Store a verified event first. A duplicate delivery, even a concurrent one, hits the
-    unique stripe_event_id and gets the existing row back: (event, created)."""
-    data_object = (body.get("data") or {}).get("object") or {}
-    api_version = str(body.get("api_version") or "")
-    try:
-        with transaction.atomic():
-            event = WebhookEvent.objects.create(
-                stripe_event_id=body["id"],
-                type=str(body.get("type", ""))[:100],
-                api_version=api_version[:50],
-                api_version_mismatch=api_version != STRIPE_API_VERSION,
-                livemode=bool(body.get("livemode", False)),
-                object_id=str(data_object.get("id", ""))[:255],
-                headers={name: headers[name] for name in HANDLED_HEADERS if name in headers},
-                body=body,
-            )
-    except IntegrityError:
-        return WebhookEvent.objects.get(stripe_event_id=body["id"]), False
-    if event.api_version_mismatch:
-        logger.warning(
-            "Stripe event %s has API version %r; the site pins %r",
-            event.stripe_event_id,
-            api_version,
-            STRIPE_API_VERSION,
-        )
-    return event, True
-
-
-def _label(event: WebhookEvent) -> str:
-    return f"Stripe event {event.stripe_event_id} ({event.type})"
-
-
-def _handle_checkout_session_completed(event: WebhookEvent) -> str:
-    """checkout.session.completed: paid now (card) -> fulfil; a delayed method (bank debit) ->
-    the purchase waits for async_payment_succeeded/failed."""
-    session = event.body["data"]["object"]
-    if session.get("payment_status") in PAID_PAYMENT_STATUSES:
-        purchase = purchase_fulfil_from_session(session=session, source_label=_label(event))
-    else:
-        purchase = _purchase_change_status(
-            session=session,
-            to=Purchase.Status.PENDING,
-            kind=PurchaseEvent.Kind.AWAITING_PAYMENT,
-            source_label=_label(event),
-            from_statuses={Purchase.Status.PENDING},
-        )
-    if purchase is None:
-        return f"No purchase for checkout session {session.get('id')}: ignored."
-    return f"Purchase #{purchase.pk} is {purchase.status}."
-
-
-def _handle_async_payment_succeeded(event: WebhookEvent) -> str:
-    """checkout.session.async_payment_succeeded: the delayed payment arrived -> fulfil."""
-    session = event.body["data"]["object"]
-    purchase = purchase_fulfil_from_session(session=session, source_label=_label(event))
-    if purchase is None:
-        return f"No purchase for checkout session {session.get('id')}: ignored."
-    return f"Purchase #{purchase.pk} is {purchase.status}."
-
-
-def _handle_pending_purchase_ended(event: WebhookEvent, *, to: str, kind: str) -> str:
-    """A checkout that will never be paid: a still-pending purchase moves to `to` (recorded as
-    `kind`); a purchase already past pending, or no purchase at all, is left alone."""
-    session = event.body["data"]["object"]
-    purchase = _purchase_change_status(
-        session=session,
-        to=to,
-        kind=kind,
-        source_label=_label(event),
-        from_statuses={Purchase.Status.PENDING},
-    )
-    if purchase is None:
-        return f"No purchase for checkout session {session.get('id')}: ignored."
-    return f"Purchase #{purchase.pk} is {purchase.status}."
-
-
-def _handle_async_payment_failed(event: WebhookEvent) -> str:
-    """checkout.session.async_payment_failed: the delayed payment failed -> purchase failed."""
-    return _handle_pending_purchase_ended(
-        event, to=Purchase.Status.FAILED, kind=PurchaseEvent.Kind.FAILED
-    )
-
-
-def _handle_checkout_session_expired(event: WebhookEvent) -> str:
-    """checkout.session.expired: nobody paid within Stripe's 24 hours -> purchase expired."""
-    return _handle_pending_purchase_ended(
-        event, to=Purchase.Status.EXPIRED, kind=PurchaseEvent.Kind.EXPIRED
-    )
-
-
-# Refund and dispute handlers are added by billing.refund_services (imported in BillingConfig.ready).
-WEBHOOK_HANDLERS: dict[str, Callable[[WebhookEvent], str]] = {
-    "checkout.session.completed": _handle_checkout_session_completed,
-    "checkout.session.async_payment_succeeded": _handle_async_payment_succeeded,
-    "checkout.session.async_payment_failed": _handle_async_payment_failed,
-    "checkout.session.expired": _handle_checkout_session_expired,
-}
-
-
-def webhook_event_process(*, event: WebhookEvent, force: bool = False) -> WebhookEvent:
-    """Run the handler for a stored event once; record the outcome.
-
-    The event row is locked, so a concurrent duplicate waits and then finds it processed. A handler
-    failure is recorded on the row (committed) and re-raised, so the webhook answers 500 and
-    Stripe delivers again. `force` (the admin's "process again") reruns a processed event; the
-    handlers are idempotent.
-    """
-    failure: Exception | None = None
-    with transaction.atomic():
-        event = WebhookEvent.objects.select_for_update().get(pk=event.pk)
-        if event.processed_at is not None and not force:
-            return event
-        event.processing_attempts += 1
-        handler = WEBHOOK_HANDLERS.get(event.type)
-        try:
-            with transaction.atomic():
-                note = handler(event) if handler else "Not a type the site handles."
-        except Exception as exc:
-            failure = exc
-            event.error = "".join(traceback.format_exception(exc))[-10000:]
-            logger.exception("Stripe event %s failed", event.stripe_event_id)
-        else:
-            event.error = ""
-            event.note = note
-            event.processed_at = timezone.now()
-        event.save(
-            update_fields=["processing_attempts", "error", "note", "processed_at", "updated_at"]
-        )
-    if failure is not None:
-        raise failure
-    return event

@@ -4,7 +4,6 @@ import re
 from urllib.parse import urlencode
 
 import stripe
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -14,14 +13,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from billing import refund_services, selectors, services
+from billing import refund_services, selectors, services, webhooks
 from billing.forms import RefundRequestForm
 from billing.models import Purchase
 
 logger = logging.getLogger(__name__)
 
 SESSION_ID_RE = re.compile(r"cs_[A-Za-z0-9_]{1,250}")
-WEBHOOK_TOLERANCE_SECONDS = 300
 
 
 @require_POST
@@ -47,6 +45,13 @@ def checkout(request, program: str):
                 "You can send it again from this page.",
             )
             return redirect("account_email")
+        if exc.code == "processing":
+            messages.info(
+                request,
+                "Your payment is still being processed by your bank, so there is no need to pay "
+                "again. The program opens, and we email your receipt, as soon as it arrives.",
+            )
+            return redirect("billing:purchases")
         messages.info(request, "You already have the full program. Welcome back!")
         return redirect(program_url)
     except stripe.StripeError:
@@ -91,7 +96,9 @@ def checkout_success(request):
             "purchase": purchase,
             "program": purchase.program,
             "is_owner": is_owner,
-            "is_paid": purchase.status == Purchase.Status.PAID,
+            # A partial refund leaves the program open; the page reads as for a paid purchase.
+            "is_paid": purchase.status
+            in (Purchase.Status.PAID, Purchase.Status.PARTIALLY_REFUNDED),
             "first_paid_unit": first_paid_unit,
             "stripe_unavailable": stripe_unavailable,
         },
@@ -159,11 +166,8 @@ def stripe_webhook(request):
     """Stripe's events: verify the signature over the raw body, store, then handle once."""
     payload = request.body
     try:
-        stripe.WebhookSignature.verify_header(
-            payload,
-            request.headers.get("Stripe-Signature"),
-            settings.STRIPE_WEBHOOK_SECRET,
-            WEBHOOK_TOLERANCE_SECONDS,
+        webhooks.webhook_signature_verify(
+            payload=payload, header=request.headers.get("Stripe-Signature")
         )
         body = json.loads(payload)
     except stripe.SignatureVerificationError:
@@ -182,11 +186,11 @@ def stripe_webhook(request):
         or not isinstance(body["data"].get("object"), dict)
     ):
         return _bad_request("Not a Stripe event.")
-    event, _created = services.webhook_event_record(body=body, headers=request.headers)
+    event, _created = webhooks.webhook_event_record(body=body, headers=request.headers)
     if event.is_processed:
         return HttpResponse("Already processed.", content_type="text/plain")
     try:
-        services.webhook_event_process(event=event)
+        webhooks.webhook_event_process(event=event)
     except Exception:
         # Recorded on the event; Stripe delivers it again later.
         return HttpResponse("Handler failed.", status=500, content_type="text/plain")

@@ -45,6 +45,11 @@ def test_webhook_admin_process_again_reruns_a_failed_event(admin_client_, progra
             "data": {
                 "object": {
                     "id": "cs_test_admin",
+                    "object": "checkout.session",
+                    "mode": "payment",
+                    "amount_total": purchase.amount_cents,
+                    "currency": purchase.currency,
+                    "metadata": {"purchase_id": str(purchase.pk), "user_id": str(user.pk)},
                     "payment_status": "paid",
                     "payment_intent": "pi_a",
                 }

@@ -138,3 +138,23 @@ def test_pressing_buy_after_paying_but_before_the_webhook_fulfils_instead_of_cha
     assert purchase.status == Purchase.Status.PAID
     assert Purchase.objects.count() == 1
     assert len(mailoutbox) == 1
+
+
+@pytest.mark.parametrize("webhook_arrived", [True, False])
+def test_a_payment_still_processing_blocks_a_second_buy(
+    client, standin, deliver_event, program, webhook_arrived
+):
+    user = factories.user_factory()
+    purchase = start_checkout(client, user, program)
+    paid = standin.pay(purchase.stripe_checkout_session_id, async_payment=True, deliver="none")
+    if webhook_arrived:
+        assert deliver_event(paid["event"]["event"]["id"]).status_code == 200
+
+    response = client.post(reverse("billing:checkout", args=[program.slug]), follow=True)
+
+    assert Purchase.objects.count() == 1
+    assert response.redirect_chain[0][1] == 302
+    page = response.content.decode()
+    assert "Your payment is still being processed" in page
+    assert "no need to pay again" in page
+    assert "Payment processing" in client.get(reverse("billing:purchases")).content.decode()

@@ -73,3 +73,27 @@ def test_dispute_closed_before_created_and_delivered_twice(
     assert row.outcome == "lost" and row.status == "lost"
     assert AccessEvent.objects.filter(action="revoke").count() == 1
     assert not user_has_access(user=purchase.user, program=program)
+
+
+@pytest.mark.parametrize("status", ["warning_closed", "prevented"])
+def test_a_dispute_closed_without_a_chargeback_ends_the_disputed_flag(
+    standin, paid_purchase_factory, standin_events, deliver_event, program, status
+):
+    purchase = paid_purchase_factory()
+    dispute = standin.dispute(payment_intent=purchase.stripe_payment_intent_id, deliver="none")
+    (opened,) = standin_events(dispute["id"], "charge.dispute.created")
+    assert deliver_event(opened["id"]).status_code == 200
+    purchase.refresh_from_db()
+    assert purchase.disputed
+
+    closed = standin.emit(
+        "charge.dispute.closed", object={**dispute, "status": status}, deliver="none"
+    )
+    assert deliver_event(closed["event"]["id"]).status_code == 200
+
+    purchase.refresh_from_db()
+    assert not purchase.disputed and purchase.status == Purchase.Status.PAID
+    row = Dispute.objects.get()
+    assert row.status == status and row.closed_at is not None and row.outcome == ""
+    assert user_has_access(user=purchase.user, program=program)
+    assert purchase.events.filter(kind="dispute_closed").count() == 1

@@ -256,3 +256,97 @@ def test_concurrent_deliveries_and_success_page_fulfil_once(
     assert sorted(statuses) == [200, 200, 200]
     assert WebhookEvent.objects.count() == 1
     assert_fulfilled_once(purchase, mailoutbox)
+
+
+def _paid_session_at_stripe(standin, *, amount: int, currency: str = "usd", **params) -> dict:
+    """A session someone else created on the same Stripe account, paid; returns the pay answer."""
+    from billing.stripe_client import stripe_client
+
+    session = stripe_client().v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": currency,
+                        "unit_amount": amount,
+                        "product_data": {"name": "Something else"},
+                    },
+                }
+            ],
+            "success_url": "https://elsewhere.example.com/thanks",
+            **params,
+        }
+    )
+    return standin.pay(session.id, deliver="none")
+
+
+def test_a_session_naming_the_purchase_only_by_client_reference_id_fulfils_nothing(
+    client, standin, deliver_event, program, admin_user, mailoutbox
+):
+    user = factories.user_factory()
+    purchase = factories.purchase_factory(
+        user=user, program=program, stripe_checkout_session_id=None
+    )
+    # A Payment Link lets anyone set client_reference_id; one cent in place of the price.
+    paid = _paid_session_at_stripe(standin, amount=1, client_reference_id=str(purchase.pk))
+
+    assert deliver_event(paid["event"]["event"]["id"]).status_code == 200
+
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.PENDING
+    assert purchase.stripe_checkout_session_id is None
+    assert not user_has_access(user=user, program=program)
+    assert mailoutbox == []
+    event = WebhookEvent.objects.get()
+    assert event.is_processed and event.refused
+    client.force_login(admin_user)
+    listed = client.get(reverse("admin:billing_webhookevent_changelist") + "?refused__exact=1")
+    assert event.stripe_event_id in listed.content.decode()
+
+
+def test_a_session_with_our_metadata_but_another_amount_fulfils_nothing(
+    standin, deliver_event, program, mailoutbox
+):
+    user = factories.user_factory()
+    purchase = factories.purchase_factory(
+        user=user, program=program, stripe_checkout_session_id=None
+    )
+    metadata = {"purchase_id": str(purchase.pk), "user_id": str(user.pk)}
+    paid = _paid_session_at_stripe(
+        standin, amount=1, client_reference_id=str(purchase.pk), metadata=metadata
+    )
+
+    assert deliver_event(paid["event"]["event"]["id"]).status_code == 200
+
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.PENDING
+    assert not user_has_access(user=user, program=program)
+    assert WebhookEvent.objects.get().refused
+    (mismatch,) = purchase.events.filter(kind=PurchaseEvent.Kind.NOTE)
+    assert "amount_total" in mismatch.note
+
+
+def test_a_session_whose_id_was_never_saved_still_fulfils_when_everything_matches(
+    standin, deliver_event, program, mailoutbox
+):
+    user = factories.user_factory()
+    purchase = factories.purchase_factory(
+        user=user, program=program, stripe_checkout_session_id=None
+    )
+    metadata = {"purchase_id": str(purchase.pk), "user_id": str(user.pk)}
+    paid = _paid_session_at_stripe(
+        standin,
+        amount=purchase.amount_cents,
+        client_reference_id=str(purchase.pk),
+        metadata=metadata,
+    )
+
+    assert deliver_event(paid["event"]["event"]["id"]).status_code == 200
+
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.PAID
+    assert purchase.stripe_checkout_session_id == paid["session"]["id"]
+    assert not WebhookEvent.objects.get().refused
+    assert user_has_access(user=user, program=program)

@@ -6,6 +6,7 @@ import pytest
 
 from billing import refund_services
 from billing.models import Purchase, PurchaseEvent, Refund, RefundRequest, WebhookEvent
+from billing.stripe_client import stripe_client
 from program.models import AccessEvent
 from program.selectors import user_has_access
 
@@ -127,3 +128,38 @@ def test_refund_event_for_an_unknown_payment_is_ignored(standin, client, setting
     assert response.status_code == 200
     assert "ignored" in WebhookEvent.objects.get().note
     assert not Refund.objects.exists()
+
+
+def test_a_late_charge_refunded_does_not_undo_a_failed_refund(
+    standin, paid_purchase_factory, standin_events, deliver_event, admin_user, program
+):
+    purchase = paid_purchase_factory()
+    request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
+    standin.refund_failure(payment_intent=purchase.stripe_payment_intent_id, **{"as": "failed"})
+    assert refund_services.refund_request_approve(
+        request_id=request.pk, actor=admin_user
+    ).status == ("failed")
+    (failed,) = standin_events(Refund.objects.get().stripe_refund_id, "refund.failed")
+    assert deliver_event(failed["id"]).status_code == 200
+
+    # Stripe sent charge.refunded while the refund still looked good; it arrives last, with
+    # the charge as it was then (the refunded amount counted the refund that later failed).
+    charge = stripe_client().v1.charges.retrieve(purchase.stripe_charge_id).to_dict()
+    stale = {**charge, "amount_refunded": charge["amount"], "refunded": True}
+    late = standin.emit("charge.refunded", object=stale, deliver="none")
+    assert deliver_event(late["event"]["id"]).status_code == 200
+
+    purchase.refresh_from_db()
+    assert purchase.amount_refunded_cents == 0
+    assert purchase.status == Purchase.Status.PAID
+    assert user_has_access(user=purchase.user, program=program)
+    request.refresh_from_db()
+    assert request.status == RefundRequest.Status.FAILED
+
+    standin.refund_failure(payment_intent=purchase.stripe_payment_intent_id, **{"as": "none"})
+    retried = refund_services.refund_request_retry(request_id=request.pk, actor=admin_user)
+    assert retried.status == RefundRequest.Status.REFUNDED and retried.attempts == 2
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.REFUNDED
+    assert purchase.amount_refunded_cents == purchase.amount_cents
+    assert not user_has_access(user=purchase.user, program=program)

@@ -676,3 +676,45 @@ def test_staff_see_stripes_own_reason_for_a_refusal_word_for_word(
     assert request.events.last().note == request.failure_reason
     change = client.get(reverse("admin:billing_refundrequest_change", args=[request.pk]))
     assert stripe_words in change.content.decode()
+
+
+def test_approval_refunds_what_stripe_captured_not_the_local_price(
+    paid_purchase_factory, stripe_standin_server, admin_user, program
+):
+    purchase = paid_purchase_factory()
+    captured = purchase.amount_cents
+    # The local record says less than Stripe took (tax or a currency setting at Stripe).
+    Purchase.objects.filter(pk=purchase.pk).update(amount_cents=captured - 700)
+    request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
+
+    result = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
+
+    assert result.status == "refunded"
+    (at_stripe,) = stripe_refunds_of(stripe_standin_server, purchase)
+    assert at_stripe["amount"] == captured
+    assert Refund.objects.get().amount_cents == captured
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.REFUNDED
+    assert purchase.amount_refunded_cents == captured
+
+
+def test_approval_refunds_only_what_an_unseen_dashboard_refund_left(
+    paid_purchase_factory, standin, standin_events, deliver_event, stripe_standin_server, admin_user
+):
+    purchase = paid_purchase_factory()
+    dashboard = standin.refund(
+        payment_intent=purchase.stripe_payment_intent_id, amount=2000, deliver="none"
+    )
+    request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
+
+    result = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
+
+    assert result.status == "refunded"
+    amounts = sorted(r["amount"] for r in stripe_refunds_of(stripe_standin_server, purchase))
+    assert amounts == sorted([2000, purchase.amount_cents - 2000])
+    (created,) = standin_events(dashboard["id"], "refund.created")
+    assert deliver_event(created["id"]).status_code == 200
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.REFUNDED
+    assert purchase.amount_refunded_cents == purchase.amount_cents
+    assert not user_has_access(user=purchase.user, program=purchase.program)

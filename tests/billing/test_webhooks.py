@@ -123,10 +123,13 @@ def test_duplicate_of_a_processed_event_answers_200_without_running_again(client
         obj={
             "id": "cs_test_dup",
             "object": "checkout.session",
+            "mode": "payment",
+            "amount_total": purchase.amount_cents,
+            "currency": purchase.currency,
             "payment_status": "paid",
             "payment_intent": "pi_dup",
             "client_reference_id": str(purchase.pk),
-            "metadata": {},
+            "metadata": {"purchase_id": str(purchase.pk), "user_id": str(user.pk)},
         }
     )
     for _ in range(3):
@@ -135,3 +138,98 @@ def test_duplicate_of_a_processed_event_answers_200_without_running_again(client
     assert event.processing_attempts == 1
     purchase.refresh_from_db()
     assert purchase.status == Purchase.Status.PAID
+
+
+def matching_session(purchase, **fields) -> dict:
+    return {
+        "id": purchase.stripe_checkout_session_id,
+        "object": "checkout.session",
+        "mode": "payment",
+        "amount_total": purchase.amount_cents,
+        "currency": purchase.currency,
+        "payment_status": "paid",
+        "status": "complete",
+        "payment_intent": "pi_mode",
+        "client_reference_id": str(purchase.pk),
+        "metadata": {"purchase_id": str(purchase.pk), "user_id": str(purchase.user_id)},
+        **fields,
+    }
+
+
+@pytest.mark.parametrize(("key", "livemode"), [("sk_test_standin", True), ("sk_live_51Abc", False)])
+def test_an_event_from_the_other_mode_than_the_key_changes_nothing(
+    client, program, settings, key, livemode
+):
+    settings.STRIPE_SECRET_KEY = key
+    user = factories.user_factory()
+    purchase = factories.purchase_factory(user=user, program=program)
+    body = event_body(obj=matching_session(purchase), livemode=livemode)
+
+    assert signed_post(client, body, secret=SECRET).status_code == 200
+
+    event = WebhookEvent.objects.get()
+    assert event.is_processed and event.refused and event.livemode is livemode
+    assert "Refused" in event.note
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.PENDING
+    assert not purchase.events.exists()
+
+
+def test_an_event_of_the_same_mode_as_the_key_is_handled(client, program, settings):
+    settings.STRIPE_SECRET_KEY = "sk_live_51Abc"
+    user = factories.user_factory()
+    purchase = factories.purchase_factory(user=user, program=program)
+    body = event_body(obj=matching_session(purchase), livemode=True)
+    assert signed_post(client, body, secret=SECRET).status_code == 200
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.PAID
+    assert not WebhookEvent.objects.get().refused
+
+
+def test_two_webhook_secrets_while_rolling_either_one_verifies(client, settings):
+    settings.STRIPE_WEBHOOK_SECRET = f"whsec_new_one, {SECRET}"
+    first = event_body("invoice.paid", {"id": "in_1", "object": "invoice"}, id="evt_new")
+    second = event_body("invoice.paid", {"id": "in_2", "object": "invoice"}, id="evt_old")
+    third = event_body("invoice.paid", {"id": "in_3", "object": "invoice"}, id="evt_other")
+
+    assert signed_post(client, first, secret="whsec_new_one").status_code == 200
+    assert signed_post(client, second, secret=SECRET).status_code == 200
+    assert signed_post(client, third, secret="whsec_someone_else").status_code == 400
+    assert set(WebhookEvent.objects.values_list("stripe_event_id", flat=True)) == {
+        "evt_new",
+        "evt_old",
+    }
+
+
+def test_the_handler_table_is_declared_in_one_module_without_import_side_effects():
+    from django.apps import AppConfig, apps
+
+    from billing import refund_services, services, webhooks
+
+    assert apps.get_app_config("billing").__class__.ready is AppConfig.ready
+    assert not hasattr(refund_services, "WEBHOOK_HANDLERS")
+    assert not hasattr(services, "WEBHOOK_HANDLERS")
+    refund_and_dispute = {
+        "refund.created",
+        "refund.updated",
+        "refund.failed",
+        "charge.refunded",
+        "charge.dispute.created",
+        "charge.dispute.updated",
+        "charge.dispute.closed",
+    }
+    assert refund_and_dispute <= set(webhooks.WEBHOOK_HANDLERS)
+
+
+def test_the_deploy_guide_names_every_event_the_site_handles_and_no_other():
+    import re
+    from pathlib import Path
+
+    from billing.webhooks import WEBHOOK_HANDLERS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    step = readme[readme.index("4. **Stripe**") :]
+    step = step[: step.index("\n\n")]
+    named = set(re.findall(r"`([a-z_]+(?:\.[a-z_]+)+)`", step))
+    named.discard("billing.webhooks.WEBHOOK_HANDLERS")
+    assert named == set(WEBHOOK_HANDLERS)

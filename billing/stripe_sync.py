@@ -1,0 +1,331 @@
+"""Stripe's view of refunds, and what it does to the purchase, the request and access.
+
+One path for Stripe's view of a refund (`refund_sync_from_stripe`): the answer to our own API
+call, refund.* events, charge.refunded (which reads the charge's refunds again) and the staff's
+checks all go through it, so it does not matter which arrives first, twice, or at all (a crash
+between Stripe's answer and our write is repaired by the event, which carries our refund id in
+its metadata). The refunded total of a purchase is the sum of its succeeded Refund rows.
+
+Lock order, everywhere: the Purchase row, then the RefundRequest, then the Refund.
+"""
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Sum
+
+from billing.models import (
+    Purchase,
+    PurchaseEvent,
+    Refund,
+    RefundEvent,
+    RefundRequest,
+    RefundRequestEvent,
+)
+from billing.services import PURCHASE_ALLOWED_FROM, _as_dict, _id_of, purchase_transition
+from billing.stripe_client import stripe_client
+from billing.tasks import refund_request_email_member
+from core.money import money_format
+from program.services import access_revoke
+
+logger = logging.getLogger(__name__)
+
+Status = RefundRequest.Status
+REFUNDABLE = {Purchase.Status.PAID, Purchase.Status.PARTIALLY_REFUNDED}
+# Stripe's refund states move forward only (pending -> succeeded -> failed is possible; failed
+# never becomes succeeded), so an event that arrives late cannot undo a newer one.
+REFUND_RANK = {
+    Refund.Status.PENDING: 0,
+    Refund.Status.SUCCEEDED: 1,
+    Refund.Status.FAILED: 2,
+    Refund.Status.CANCELED: 2,
+}
+STRIPE_REFUND_STATUS = {
+    "pending": Refund.Status.PENDING,
+    "requires_action": Refund.Status.PENDING,
+    "succeeded": Refund.Status.SUCCEEDED,
+    "failed": Refund.Status.FAILED,
+    "canceled": Refund.Status.CANCELED,
+}
+
+
+IN_FLIGHT = {Refund.Status.PENDING}
+
+
+def refund_request_status_set(
+    request: RefundRequest, *, to: str, note: str = "", actor=None, actor_label: str = ""
+) -> RefundRequestEvent:
+    """Change a locked request's status, append its history row and email the member."""
+    request.status = to
+    request.save(update_fields=["status", "updated_at"])
+    event = RefundRequestEvent.objects.create(
+        request=request, status=to, note=note, actor=actor, actor_label=actor_label
+    )
+    # Enqueued in the same transaction: the email exists if and only if the change does.
+    # "Processing" lasts the second of the Stripe call; the member hears its outcome instead.
+    if to != Status.PROCESSING:
+        refund_request_email_member.enqueue(event_id=event.pk)
+    return event
+
+
+def purchase_lock(purchase_id: int) -> Purchase:
+    """The purchase, row-locked: always taken first (see the lock order above)."""
+    return Purchase.objects.select_for_update().get(pk=purchase_id)
+
+
+# ------------------------------------------------------------------------------------------------
+# Refunds as Stripe reports them
+# ------------------------------------------------------------------------------------------------
+def purchase_for_stripe_object(obj: Mapping) -> Purchase | None:
+    """The purchase a refund, charge or dispute belongs to: by payment intent, then charge,
+    then the purchase id in its metadata."""
+    metadata = obj.get("metadata") or {}
+    reference = str(metadata.get("purchase_id") or "")
+    intent = _id_of(obj.get("payment_intent"))
+    charge = _id_of(obj.get("charge"))
+    if intent:
+        found = Purchase.objects.filter(stripe_payment_intent_id=intent).first()
+        if found:
+            return found
+    if charge:
+        found = Purchase.objects.filter(stripe_charge_id=charge).first()
+        if found:
+            return found
+    if reference.isdigit():
+        return Purchase.objects.filter(pk=int(reference)).first()
+    return None
+
+
+def purchase_refunds_settle(
+    purchase: Purchase, *, label: str, actor=None, reason: str = ""
+) -> None:
+    """Bring a locked purchase in line with its refunds: totals, status, flag, access.
+
+    The refunded total is the sum of the purchase's succeeded Refund rows, each kept at
+    Stripe's latest word, so a late or repeated event cannot bring back a refund that failed."""
+    succeeded = purchase.refunds.filter(status=Refund.Status.SUCCEEDED).aggregate(
+        total=Sum("amount_cents")
+    )["total"]
+    total = succeeded or 0
+    if total == purchase.amount_refunded_cents:
+        return
+    status_before = purchase.status
+    target = None
+    if total >= purchase.amount_cents:
+        target = Purchase.Status.REFUNDED
+    elif total > 0:
+        target = Purchase.Status.PARTIALLY_REFUNDED
+    changes: dict[str, Any] = {"amount_refunded_cents": total}
+    if target == Purchase.Status.PARTIALLY_REFUNDED:
+        changes["needs_attention"] = True
+    data = {"amount_refunded_cents": total}
+    moved = target is not None and status_before in PURCHASE_ALLOWED_FROM[target]
+    if moved:
+        purchase_transition(
+            purchase=purchase,
+            to=target,
+            kind=PurchaseEvent.Kind(target),
+            source_label=label,
+            note=reason,
+            data=data,
+            changes=changes,
+        )
+    else:
+        # The refunded total changes while the status stays (a charged-back purchase, a refund
+        # that failed after it had succeeded).
+        purchase.amount_refunded_cents = total
+        purchase.save(update_fields=["amount_refunded_cents", "updated_at"])
+        PurchaseEvent.objects.create(
+            purchase=purchase,
+            kind=PurchaseEvent.Kind.NOTE,
+            status_before=status_before,
+            status_after=status_before,
+            source_label=label[:200],
+            note=f"Refunded so far: {money_format(total, purchase.currency)}. {reason}",
+            data=data,
+        )
+    if purchase.status == Purchase.Status.REFUNDED and status_before != purchase.status:
+        approved = (
+            purchase.refund_requests.filter(status=Status.PROCESSING)
+            .select_related("decided_by")
+            .first()
+        )
+        if actor is None and approved is not None:
+            # Stripe's event overtook the approver's own write: the approver still decided.
+            actor = approved.decided_by
+            reason = f"Refund request #{approved.pk} approved and refunded"
+        purchase_access_end(
+            purchase,
+            source="refund",
+            reason=reason or f"Purchase #{purchase.pk} refunded",
+            actor=actor,
+            label=label,
+        )
+        # A refund made in the dashboard answers an open request too.
+        for request in purchase.refund_requests.select_for_update().filter(
+            status__in=RefundRequest.OPEN_STATUSES
+        ):
+            refund_request_status_set(
+                request, to=Status.REFUNDED, note="Refunded", actor=actor, actor_label=label
+            )
+
+
+def purchase_access_end(purchase: Purchase, *, source: str, reason: str, actor, label: str) -> None:
+    """Revoke access for this purchase, unless the member holds another paid purchase of the
+    program (they bought again after an earlier refund)."""
+    if purchase.user is None:
+        return
+    other = (
+        Purchase.objects.filter(user=purchase.user, program=purchase.program, status__in=REFUNDABLE)
+        .exclude(pk=purchase.pk)
+        .exists()
+    )
+    if other:
+        return
+    access_revoke(
+        user=purchase.user,
+        program=purchase.program,
+        source=source,
+        reason=reason,
+        actor=actor,
+        actor_label=label,
+    )
+
+
+def refund_sync_from_stripe(*, refund: Any, source_label: str, actor=None) -> Refund | None:
+    """Record Stripe's view of one refund; settle the purchase, the request and access.
+
+    Safe to run twice and out of order: the Refund is found by its Stripe id, or (when our write
+    after Stripe's answer never happened) by the local id in its metadata, or created for a
+    refund made in the dashboard; its status only moves forward. Returns None for a refund of a
+    payment that is not ours.
+    """
+    refund = _as_dict(refund)
+    refund_id = refund.get("id")
+    purchase = purchase_for_stripe_object(refund)
+    if not refund_id or purchase is None:
+        return None
+    new_status = STRIPE_REFUND_STATUS.get(refund.get("status") or "", Refund.Status.PENDING)
+    with transaction.atomic():
+        purchase = purchase_lock(purchase.pk)
+        row = Refund.objects.select_for_update().filter(stripe_refund_id=refund_id).first()
+        local_id = str((refund.get("metadata") or {}).get("refund_id") or "")
+        if row is None and local_id.isdigit():
+            row = (
+                Refund.objects.select_for_update()
+                .filter(pk=int(local_id), purchase=purchase, stripe_refund_id__isnull=True)
+                .first()
+            )
+            if row is not None:
+                row.stripe_refund_id = refund_id
+                row.amount_cents = int(refund.get("amount") or row.amount_cents)
+                row.save(update_fields=["stripe_refund_id", "amount_cents", "updated_at"])
+        if row is None:
+            row = Refund.objects.create(
+                purchase=purchase,
+                stripe_refund_id=refund_id,
+                amount_cents=int(refund.get("amount") or 0),
+                currency=str(refund.get("currency") or purchase.currency).lower(),
+                status=Refund.Status.PENDING,
+                source=Refund.Source.DASHBOARD,
+            )
+            RefundEvent.objects.create(refund=row, status=row.status, source_label=source_label)
+        if REFUND_RANK[new_status] > REFUND_RANK[row.status]:
+            status_before = row.status
+            row.status = new_status
+            row.failure_reason = str(refund.get("failure_reason") or "")[:500]
+            row.save(update_fields=["status", "failure_reason", "updated_at"])
+            RefundEvent.objects.create(
+                refund=row,
+                status=row.status,
+                failure_reason=row.failure_reason,
+                source_label=source_label,
+            )
+            if row.request_id and row.status in (Refund.Status.FAILED, Refund.Status.CANCELED):
+                _request_refund_failed(row, status_before=status_before, label=source_label)
+                purchase.needs_attention = True
+                purchase.save(update_fields=["needs_attention", "updated_at"])
+        if actor is None and row.request_id:
+            # The webhook got here before the approver's own write: the approver still decided.
+            actor = RefundRequest.objects.get(pk=row.request_id).decided_by
+        reason = (
+            f"Refund request #{row.request_id} approved and refunded"
+            if row.request_id
+            else f"Refund {refund_id} made in the Stripe dashboard"
+        )
+        purchase_refunds_settle(
+            purchase,
+            label=source_label,
+            actor=actor,
+            reason=reason,
+        )
+        if row.request_id and row.status == Refund.Status.SUCCEEDED:
+            request = RefundRequest.objects.select_for_update().get(pk=row.request_id)
+            if request.is_open:
+                # A partial remainder (earlier dashboard refund) or a request answered late.
+                refund_request_status_set(
+                    request,
+                    to=Status.REFUNDED,
+                    note="Refunded",
+                    actor=actor,
+                    actor_label="" if actor else source_label,
+                )
+    return row
+
+
+def _request_refund_failed(row: Refund, *, status_before: str, label: str) -> None:
+    request = RefundRequest.objects.select_for_update().get(pk=row.request_id)
+    reason = f"Stripe: {row.failure_reason or row.status}"
+    latest = request.refunds.order_by("-attempt", "-id").first()
+    if latest is not None and latest.pk != row.pk:
+        return  # an older attempt; the newer one decides
+    if request.status in (Status.PROCESSING, Status.REFUNDED, Status.REQUESTED):
+        request.failure_reason = reason
+        request.save(update_fields=["failure_reason", "updated_at"])
+        refund_request_status_set(request, to=Status.FAILED, note=reason, actor_label=label)
+
+
+def charge_refunds_sync(*, charge: Mapping, source_label: str) -> Purchase | None:
+    """Record every refund Stripe holds for a charge, read again from the API, and settle the
+    purchase. An event's own amount_refunded may be older than a refund.failed that arrived
+    first; Stripe's current list is not. Returns None for a charge that is not ours."""
+    purchase = purchase_for_stripe_object({**charge, "charge": charge.get("id")})
+    if purchase is None:
+        return None
+    if charge.get("id"):
+        listed = stripe_client().v1.refunds.list(params={"charge": charge["id"], "limit": 100})
+        for refund in listed.auto_paging_iter():
+            refund_sync_from_stripe(refund=refund, source_label=source_label)
+    with transaction.atomic():
+        purchase = purchase_lock(purchase.pk)
+        purchase_refunds_settle(
+            purchase, label=source_label, reason=f"Charge {charge.get('id')} refunded"
+        )
+    return purchase
+
+
+def payment_refunds_record(purchase: Purchase, *, actor, label: str) -> list[dict]:
+    """Ask Stripe for every refund of the purchase's payment and record each one through
+    refund_sync_from_stripe (the webhook's path). Returns the refunds that were news: in progress
+    at Stripe, or succeeded there while not recorded as succeeded here. Raises stripe.StripeError
+    when Stripe cannot be asked."""
+    listed = stripe_client().v1.refunds.list(
+        params={"payment_intent": purchase.stripe_payment_intent_id, "limit": 100}
+    )
+    refunds = [_as_dict(refund) for refund in listed.auto_paging_iter()]
+    known = dict(
+        purchase.refunds.filter(stripe_refund_id__isnull=False).values_list(
+            "stripe_refund_id", "status"
+        )
+    )
+    news = []
+    for refund in refunds:
+        status = STRIPE_REFUND_STATUS.get(refund.get("status") or "", Refund.Status.PENDING)
+        if status in IN_FLIGHT or (
+            status == Refund.Status.SUCCEEDED and known.get(refund["id"]) != status
+        ):
+            news.append(refund)
+        refund_sync_from_stripe(refund=refund, source_label=label, actor=actor)
+    return news

@@ -289,8 +289,8 @@ def test_a_session_naming_the_purchase_only_by_client_reference_id_fulfils_nothi
     purchase = factories.purchase_factory(
         user=user, program=program, stripe_checkout_session_id=None
     )
-    # A Payment Link lets anyone set client_reference_id; one cent in place of the price.
-    paid = _paid_session_at_stripe(standin, amount=1, client_reference_id=str(purchase.pk))
+    # A Payment Link lets anyone set client_reference_id; Stripe's minimum in place of the price.
+    paid = _paid_session_at_stripe(standin, amount=50, client_reference_id=str(purchase.pk))
 
     assert deliver_event(paid["event"]["event"]["id"]).status_code == 200
 
@@ -315,7 +315,7 @@ def test_a_session_with_our_metadata_but_another_amount_fulfils_nothing(
     )
     metadata = {"purchase_id": str(purchase.pk), "user_id": str(user.pk)}
     paid = _paid_session_at_stripe(
-        standin, amount=1, client_reference_id=str(purchase.pk), metadata=metadata
+        standin, amount=50, client_reference_id=str(purchase.pk), metadata=metadata
     )
 
     assert deliver_event(paid["event"]["event"]["id"]).status_code == 200

@@ -3,6 +3,7 @@ admin, grants complimentary access with a reason, and the member can then open a
 the timeline shows the grant with who and why."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests import factories
 from tests.browser.conftest import login
@@ -29,13 +30,13 @@ def test_support_grants_complimentary_access_and_member_opens_a_paid_lesson(
     # No reason: the error is shown next to the field and the program stays chosen.
     page.get_by_label("Program").select_option(label="Comforting Your S-I Joints")
     page.get_by_role("button", name="Grant access").click()
-    assert page.get_by_text("Say why: the reason is recorded with your name.").is_visible()
+    expect(page.get_by_text("Say why: the reason is recorded with your name.")).to_be_visible()
     page.get_by_label("Reason").first.fill("Lost her job; a gift from the practice")
     page.get_by_role("button", name="Grant access").click()
 
-    assert page.get_by_text(
-        "Complimentary access to Comforting Your S-I Joints granted."
-    ).is_visible()
+    expect(
+        page.get_by_text("Complimentary access to Comforting Your S-I Joints granted.")
+    ).to_be_visible()
     timeline = page.locator(".member-timeline")
     entry = timeline.locator("li", has_text="Access granted: Comforting Your S-I Joints")
     assert "Sam Support" in entry.inner_text()
@@ -48,7 +49,7 @@ def test_support_grants_complimentary_access_and_member_opens_a_paid_lesson(
         login(member_page, member.email, factories.PASSWORD)
         response = member_page.goto(lesson_url)
         assert response.status == 200
-        assert member_page.get_by_role("heading", name=paid_lesson.title).first.is_visible()
+        expect(member_page.get_by_role("heading", name=paid_lesson.title).first).to_be_visible()
         assert not member_page.get_by_text("This lesson is part of the full program").count()
     finally:
         member_context.close()

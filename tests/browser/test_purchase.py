@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 from django.core.files import File
+from playwright.sync_api import expect
 
 from billing.models import Purchase
 from program.models import Lesson, Video
@@ -77,10 +78,12 @@ def test_free_user_buys_through_the_standin_and_opens_a_later_lesson(page, live_
     page.wait_for_url(re.compile(r"/c/pay/cs_test_"))
     page.get_by_role("button", name="Pay").click()
     page.wait_for_url(re.compile(r"/billing/checkout/success/"))
-    assert page.get_by_role("heading", name=re.compile("the full program is yours")).is_visible()
+    expect(
+        page.get_by_role("heading", name=re.compile("the full program is yours"))
+    ).to_be_visible()
 
     page.goto(f"/programs/{program.slug}/unit-3/{lesson.slug}/")
-    assert page.get_by_role("heading", name=lesson.title).is_visible()
+    expect(page.get_by_role("heading", name=lesson.title)).to_be_visible()
     assert page.get_by_text("part of the full program").count() == 0
     if lesson.video_id:
         video = page.locator("video")
@@ -106,7 +109,7 @@ def test_cancel_on_the_standin_page_brings_the_member_back_with_nothing_charged(
     page.wait_for_url(re.compile(r"/c/pay/cs_test_"))
     page.get_by_role("button", name="Cancel").click()
     page.wait_for_url(re.compile(r"/billing/checkout/cancelled/"))
-    assert page.get_by_role("heading", name="No payment was made").is_visible()
+    expect(page.get_by_role("heading", name="No payment was made")).to_be_visible()
     page.get_by_role("link", name=f"Back to {program.title}").click()
     page.wait_for_url(re.compile(f"/programs/{program.slug}/$"))
 

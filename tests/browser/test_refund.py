@@ -10,6 +10,7 @@ import time
 import pytest
 from django.core.files import File
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from billing.models import Refund, RefundRequest, WebhookEvent
 from program.models import AccessEvent, Lesson, Video
@@ -57,21 +58,21 @@ def test_member_asks_staff_approve_and_paid_lessons_close_while_unit_1_plays(
     page.get_by_label("Why are you asking? (optional)").fill("My back feels the same.")
     page.get_by_role("button", name="Ask for a refund").click()
     page.wait_for_load_state()
-    assert page.get_by_text("we received your refund request").is_visible()
-    assert page.get_by_text("Refund requested").is_visible()
+    expect(page.get_by_text("we received your refund request")).to_be_visible()
+    expect(page.get_by_text("Refund requested")).to_be_visible()
     assert page.get_by_role("button", name="Ask for a refund").count() == 0
     page.goto(paid_lesson)
-    assert page.get_by_role("heading", name="Lesson 3.1").is_visible()  # still open meanwhile
+    expect(page.get_by_role("heading", name="Lesson 3.1")).to_be_visible()  # still open meanwhile
     page.context.clear_cookies()
 
     login(page, "admin@example.com", factories.PASSWORD)
     page.goto(reverse("admin:billing_refundrequest_changelist"))
-    assert page.get_by_text("member@example.com").is_visible()
+    expect(page.get_by_text("member@example.com")).to_be_visible()
     page.locator("input[name=_selected_action]").first.check()
     page.locator("select[name=action]").select_option("approve")
     page.get_by_role("button", name="Run").or_(page.get_by_role("button", name="Go")).click()
     page.wait_for_load_state()
-    assert page.get_by_text(re.compile(r"Request #\d+ approved: now refunded")).is_visible()
+    expect(page.get_by_text(re.compile(r"Request #\d+ approved: now refunded"))).to_be_visible()
     page.context.clear_cookies()
 
     request = RefundRequest.objects.get()
@@ -81,7 +82,7 @@ def test_member_asks_staff_approve_and_paid_lessons_close_while_unit_1_plays(
 
     login(page, "member@example.com", factories.PASSWORD)
     page.goto(reverse("billing:purchases"))
-    assert page.get_by_text("Refunded", exact=False).first.is_visible()
+    expect(page.get_by_text("Refunded", exact=False).first).to_be_visible()
     response = page.goto(paid_lesson)
     assert response.status == 403
     response = page.goto(free_lesson)
@@ -162,11 +163,9 @@ def test_a_very_long_reason_wraps_on_the_purchases_page_and_in_the_admin(
     page.locator("select[name=action]").select_option("decline")
     page.get_by_role("button", name="Run").or_(page.get_by_role("button", name="Go")).click()
     page.wait_for_load_state()
-    assert (
-        page.get_by_role("button", name="Decline")
-        .or_(page.locator("input[value=Decline]"))
-        .is_visible()
-    )
+    expect(
+        page.get_by_role("button", name="Decline").or_(page.locator("input[value=Decline]"))
+    ).to_be_visible()
     assert page_width(page) <= 1280
     page.goto(reverse("admin:members_member_change", args=[member.pk]))
     assert page.get_by_text(word[:50]).count() >= 1

@@ -321,7 +321,13 @@ def _session_mismatches(session: Mapping, purchase: Purchase) -> list[str]:
 
 
 def _session_refused(purchase: Purchase, session: Mapping, mismatches: list[str], label: str):
-    """Record, for staff, a session that names this purchase but does not match it."""
+    """Record, for staff, a session that names this purchase but does not match it: once per
+    session, however often its event or its success page comes back."""
+    purchase.refused = "the session does not match the purchase: " + "; ".join(mismatches)
+    if purchase.events.filter(
+        kind=PurchaseEvent.Kind.NOTE, data__checkout_session=session.get("id")
+    ).exists():
+        return
     purchase.needs_attention = True
     purchase.save(update_fields=["needs_attention", "updated_at"])
     PurchaseEvent.objects.create(
@@ -336,7 +342,6 @@ def _session_refused(purchase: Purchase, session: Mapping, mismatches: list[str]
         ),
         data={"checkout_session": session.get("id"), "mismatch": mismatches},
     )
-    purchase.refused = "the session does not match the purchase: " + "; ".join(mismatches)
 
 
 def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase | None:

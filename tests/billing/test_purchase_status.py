@@ -107,3 +107,29 @@ def test_a_charge_id_belongs_to_one_purchase_while_many_have_none(program):
     with pytest.raises(IntegrityError), transaction.atomic():
         factories.purchase_factory(user=user, program=program, stripe_charge_id="ch_once")
     assert Purchase.objects.filter(stripe_charge_id="").count() == 2
+
+
+def test_a_mismatching_session_is_noted_for_staff_once_however_often_it_comes_back(program):
+    from billing.services import purchase_fulfil_from_session
+    from tests import factories
+
+    purchase = factories.purchase_factory(
+        user=factories.user_factory(), program=program, stripe_checkout_session_id="cs_test_x"
+    )
+    session = {
+        "id": "cs_test_x",
+        "mode": "payment",
+        "payment_status": "paid",
+        "amount_total": 50,
+        "currency": purchase.currency,
+        "metadata": {"purchase_id": str(purchase.pk), "user_id": str(purchase.user_id)},
+    }
+    for _ in range(3):
+        refused = purchase_fulfil_from_session(session=session, source_label="success page")
+        assert "amount_total" in refused.refused
+
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.PENDING
+    assert purchase.needs_attention
+    notes = purchase.events.filter(kind=PurchaseEvent.Kind.NOTE)
+    assert [note.data["checkout_session"] for note in notes] == ["cs_test_x"]

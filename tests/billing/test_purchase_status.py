@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 
 from billing.models import Purchase, PurchaseEvent, WebhookEvent
+from billing.services import purchase_fulfil_from_session
 from program.selectors import user_has_access
 
 pytestmark = pytest.mark.django_db
@@ -110,9 +111,6 @@ def test_a_charge_id_belongs_to_one_purchase_while_many_have_none(program):
 
 
 def test_a_mismatching_session_is_noted_for_staff_once_however_often_it_comes_back(program):
-    from billing.services import purchase_fulfil_from_session
-    from tests import factories
-
     purchase = factories.purchase_factory(
         user=factories.user_factory(), program=program, stripe_checkout_session_id="cs_test_x"
     )

@@ -7,6 +7,7 @@ from django.urls import reverse
 from billing.models import Purchase, PurchaseEvent, WebhookEvent
 from billing.services import purchase_fulfil_from_session
 from program.selectors import user_has_access
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 

@@ -229,8 +229,12 @@ def member_export_rows(queryset: QuerySet) -> Iterator[tuple]:
 
     Inside a transaction the cursor streams; outside one Django declares it WITH HOLD, and
     PostgreSQL computes the whole result before the first row comes back."""
+    rows = member_export_queryset(queryset).iterator(chunk_size=2000)
+    if connection.in_atomic_block or connection.vendor != "postgresql":
+        yield from rows
+        return
     with transaction.atomic():
-        yield from member_export_queryset(queryset).iterator(chunk_size=2000)
+        yield from rows
 
 
 def member_export_queryset(queryset: QuerySet) -> QuerySet:

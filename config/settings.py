@@ -123,8 +123,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # JIT compilation cost seconds on the member admin's large queries (issue 5's benchmark) and
-    # buys nothing for this site's short queries; a DATABASE_URL ?options= still wins.
+    # JIT compilation cost seconds on the member admin's large queries (scripts/bench_members.py,
+    # 100,000 members) and buys nothing for this site's short queries; DATABASE_URL's ?options=
+    # still wins.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 
 # ------------------------------------------------------------------------------

@@ -29,3 +29,22 @@ def signed_post(client, body, *, secret: str, timestamp: int | None = None, sign
     return client.post(
         reverse("billing:stripe-webhook"), data=payload, content_type="application/json", **extra
     )
+
+
+# The parameters the site sends to create a Checkout Session, for the stand-in's own tests.
+SESSION = {
+    "mode": "payment",
+    "line_items": [
+        {
+            "quantity": 1,
+            "price_data": {
+                "currency": "usd",
+                "unit_amount": 9700,
+                "product_data": {"name": "Comforting Your S-I Joints"},
+            },
+        }
+    ],
+    "success_url": "http://127.0.0.1:1/ok?session_id={CHECKOUT_SESSION_ID}",
+    "cancel_url": "http://127.0.0.1:1/cancelled",
+    "metadata": {"purchase_id": "1"},
+}

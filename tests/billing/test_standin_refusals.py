@@ -7,23 +7,7 @@ import pytest
 import stripe
 
 from billing.stripe_client import stripe_client
-
-SESSION = {
-    "mode": "payment",
-    "line_items": [
-        {
-            "quantity": 1,
-            "price_data": {
-                "currency": "usd",
-                "unit_amount": 9700,
-                "product_data": {"name": "Comforting Your S-I Joints"},
-            },
-        }
-    ],
-    "success_url": "http://127.0.0.1:1/ok?session_id={CHECKOUT_SESSION_ID}",
-    "cancel_url": "http://127.0.0.1:1/cancelled",
-    "metadata": {"purchase_id": "1"},
-}
+from tests.billing.helpers import SESSION
 
 
 def session_with(**changes) -> dict:

@@ -4,12 +4,17 @@ Comments under a paid lesson are visible only to people with access to that less
 here goes through `target_is_visible` or filters by the same rule in SQL.
 """
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
 from allauth.account.models import EmailAddress
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from comments import conf
-from comments.models import Comment
+from comments.forms import CommentForm
+from comments.models import Comment, target_url
 from program.access import lesson_is_open, open_lessons_q
 from program.models import Article, Lesson
 
@@ -77,8 +82,9 @@ def _target_filter(target) -> Q:
 def thread_for_target(*, target, viewer, page_number=1) -> Page:
     """One page of a target's thread, newest first, each comment with its visible replies.
 
-    Three queries whatever the number of comments: count, page, replies (with authors).
-    The caller must have checked `target_is_visible` first.
+    Three queries whatever the number of comments, all run here: count, page, replies (with
+    authors); an empty thread needs only the count. The caller must have checked
+    `target_is_visible` first.
     """
     top = (
         _top_level_visible(viewer=viewer)
@@ -87,7 +93,46 @@ def thread_for_target(*, target, viewer, page_number=1) -> Page:
         .prefetch_related(_replies_prefetch(viewer=viewer))
         .order_by("-created_at", "-id")
     )
-    return Paginator(top, conf.get("COMMENTS_PER_PAGE")).get_page(page_number)
+    page = Paginator(top, conf.get("COMMENTS_PER_PAGE")).get_page(page_number)
+    page.object_list = list(page.object_list)
+    return page
+
+
+@dataclass
+class Thread:
+    """What templates/comments/includes/thread.html shows under an article or lesson."""
+
+    target: Article | Lesson
+    kind: str  # "article" or "lesson", as in the comments:post URL
+    page: Page
+    can_comment: bool
+    target_url: str
+
+    @cached_property
+    def form(self) -> CommentForm | None:
+        # Made when the page renders: its hidden field holds the time the form was shown.
+        return CommentForm() if self.can_comment else None
+
+
+def thread_panel(
+    *, user, target, params: Mapping[str, str], is_open: bool | None = None
+) -> Thread | None:
+    """The thread program's lesson and article pages show (registered in comments.apps), or
+    None when `user` may not read `target`, whatever `params["page"]` says.
+
+    `is_open`: the page's answer from program.access for a lesson, so nothing is asked twice; None
+    asks. Queries: the thread's (see thread_for_target) and, signed in, the verified email.
+    """
+    if not target_is_visible(user=user, target=target, lesson_open=is_open):
+        return None
+    can_comment = user_can_comment(user=user)
+    return Thread(
+        target=target,
+        kind="article" if isinstance(target, Article) else "lesson",
+        page=thread_for_target(target=target, viewer=user, page_number=params.get("page", 1)),
+        can_comment=can_comment,
+        target_url=target_url(target),
+    )
 
 
 def comment_for_permalink(*, comment_id: int, viewer) -> Comment | None:

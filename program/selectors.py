@@ -3,15 +3,18 @@
 Every page reader here runs a fixed number of queries, however many units or lessons a program
 has (tests/program/test_views.py counts them with 4 and 40 units). The outline, unit and lesson
 pages each get everything they show, practice panels included, from one `*_page` reader, so no
-template tag of theirs queries.
+template tag of theirs queries. Lesson and article pages also carry the panels other apps add
+through program.panels (the comment thread), read here too.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db.models import Prefetch
 
 from program.access import unit_is_open, user_has_access
 from program.models import Article, Lesson, Program, Unit
+from program.panels import Panel, collect
 from program.practice.selectors import (
     LessonPanel,
     ProgramPanel,
@@ -88,6 +91,11 @@ def article_by_slug(*, slug: str) -> Article:
     return Article.objects.published().select_related("video").get(slug=slug)
 
 
+def article_panels(*, user, article: Article, params: Mapping[str, str]) -> list[Panel]:
+    """The panels under a published article (open to everyone, so `is_open` is always True)."""
+    return collect(user=user, target=article, is_open=True, params=params)
+
+
 @dataclass
 class ProgramPage:
     program: Program
@@ -136,8 +144,8 @@ def unit_page(*, user, program_slug: str, unit_slug: str) -> UnitPage:
 
 @dataclass
 class LessonPage:
-    """The lesson page's data. `is_open` is program.access's answer, also handed to the comment
-    thread; the transcript is `lesson.video.caption_cues`, stored when the video was saved."""
+    """The lesson page's data. `is_open` is program.access's answer, also handed to the panels'
+    providers; the transcript is `lesson.video.caption_cues`, stored when the video was saved."""
 
     lesson: Lesson
     has_access: bool
@@ -147,6 +155,7 @@ class LessonPage:
     next_lesson: Lesson | None
     next_unit: Unit | None
     panel: LessonPanel | None
+    panels: list[Panel]
 
     @property
     def unit(self) -> Unit:
@@ -161,8 +170,16 @@ class LessonPage:
         return next((i for i, s in enumerate(self.siblings, 1) if s.pk == self.lesson.pk), 1)
 
 
-def lesson_page(*, user, program_slug: str, unit_slug: str, lesson_slug: str) -> LessonPage:
-    """Raises Lesson.DoesNotExist. A locked lesson reads no practice data."""
+def lesson_page(
+    *,
+    user,
+    program_slug: str,
+    unit_slug: str,
+    lesson_slug: str,
+    params: Mapping[str, str] | None = None,
+) -> LessonPage:
+    """Raises Lesson.DoesNotExist. A locked lesson reads no practice data; the other panels'
+    providers decide for themselves, told it is locked. `params`: the page's query parameters."""
     lesson = lesson_for_page(
         program_slug=program_slug, unit_slug=unit_slug, lesson_slug=lesson_slug
     )
@@ -179,4 +196,5 @@ def lesson_page(*, user, program_slug: str, unit_slug: str, lesson_slug: str) ->
         next_lesson=next_lesson,
         next_unit=next_unit,
         panel=lesson_panel(user=user, lesson=lesson) if is_open else None,
+        panels=collect(user=user, target=lesson, is_open=is_open, params=params or {}),
     )

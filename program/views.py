@@ -22,7 +22,8 @@ def _page(request, page: str):
             request, "404.html", {"not_written": True, "page_name": page.label}, status=404
         )
     template = PAGE_TEMPLATES.get(page, "program/article.html")
-    return render(request, template, {"article": article})
+    panels = selectors.article_panels(user=request.user, article=article, params=request.GET)
+    return render(request, template, {"article": article, "panels": panels})
 
 
 @require_safe
@@ -71,7 +72,8 @@ def article_detail(request, slug: str):
         # One address per page (/guarantee/, not also /articles/guarantee/): search engines and
         # bookmarks move to the short URL.
         return redirect(article.get_absolute_url(), permanent=True)
-    return render(request, "program/article.html", {"article": article})
+    panels = selectors.article_panels(user=request.user, article=article, params=request.GET)
+    return render(request, "program/article.html", {"article": article, "panels": panels})
 
 
 @require_safe
@@ -112,7 +114,11 @@ def unit_detail(request, program: str, unit: str):
 def lesson_detail(request, program: str, unit: str, lesson: str):
     try:
         page = selectors.lesson_page(
-            user=request.user, program_slug=program, unit_slug=unit, lesson_slug=lesson
+            user=request.user,
+            program_slug=program,
+            unit_slug=unit,
+            lesson_slug=lesson,
+            params=request.GET,
         )
     except Lesson.DoesNotExist:
         raise Http404("No such lesson.") from None
@@ -131,6 +137,7 @@ def lesson_detail(request, program: str, unit: str, lesson: str):
             "next_lesson": page.next_lesson,
             "next_unit": page.next_unit,
             "panel": page.panel,
+            "panels": page.panels,
         },
         status=200 if page.is_open else 403,
     )

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import Dispute, DisputeEvent, Purchase, PurchaseEvent, RefundRequest
-from billing.services import PURCHASE_ALLOWED_FROM, _as_dict, purchase_transition
+from billing.services import PURCHASE_ALLOWED_FROM, _as_dict, purchase_record, purchase_transition
 from billing.stripe_sync import (
     REFUNDABLE,
     purchase_access_end,
@@ -54,16 +54,12 @@ def dispute_sync_from_stripe(*, dispute: Any, source_label: str) -> Dispute | No
                 currency=str(dispute.get("currency") or purchase.currency).lower(),
             )
             DisputeEvent.objects.create(dispute=row, status=status, source_label=source_label)
-            purchase.disputed = True
-            purchase.needs_attention = True
-            purchase.save(update_fields=["disputed", "needs_attention", "updated_at"])
-            PurchaseEvent.objects.create(
+            purchase_record(
                 purchase=purchase,
                 kind=PurchaseEvent.Kind.DISPUTE_OPENED,
-                status_before=purchase.status,
-                status_after=purchase.status,
                 source_label=source_label,
                 data={"dispute": dispute_id, "reason": row.reason},
+                changes={"disputed": True, "needs_attention": True},
             )
         if row.closed_at or status == row.status and status not in DISPUTE_ENDED:
             return row
@@ -98,15 +94,12 @@ def _dispute_lost(purchase: Purchase, dispute: Dispute, *, label: str) -> None:
         )
     else:
         # Already refunded in full: the bank's return of the payment is noted, nothing moves.
-        purchase.disputed = False
-        purchase.save(update_fields=["disputed", "updated_at"])
-        PurchaseEvent.objects.create(
+        purchase_record(
             purchase=purchase,
             kind=PurchaseEvent.Kind.DISPUTE_LOST,
-            status_before=purchase.status,
-            status_after=purchase.status,
             source_label=label,
             data=data,
+            changes={"disputed": False},
         )
     purchase_access_end(
         purchase,
@@ -128,19 +121,16 @@ def _dispute_lost(purchase: Purchase, dispute: Dispute, *, label: str) -> None:
 
 def _dispute_won(purchase: Purchase, dispute: Dispute, *, label: str) -> None:
     """Won, or closed without a chargeback (an inquiry closed as a warning, or prevented)."""
-    purchase.disputed = False
-    purchase.save(update_fields=["disputed", "updated_at"])
-    PurchaseEvent.objects.create(
+    purchase_record(
         purchase=purchase,
         kind=(
             PurchaseEvent.Kind.DISPUTE_WON
             if dispute.outcome == Dispute.Outcome.WON
             else PurchaseEvent.Kind.DISPUTE_CLOSED
         ),
-        status_before=purchase.status,
-        status_after=purchase.status,
         source_label=label,
         data={"dispute": dispute.stripe_dispute_id},
+        changes={"disputed": False},
     )
     if purchase.user is not None and purchase.status in REFUNDABLE:
         access_grant(

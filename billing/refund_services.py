@@ -21,6 +21,7 @@ from billing.models import (
     RefundEvent,
     RefundRequest,
 )
+from billing.services import purchase_record
 from billing.stripe_client import stripe_client
 from billing.stripe_sync import (
     REFUNDABLE,
@@ -102,11 +103,9 @@ def refund_request_create(
             raise RefundNotAllowed("not_refundable", "This purchase has no payment left to refund.")
         request = RefundRequest.objects.create(purchase=purchase, user=user, reason=reason.strip())
         refund_request_status_set(request, to=Status.REQUESTED, note=request.reason, actor=user)
-        PurchaseEvent.objects.create(
+        purchase_record(
             purchase=purchase,
             kind=PurchaseEvent.Kind.REFUND_REQUESTED,
-            status_before=purchase.status,
-            status_after=purchase.status,
             source_label=f"member {user.pk}",
             data={"refund_request": request.pk},
         )
@@ -318,9 +317,9 @@ def refund_request_close_outside(
             )
         else:
             if news:
-                _purchase_note(
-                    purchase,
-                    label=_actor_name(actor),
+                purchase_record(
+                    purchase=purchase,
+                    source_label=_actor_name(actor),
                     note=(
                         f"Not closed as refunded outside Stripe: Stripe has refund(s) of {intent} "
                         "that are now recorded."
@@ -341,9 +340,9 @@ def refund_request_close_outside(
         purchase, request = _locked_request(request_id)
         if request.status not in (Status.REQUESTED, Status.FAILED):
             return _unchanged(request)
-        _purchase_note(
-            purchase,
-            label=_actor_name(actor),
+        purchase_record(
+            purchase=purchase,
+            source_label=_actor_name(actor),
             note=f"Closing refund request #{request.pk} as refunded outside Stripe. {check_note}",
             data=check,
         )
@@ -399,18 +398,6 @@ def _stripe_error_text(exc: stripe.StripeError) -> str:
     if isinstance(exc, stripe.APIConnectionError):
         return "Stripe's servers did not answer"
     return _stripe_error_reason(exc)[:300]
-
-
-def _purchase_note(purchase: Purchase, *, label: str, note: str, data: dict) -> PurchaseEvent:
-    return PurchaseEvent.objects.create(
-        purchase=purchase,
-        kind=PurchaseEvent.Kind.NOTE,
-        status_before=purchase.status,
-        status_after=purchase.status,
-        source_label=label[:200],
-        note=note,
-        data=data,
-    )
 
 
 def _unknown_attempt_check(*, request_id: int, actor) -> RefundRequest | None:

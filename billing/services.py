@@ -163,27 +163,19 @@ def purchase_start(*, user, program: Program) -> Purchase:
 
     with transaction.atomic():
         purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
-        purchase.stripe_checkout_session_id = session.id
-        purchase.checkout_url = session.url or ""
         expires_at = session.expires_at
-        purchase.checkout_expires_at = (
-            datetime.fromtimestamp(expires_at, tz=UTC) if expires_at else None
-        )
-        purchase.save(
-            update_fields=[
-                "stripe_checkout_session_id",
-                "checkout_url",
-                "checkout_expires_at",
-                "updated_at",
-            ]
-        )
-        PurchaseEvent.objects.create(
+        purchase_record(
             purchase=purchase,
             kind=PurchaseEvent.Kind.CHECKOUT_STARTED,
-            status_before=purchase.status,
-            status_after=purchase.status,
             source_label="checkout",
             data={"checkout_session": session.id},
+            changes={
+                "stripe_checkout_session_id": session.id,
+                "checkout_url": session.url or "",
+                "checkout_expires_at": (
+                    datetime.fromtimestamp(expires_at, tz=UTC) if expires_at else None
+                ),
+            },
         )
     return purchase
 
@@ -204,6 +196,32 @@ PURCHASE_ALLOWED_FROM: dict[str, frozenset[str]] = {
     _S.REFUNDED: frozenset({_S.PAID, _S.PARTIALLY_REFUNDED}),
     _S.CHARGED_BACK: frozenset({_S.PAID, _S.PARTIALLY_REFUNDED}),
 }
+
+
+def purchase_record(
+    *,
+    purchase: Purchase,
+    kind: str = PurchaseEvent.Kind.NOTE,
+    source_label: str,
+    note: str = "",
+    data: dict | None = None,
+    changes: dict | None = None,
+) -> PurchaseEvent:
+    """Record, in the purchase's history, something that leaves its status as it is; `changes`
+    sets other fields of the purchase (disputed, needs_attention ...) in the same step."""
+    if changes:
+        for name, value in changes.items():
+            setattr(purchase, name, value)
+        purchase.save(update_fields=[*changes, "updated_at"])
+    return PurchaseEvent.objects.create(
+        purchase=purchase,
+        kind=kind,
+        status_before=purchase.status,
+        status_after=purchase.status,
+        source_label=source_label[:200],
+        note=note,
+        data=data or {},
+    )
 
 
 def purchase_transition(
@@ -232,12 +250,9 @@ def purchase_transition(
                 logger.warning(
                     "Purchase %s: %s refused (%s cannot become %s)", locked.pk, kind, before, to
                 )
-                PurchaseEvent.objects.create(
+                purchase_record(
                     purchase=locked,
-                    kind=PurchaseEvent.Kind.NOTE,
-                    status_before=before,
-                    status_after=before,
-                    source_label=source_label[:200],
+                    source_label=source_label,
                     note=(
                         f"Refused: “{PurchaseEvent.Kind(kind).label}” cannot follow "
                         f"“{locked.get_status_display()}”. Nothing was changed."
@@ -328,14 +343,10 @@ def _session_refused(purchase: Purchase, session: Mapping, mismatches: list[str]
         kind=PurchaseEvent.Kind.NOTE, data__checkout_session=session.get("id")
     ).exists():
         return
-    purchase.needs_attention = True
-    purchase.save(update_fields=["needs_attention", "updated_at"])
-    PurchaseEvent.objects.create(
+    purchase_record(
         purchase=purchase,
-        kind=PurchaseEvent.Kind.NOTE,
-        status_before=purchase.status,
-        status_after=purchase.status,
-        source_label=label[:200],
+        source_label=label,
+        changes={"needs_attention": True},
         note=(
             f"Not fulfilled: checkout session {session.get('id')} does not match this purchase "
             f"({'; '.join(mismatches)}). Nothing was granted; look at the payment in Stripe."

@@ -24,7 +24,13 @@ from billing.models import (
     RefundRequest,
     RefundRequestEvent,
 )
-from billing.services import PURCHASE_ALLOWED_FROM, _as_dict, _id_of, purchase_transition
+from billing.services import (
+    PURCHASE_ALLOWED_FROM,
+    _as_dict,
+    _id_of,
+    purchase_record,
+    purchase_transition,
+)
 from billing.stripe_client import stripe_client
 from billing.tasks import refund_request_email_member
 from core.money import money_format
@@ -135,14 +141,10 @@ def purchase_refunds_settle(
     else:
         # The refunded total changes while the status stays (a charged-back purchase, a refund
         # that failed after it had succeeded).
-        purchase.amount_refunded_cents = total
-        purchase.save(update_fields=["amount_refunded_cents", "updated_at"])
-        PurchaseEvent.objects.create(
+        purchase_record(
             purchase=purchase,
-            kind=PurchaseEvent.Kind.NOTE,
-            status_before=status_before,
-            status_after=status_before,
-            source_label=label[:200],
+            source_label=label,
+            changes={"amount_refunded_cents": total},
             note=f"Refunded so far: {money_format(total, purchase.currency)}. {reason}",
             data=data,
         )

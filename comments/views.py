@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -66,6 +67,10 @@ def post(request, kind: str, pk: int):
 def detail(request, pk: int):
     comment = selectors.comment_for_permalink(comment_id=pk, viewer=request.user)
     if comment is None:
+        # Answer emails link here; a member may simply be signed out. Every permalink a visitor
+        # may not read sends them to sign in alike, so the redirect says nothing about the id.
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
         raise Http404("No such comment.")
     page = selectors.page_number_of(comment=comment, viewer=request.user)
     return render(

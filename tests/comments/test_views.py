@@ -1,5 +1,6 @@
 import re
 import time
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -53,8 +54,11 @@ def test_paid_lesson_comments_are_never_shown_without_access(
         assert ANSWER not in response.content.decode()
     for comment in (question, answer):
         response = client.get(reverse("comments:detail", args=[comment.pk]))
-        assert response.status_code == 404
+        # A visitor is asked to sign in (the thread may be theirs); a signed-in user without
+        # access is told nothing exists.
+        assert response.status_code == (302 if who == "visitor" else 404)
         assert SECRET not in response.content.decode()
+        assert ANSWER not in response.content.decode()
     questions = client.get(reverse("comments:questions"))
     assert questions.status_code == 200
     assert ANSWER not in questions.content.decode()
@@ -84,6 +88,24 @@ def test_access_revoked_hides_the_comments_again(client, paying_member, program,
     assert ANSWER not in client.get(reverse("comments:questions")).content.decode()
 
 
+def test_signed_out_member_following_an_answer_email_signs_in_and_lands_on_the_answer(
+    client, paying_member, paid_thread
+):
+    _question, answer = paid_thread
+    url = reverse("comments:detail", args=[answer.pk])
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('account_login')}?next={quote(url)}"
+    assert ANSWER not in response.content.decode()
+    # Any comment URL that is not public answers the same, so the redirect tells nothing.
+    unknown = client.get(reverse("comments:detail", args=[999999]))
+    assert unknown.status_code == 302
+    assert unknown["Location"].startswith(reverse("account_login"))
+    client.force_login(paying_member)
+    followed = client.get(url)
+    assert followed.status_code == 200 and ANSWER in followed.content.decode()
+
+
 def test_free_lesson_and_public_article_comments_are_public(
     client, free_lesson, article_factory, comment_factory, staff_user
 ):
@@ -97,9 +119,13 @@ def test_free_lesson_and_public_article_comments_are_public(
     assert "Free lesson answer" in client.get(reverse("comments:questions")).content.decode()
 
 
-def test_unpublished_article_comments_are_hidden(client, article_factory, comment_factory):
-    comment = comment_factory(target=article_factory(published=False))
-    assert client.get(reverse("comments:detail", args=[comment.pk])).status_code == 404
+def test_unpublished_article_comments_are_hidden(client, member, article_factory, comment_factory):
+    comment = comment_factory(target=article_factory(published=False), body="Draft question")
+    url = reverse("comments:detail", args=[comment.pk])
+    response = client.get(url)
+    assert response.status_code == 302 and "Draft question" not in response.content.decode()
+    client.force_login(member)
+    assert client.get(url).status_code == 404
 
 
 def test_pending_spam_and_rejected_permalinks_are_hidden_from_others(
@@ -107,10 +133,13 @@ def test_pending_spam_and_rejected_permalinks_are_hidden_from_others(
 ):
     mine = comment_factory(author=member, status=Status.PENDING, body="Mine, waiting")
     hidden = [comment_factory(status=s) for s in (Status.PENDING, Status.SPAM, Status.REJECTED)]
+    login = reverse("account_login")
+    for comment in [*hidden, mine]:
+        response = client.get(reverse("comments:detail", args=[comment.pk]))
+        assert response.status_code == 302 and response["Location"].startswith(login)
+    client.force_login(member)
     for comment in hidden:
         assert client.get(reverse("comments:detail", args=[comment.pk])).status_code == 404
-    assert client.get(reverse("comments:detail", args=[mine.pk])).status_code == 404
-    client.force_login(member)
     response = client.get(reverse("comments:detail", args=[mine.pk])).content.decode()
     assert "Mine, waiting" in response and "Awaiting review" in response
     assert client.get(reverse("comments:detail", args=[999999])).status_code == 404

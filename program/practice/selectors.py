@@ -170,12 +170,16 @@ def program_progress(*, user, program: Program) -> ProgramProgress:
 
 
 def come_back_list(*, user, program: Program) -> list[LessonProgress]:
-    """Lessons the member skipped for now and has not practised since, oldest skip first."""
+    """Lessons the member skipped for now and has not practised since, oldest skip first; only
+    lessons still open to them (a refund locks the paid ones)."""
     if not user.is_authenticated:
         return []
     return list(
         LessonProgress.objects.filter(
-            user=user, lesson__unit__program=program, state=LessonProgress.State.SKIPPED
+            open_lessons_q(user=user, prefix="lesson__"),
+            user=user,
+            lesson__unit__program=program,
+            state=LessonProgress.State.SKIPPED,
         )
         .select_related("lesson__unit")
         .order_by("skipped_at", "id")
@@ -183,9 +187,13 @@ def come_back_list(*, user, program: Program) -> list[LessonProgress]:
 
 
 def lessons_most_practised(*, user, program: Program, limit: int = 5) -> list[LessonProgress]:
+    """The member's most practised lessons among those still open to them."""
     return list(
         LessonProgress.objects.filter(
-            user=user, lesson__unit__program=program, times_practised__gt=0
+            open_lessons_q(user=user, prefix="lesson__"),
+            user=user,
+            lesson__unit__program=program,
+            times_practised__gt=0,
         )
         .select_related("lesson__unit")
         .order_by("-times_practised", "-last_practised_at")[:limit]

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from program.models import LessonProgress, PracticeEvent, SafetyAcknowledgement
-from program.practice.selectors import come_back_list, working_side
+from program.practice.selectors import come_back_list, lessons_most_practised, working_side
 from program.practice.services import (
     journal_entry_create,
     lesson_mark_practised,
@@ -12,7 +12,7 @@ from program.practice.services import (
     lesson_skip,
     safety_acknowledge,
 )
-from program.services import access_grant
+from program.services import access_grant, access_revoke
 from tests.factories import PASSWORD, program_factory
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +85,30 @@ def test_skip_then_practise_removes_from_come_back_list(member_client, paid_memb
     progress = LessonProgress.objects.get(user=paid_member, lesson=lesson)
     assert progress.state == "practised" and progress.times_practised == 2
     assert PracticeEvent.objects.filter(user=paid_member, lesson=lesson).count() == 2
+
+
+def test_lessons_locked_after_a_refund_leave_the_progress_lists(
+    member_client, paid_member, program
+):
+    paid_skipped, paid_practised = _lesson(program), _lesson(program, lesson_position=2)
+    free_skipped = _lesson(program, unit_position=1)
+    lesson_skip(user=paid_member, lesson=paid_skipped)
+    lesson_skip(user=paid_member, lesson=free_skipped)
+    lesson_mark_practised(user=paid_member, lesson=paid_practised)
+    lesson_mark_practised(user=paid_member, lesson=free_skipped)
+    lesson_skip(user=paid_member, lesson=free_skipped)
+    page = member_client.get(reverse("program:progress")).text
+    assert _lesson_url(paid_skipped) in page and _lesson_url(paid_practised) in page
+
+    access_revoke(user=paid_member, program=program, source="refund", reason="refunded")
+    assert [row.lesson for row in come_back_list(user=paid_member, program=program)] == [
+        free_skipped
+    ]
+    most = lessons_most_practised(user=paid_member, program=program)
+    assert [row.lesson for row in most] == [free_skipped]
+    page = member_client.get(reverse("program:progress")).text
+    assert _lesson_url(paid_skipped) not in page and _lesson_url(paid_practised) not in page
+    assert _lesson_url(free_skipped) in page
 
 
 def test_lesson_state_returns_a_partial_for_fetch(member_client, program):

@@ -10,10 +10,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import Dispute, DisputeEvent, Purchase, PurchaseEvent, RefundRequest
-from billing.services import PURCHASE_ALLOWED_FROM, _as_dict, purchase_record, purchase_transition
+from billing.services import (
+    PURCHASE_ALLOWED_FROM,
+    _as_dict,
+    _id_of,
+    purchase_record,
+    purchase_transition,
+)
 from billing.stripe_sync import (
     REFUNDABLE,
     purchase_access_end,
+    purchase_charge_fill,
     purchase_for_stripe_object,
     purchase_lock,
     refund_request_status_set,
@@ -42,6 +49,9 @@ def dispute_sync_from_stripe(*, dispute: Any, source_label: str) -> Dispute | No
     status = str(dispute.get("status") or "")
     with transaction.atomic():
         purchase = purchase_lock(purchase.pk)
+        purchase_charge_fill(
+            purchase, obj=dispute, charge_id=_id_of(dispute.get("charge")), label=source_label
+        )
         row = Dispute.objects.select_for_update().filter(stripe_dispute_id=dispute_id).first()
         created = row is None
         if created:

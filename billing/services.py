@@ -15,6 +15,7 @@ import stripe
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -355,6 +356,34 @@ def _session_refused(purchase: Purchase, session: Mapping, mismatches: list[str]
     )
 
 
+def _charge_wanted(session: Mapping) -> bool:
+    """Whether a paid session names a purchase of ours that has no charge id yet (so asking
+    Stripe for it is worth a call; repeated events for a settled purchase ask nothing)."""
+    if session.get("payment_status") not in PAID_PAYMENT_STATUSES or not session.get("id"):
+        return False
+    reference = str((session.get("metadata") or {}).get("purchase_id") or "")
+    named = Q(stripe_checkout_session_id=session["id"])
+    if reference.isdigit():
+        named |= Q(pk=int(reference), stripe_checkout_session_id__isnull=True)
+    return Purchase.objects.filter(named, stripe_charge_id="").exists()
+
+
+def _latest_charge_id(payment_intent: Any) -> str:
+    """The charge of a payment: from the expanded intent (the success page asks for it), else
+    asked of Stripe (a webhook's session names the intent only). Empty when Stripe cannot answer
+    now: fulfilment must not wait on it, and charge and dispute events store it later."""
+    if isinstance(payment_intent, Mapping):
+        return _id_of(payment_intent.get("latest_charge")) or ""
+    if not payment_intent:
+        return ""
+    try:
+        intent = _as_dict(stripe_client().v1.payment_intents.retrieve(payment_intent))
+    except stripe.StripeError:
+        logger.warning("Payment intent %s: its charge could not be read", payment_intent)
+        return ""
+    return _id_of(intent.get("latest_charge")) or ""
+
+
 def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase | None:
     """Mark the session's purchase paid, grant access and send the receipt: exactly once.
 
@@ -367,11 +396,21 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
     that is not ours; does nothing while payment is not complete.
     """
     session = _as_dict(session)
+    # Asked before the row lock, so no lock waits on Stripe.
+    charge_id = _latest_charge_id(session.get("payment_intent")) if _charge_wanted(session) else ""
     with transaction.atomic():
         purchase = _purchase_for_session_locked(session)
         if purchase is None:
             return None
         if purchase.status == Purchase.Status.PAID:
+            if charge_id and not purchase.stripe_charge_id:
+                purchase_record(
+                    purchase=purchase,
+                    source_label=source_label,
+                    note=f"Charge {charge_id} recorded.",
+                    data={"charge": charge_id},
+                    changes={"stripe_charge_id": charge_id},
+                )
             return purchase
         if session.get("payment_status") not in PAID_PAYMENT_STATUSES:
             return purchase
@@ -384,8 +423,8 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
             "paid_at": timezone.now(),
             "stripe_payment_intent_id": _id_of(payment_intent),
         }
-        if isinstance(payment_intent, Mapping) and payment_intent.get("latest_charge"):
-            changes["stripe_charge_id"] = _id_of(payment_intent["latest_charge"]) or ""
+        if charge_id:
+            changes["stripe_charge_id"] = charge_id
         if purchase.stripe_checkout_session_id is None:
             changes["stripe_checkout_session_id"] = session.get("id")
         paid = purchase_transition(

@@ -104,6 +104,26 @@ def purchase_for_stripe_object(obj: Mapping) -> Purchase | None:
     return None
 
 
+def purchase_charge_fill(
+    purchase: Purchase, *, obj: Mapping, charge_id: str | None, label: str
+) -> None:
+    """Store the charge a charge or dispute event names on a locked purchase that has none,
+    when the event's payment intent is the purchase's own (a purchase paid from a session that
+    did not name its charge)."""
+    intent = _id_of(obj.get("payment_intent"))
+    if purchase.stripe_charge_id or not charge_id or not intent:
+        return
+    if intent != purchase.stripe_payment_intent_id:
+        return
+    purchase_record(
+        purchase=purchase,
+        source_label=label,
+        note=f"Charge {charge_id} recorded.",
+        data={"charge": charge_id},
+        changes={"stripe_charge_id": charge_id},
+    )
+
+
 def purchase_refunds_settle(
     purchase: Purchase, *, label: str, actor=None, reason: str = ""
 ) -> None:
@@ -302,6 +322,7 @@ def charge_refunds_sync(*, charge: Mapping, source_label: str) -> Purchase | Non
             refund_sync_from_stripe(refund=refund, source_label=source_label)
     with transaction.atomic():
         purchase = purchase_lock(purchase.pk)
+        purchase_charge_fill(purchase, obj=charge, charge_id=charge.get("id"), label=source_label)
         purchase_refunds_settle(
             purchase, label=source_label, reason=f"Charge {charge.get('id')} refunded"
         )

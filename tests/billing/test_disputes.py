@@ -97,3 +97,16 @@ def test_a_dispute_closed_without_a_chargeback_ends_the_disputed_flag(
     assert row.status == status and row.closed_at is not None and row.outcome == ""
     assert user_has_access(user=purchase.user, program=program)
     assert purchase.events.filter(kind="dispute_closed").count() == 1
+
+
+def test_a_dispute_stores_the_charge_of_a_purchase_that_had_none(
+    standin, paid_purchase_factory, standin_events, deliver_event
+):
+    purchase = paid_purchase_factory()
+    charge_id = purchase.stripe_charge_id
+    Purchase.objects.filter(pk=purchase.pk).update(stripe_charge_id="")
+    dispute = standin.dispute(payment_intent=purchase.stripe_payment_intent_id, deliver="none")
+    (opened,) = standin_events(dispute["id"], "charge.dispute.created")
+    assert deliver_event(opened["id"]).status_code == 200
+    purchase.refresh_from_db()
+    assert purchase.disputed and purchase.stripe_charge_id == charge_id

@@ -8,6 +8,7 @@ from django.db import connection
 from django.urls import reverse
 
 from billing.models import Purchase, PurchaseEvent, WebhookEvent
+from billing.stripe_client import stripe_client
 from program.models import AccessEvent
 from program.selectors import user_has_access
 from tests import factories
@@ -20,6 +21,9 @@ def assert_fulfilled_once(purchase, mailoutbox):
     purchase.refresh_from_db()
     assert purchase.status == Purchase.Status.PAID
     assert purchase.paid_at and purchase.stripe_payment_intent_id.startswith("pi_")
+    # Refunds and disputes name the charge: whichever path paid the purchase stores it.
+    intent = stripe_client().v1.payment_intents.retrieve(purchase.stripe_payment_intent_id)
+    assert purchase.stripe_charge_id == intent.latest_charge
     assert Purchase.objects.filter(status=Purchase.Status.PAID).count() == 1
     assert user_has_access(user=purchase.user, program=purchase.program)
     assert AccessEvent.objects.filter(action="grant").count() == 1

@@ -101,6 +101,19 @@ def test_charge_refunded_before_refund_created_revokes_once(
     assert purchase.events.filter(kind=PurchaseEvent.Kind.REFUNDED).count() == 1
 
 
+def test_charge_refunded_stores_the_charge_of_a_purchase_that_had_none(
+    standin, paid_purchase_factory, standin_events, deliver_event
+):
+    purchase = paid_purchase_factory()
+    charge_id = purchase.stripe_charge_id
+    Purchase.objects.filter(pk=purchase.pk).update(stripe_charge_id="")
+    standin.refund(payment_intent=purchase.stripe_payment_intent_id, deliver="none")
+    (charge_event,) = standin_events(charge_id, "charge.refunded")
+    assert deliver_event(charge_event["id"]).status_code == 200
+    purchase.refresh_from_db()
+    assert purchase.status == "refunded" and purchase.stripe_charge_id == charge_id
+
+
 def test_a_dashboard_refund_answers_an_open_request(
     standin, paid_purchase_factory, standin_events, deliver_event, mailoutbox
 ):

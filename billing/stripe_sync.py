@@ -56,6 +56,37 @@ STRIPE_REFUND_STATUS = {
     "canceled": Refund.Status.CANCELED,
 }
 
+# Stripe's Refund.failure_reason values, as sentences staff can act on.
+REFUND_FAILURE_TEXT = {
+    "lost_or_stolen_card": (
+        "The card was reported lost or stolen, so the money cannot go back to it: refund the "
+        "member another way"
+    ),
+    "expired_or_canceled_card": (
+        "The card has expired or was cancelled, so the money cannot go back to it: refund the "
+        "member another way"
+    ),
+    "charge_for_pending_refund_disputed": (
+        "The member disputed the payment with their bank while the refund was on its way: the "
+        "dispute decides now"
+    ),
+    "insufficient_funds": (
+        "Our Stripe balance was too low to pay the refund: add funds in Stripe, then retry"
+    ),
+    "declined": "The card's bank declined the refund: retry, or refund the member another way",
+    "merchant_request": "The refund was cancelled from our side (the Stripe dashboard or the API)",
+    "unknown": "The bank did not say why the refund failed: look at the payment in Stripe",
+    "canceled": "Stripe cancelled the refund without a reason: look at the payment in Stripe",
+}
+
+
+def refund_failure_text(*, code: str, status: str) -> str:
+    """Why a refund failed, in plain words, with Stripe's code in brackets for searching its
+    docs (a code this site does not know yet is still named)."""
+    key = code or status
+    sentence = REFUND_FAILURE_TEXT.get(key, "Stripe gave a reason this site does not know yet")
+    return f"{sentence} ({key})"
+
 
 IN_FLIGHT = {Refund.Status.PENDING}
 
@@ -299,7 +330,7 @@ def refund_sync_from_stripe(*, refund: Any, source_label: str, actor=None) -> Re
 
 def _request_refund_failed(row: Refund, *, status_before: str, label: str) -> None:
     request = RefundRequest.objects.select_for_update().get(pk=row.request_id)
-    reason = f"Stripe: {row.failure_reason or row.status}"
+    reason = refund_failure_text(code=row.failure_reason, status=row.status)
     latest = request.refunds.order_by("-attempt", "-id").first()
     if latest is not None and latest.pk != row.pk:
         return  # an older attempt; the newer one decides

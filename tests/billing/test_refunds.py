@@ -657,6 +657,29 @@ def test_close_outside_records_an_unknown_dashboard_refund_first_then_closes_the
     assert not user_has_access(user=purchase.user, program=program)
 
 
+def test_the_queue_says_in_plain_words_why_the_bank_refused_a_refund(
+    client, paid_purchase_factory, standin, admin_user
+):
+    purchase = paid_purchase_factory()
+    standin.refund_failure(
+        payment_intent=purchase.stripe_payment_intent_id,
+        failure_reason="lost_or_stolen_card",
+        **{"as": "failed"},
+    )
+    request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
+    admin_action(client, admin_user, "approve", [request])
+    request.refresh_from_db()
+    sentence = (
+        "The card was reported lost or stolen, so the money cannot go back to it: refund the "
+        "member another way (lost_or_stolen_card)"
+    )
+    assert request.failure_reason == sentence
+    queue = client.get(reverse("admin:billing_refundrequest_changelist")).content.decode()
+    assert sentence in queue and "Stripe: lost_or_stolen_card" not in queue
+    # Stripe's own word stays on the refund row.
+    assert Refund.objects.get().failure_reason == "lost_or_stolen_card"
+
+
 def test_staff_see_stripes_own_reason_for_a_refusal_word_for_word(
     client, paid_purchase_factory, standin, admin_user
 ):

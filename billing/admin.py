@@ -2,6 +2,7 @@
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import display_for_value
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
@@ -247,7 +248,8 @@ class RefundRequestAdmin(ReadOnlyAdmin):
 
     @admin.display(description="date paid", ordering="purchase__paid_at")
     def paid_at(self, obj):
-        return obj.purchase.paid_at
+        # The change page prints what a display method returns as it is; the list formats it.
+        return display_for_value(obj.purchase.paid_at, self.get_empty_value_display())
 
     def _each(self, request, queryset, do, done_word: str) -> None:
         for item in queryset.order_by("created_at", "id"):

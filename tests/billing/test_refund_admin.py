@@ -1,12 +1,16 @@
 """The refund queue in the admin and the member's purchases page: oldest first, filters,
 read-only records, and query counts that do not grow with the number of requests."""
 
+import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 
-from billing.models import RefundRequest
+from billing.models import Purchase, RefundRequest
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +35,19 @@ def test_queue_lists_oldest_first_with_member_amount_and_date_paid(client, admin
     assert "97.00 USD" in html and f"#{first.purchase_id}" in html
     filtered = client.get(url + "?status__exact=requested")
     assert filtered.context["cl"].result_count == 2
+
+
+def test_change_page_shows_the_date_paid_as_the_queue_does(client, admin_user, program):
+    (request,) = add_requests(program, 1)
+    paid_at = datetime.datetime(2026, 12, 2, 18, 21, 55, 269297, tzinfo=datetime.UTC)
+    Purchase.objects.filter(pk=request.purchase_id).update(paid_at=paid_at)
+    client.force_login(admin_user)
+    queue = client.get(reverse("admin:billing_refundrequest_changelist")).content.decode()
+    shown = date_format(timezone.localtime(paid_at), "DATETIME_FORMAT")
+    assert shown in queue
+    change = client.get(reverse("admin:billing_refundrequest_change", args=[request.pk]))
+    html = change.content.decode()
+    assert shown in html and str(paid_at) not in html and "18:21:55" not in html
 
 
 def test_queue_query_count_does_not_grow_with_requests(client, admin_user, program):

@@ -7,18 +7,26 @@ from help import services
 from help.models import ConsultationRequest, MentoringRequest
 
 
-class ReplyAdminForm(forms.ModelForm):
-    send_reply = forms.CharField(
+def _reply_field(*, also_changed: str = "") -> forms.CharField:
+    """The reply box; its help names only what the request's own form lets staff change."""
+    return forms.CharField(
         label="Reply to send",
         required=False,
         widget=forms.Textarea(attrs={"rows": 8}),
         help_text="Emailed to the person when you save, and recorded with your name and the "
-        "time. Leave empty to change only the status or the recommendation.",
+        f"time. Leave empty to change only the status{also_changed}.",
     )
 
 
+class ConsultationReplyForm(forms.ModelForm):
+    send_reply = _reply_field(also_changed=" or the recommended program")
+
+
+class MentoringReplyForm(forms.ModelForm):
+    send_reply = _reply_field()
+
+
 class RequestAdminBase(admin.ModelAdmin):
-    form = ReplyAdminForm
     list_filter = ["status", "created_at"]
     search_fields = ["name", "email"]
     date_hierarchy = "created_at"
@@ -36,6 +44,7 @@ class RequestAdminBase(admin.ModelAdmin):
 
 @admin.register(ConsultationRequest)
 class ConsultationRequestAdmin(RequestAdminBase):
+    form = ConsultationReplyForm
     list_display = ["name", "email", "status", "recommended_program", "created_at", "replied_at"]
     list_select_related = ["recommended_program"]
     readonly_fields = [
@@ -92,6 +101,7 @@ class ConsultationRequestAdmin(RequestAdminBase):
 
 @admin.register(MentoringRequest)
 class MentoringRequestAdmin(RequestAdminBase):
+    form = MentoringReplyForm
     list_display = ["name", "email", "status", "created_at", "replied_at"]
     readonly_fields = [
         "name",

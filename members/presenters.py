@@ -4,7 +4,7 @@ members/selectors.py reads. No queries here: every related row the lines name is
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from billing.models import Purchase, Refund
+from billing.models import Purchase, Refund, RefundRequest
 from core.money import money_format
 from members.models import Member
 from members.selectors import MemberRecord
@@ -16,8 +16,7 @@ class TimelineItem:
     kind: str
     title: str
     detail: str = ""
-    who: str = ""  # shown as "— by {who}"
-    byline: str = ""  # shown as "— {byline}" when "by" alone does not read well
+    byline: str = ""  # shown after the title as "— {byline}", so it carries its own "by"
     lines: list[str] = field(default_factory=list)
 
 
@@ -79,13 +78,13 @@ def timeline(record: MemberRecord) -> list[TimelineItem]:
                 kind="access",
                 title=f"Access {event.get_action_display().lower()}: {event.access.program}",
                 detail=f"Why: {event.reason}",
-                who=f"{_who(event.actor, event.actor_label)} ({event.source})",
+                byline=f"by {_who(event.actor, event.actor_label)} ({event.source})",
             )
         )
-    for week, entries, sessions in record.practice_weeks:
+    for week, latest, entries, sessions in record.practice_weeks:
         items.append(
             TimelineItem(
-                at=week,
+                at=latest,
                 kind="journal",
                 title=f"Week of {week:%Y-%m-%d}: {entries} journal "
                 f"{'entry' if entries == 1 else 'entries'}, {sessions} lesson"
@@ -181,6 +180,14 @@ def _refund_title(refund) -> str:
     }.get(refund.status, f"Refund of {amount} for {purchase}: {refund.get_status_display()}")
 
 
+def _refund_request_change(event) -> str:
+    # Some status labels carry their own "by" ("Refunded by other means"), so the label is quoted.
+    who = _who(event.actor, event.actor_label)
+    if event.status == RefundRequest.Status.REQUESTED:
+        return f"Requested by {who}"
+    return f"Set to “{event.get_status_display()}” by {who}"
+
+
 def _refund_items(record: MemberRecord) -> list[TimelineItem]:
     """Refund requests (with their events), refunds and disputes."""
     items = []
@@ -192,8 +199,7 @@ def _refund_items(record: MemberRecord) -> list[TimelineItem]:
                 title=f"Refund requested for purchase #{request.purchase_id}",
                 detail=f"Reason: {request.reason}" if request.reason else "No reason given",
                 lines=[
-                    f"{event.created_at:%Y-%m-%d %H:%M} {event.get_status_display()}"
-                    f" by {_who(event.actor, event.actor_label)}"
+                    f"{event.created_at:%Y-%m-%d %H:%M} {_refund_request_change(event)}"
                     + (f": {event.note}" if event.note else "")
                     for event in request.events.all()
                 ],
@@ -240,7 +246,7 @@ def _form_items(record: MemberRecord) -> list[TimelineItem]:
                     if request.recommended_program
                     else ""
                 ),
-                who=f"replied by {_who(request.replied_by)}" if request.replied_by else "",
+                byline=f"replied by {_who(request.replied_by)}" if request.replied_by else "",
             )
         )
     for request in record.mentoring_requests:
@@ -250,6 +256,7 @@ def _form_items(record: MemberRecord) -> list[TimelineItem]:
                 kind="form",
                 title="Mentoring request sent",
                 detail=f"Status: {request.get_status_display()}",
+                byline=f"replied by {_who(request.replied_by)}" if request.replied_by else "",
             )
         )
     for subscriber in record.course_subscriptions:
@@ -277,7 +284,7 @@ def _staff_items(record: MemberRecord) -> list[TimelineItem]:
             kind="note",
             title="Staff note",
             detail=note.text,
-            who=_who(note.author),
+            byline=f"by {_who(note.author)}",
         )
         for note in record.staff_notes
     ]
@@ -293,7 +300,7 @@ def _staff_items(record: MemberRecord) -> list[TimelineItem]:
                 + (f": {action.program}" if action.program else "")
                 + (f" (purchase #{action.purchase_id})" if action.purchase_id else ""),
                 detail=detail,
-                who=_who(action.actor),
+                byline=f"by {_who(action.actor)}",
             )
         )
     return items

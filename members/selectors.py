@@ -17,6 +17,7 @@ from django.db.models import (
     Count,
     Exists,
     IntegerField,
+    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -285,7 +286,8 @@ class MemberRecord:
     refunds: list[Refund]
     disputes: list[Dispute]
     access_events: list[AccessEvent]
-    practice_weeks: list[tuple[datetime, int, int]]  # (week, journal entries, lessons practised)
+    # (week, its latest activity, journal entries, lessons practised)
+    practice_weeks: list[tuple[datetime, datetime, int, int]]
     consultation_requests: list[ConsultationRequest]
     mentoring_requests: list[MentoringRequest]
     course_subscriptions: list[Subscriber]
@@ -360,20 +362,25 @@ def member_page(*, member_id) -> MemberRecord | None:
     )
 
 
-def _practice_weeks(member) -> list[tuple[datetime, int, int]]:
-    """Journal entries and practised lessons per week: two grouped queries."""
-    weeks: dict = defaultdict(lambda: [0, 0])
-    for index, model in enumerate((JournalEntry, PracticeEvent)):
+def _practice_weeks(member) -> list[tuple[datetime, datetime, int, int]]:
+    """Journal entries and practised lessons per week, with the week's latest moment of either,
+    so the week sorts where its activity happened: two grouped queries."""
+    weeks: dict = defaultdict(lambda: [None, 0, 0])
+    for index, model in enumerate((JournalEntry, PracticeEvent), start=1):
         rows = (
             model.objects.filter(user=member)
             .annotate(week=TruncWeek("created_at"))
             .values("week")
-            .annotate(n=Count("id"))
+            .annotate(n=Count("id"), latest=Max("created_at"))
             .order_by()
         )
         for row in rows:
-            weeks[row["week"]][index] += row["n"]
-    return [(week, entries, sessions) for week, (entries, sessions) in weeks.items()]
+            week = weeks[row["week"]]
+            week[0] = row["latest"] if week[0] is None else max(week[0], row["latest"])
+            week[index] += row["n"]
+    return [
+        (week, latest, entries, sessions) for week, (latest, entries, sessions) in weeks.items()
+    ]
 
 
 # --- dashboard ----------------------------------------------------------------------------------

@@ -2,10 +2,14 @@
 their own admin modules, imported here because Django looks for program.admin only."""
 
 from django.contrib import admin
+from django.contrib.admin.widgets import AdminFileWidget
+from django.db import models
+from django.urls import reverse
 
 from program.course import admin as course_admin  # noqa: F401
 from program.media.services import video_update_file_info
 from program.media.tasks import video_audio_schedule
+from program.media.views import KINDS
 from program.models import Access, AccessEvent, Article, Lesson, Program, Unit, Video
 from program.practice import admin as practice_admin  # noqa: F401
 
@@ -52,11 +56,35 @@ class LessonAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("title",)}
 
 
+class _MediaViewLink:
+    """A stored file as the admin's "Currently:" line shows it: its name, linked to the media
+    view (which lets staff in), since the private storage's own URLs are served by nothing."""
+
+    def __init__(self, stored):
+        kind = {field: kind for kind, field in KINDS.items()}[stored.field.name]
+        self.url = reverse("program:media", args=[stored.instance.pk, kind])
+        self.name = stored.name
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PrivateMediaFileWidget(AdminFileWidget):
+    def format_value(self, value):
+        if self.is_initial(value) and value.instance.pk:
+            return _MediaViewLink(value)
+        return super().format_value(value)
+
+
 @admin.register(Video)
 class VideoAdmin(admin.ModelAdmin):
     list_display = ["title", "duration_seconds", "size_bytes", "content_type"]
     search_fields = ["title"]
     readonly_fields = ["size_bytes", "content_type"]
+    formfield_overrides = {
+        models.FileField: {"widget": PrivateMediaFileWidget},
+        models.ImageField: {"widget": PrivateMediaFileWidget},
+    }
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

@@ -12,7 +12,9 @@ tags below are constants of the code), so it is memoised in the process, keyed b
 - bounded: the least recently used entries go first (all the demo's texts together are ~25 kB).
 """
 
+import re
 from functools import lru_cache
+from html.parser import HTMLParser
 
 import markdown as md
 import nh3
@@ -66,3 +68,77 @@ def _render(text: str) -> str:
         url_schemes={"http", "https", "mailto", "tel"},
         link_rel="noopener noreferrer",
     )
+
+
+# Blocks that stand on their own, with a blank line around them, in the plain text.
+_TEXT_BLOCKS = {"p", "h2", "h3", "h4", "blockquote", "pre", "ul", "ol", "table", "hr"}
+
+
+class _TextWriter(HTMLParser):
+    """Plain text from the sanitised HTML: what a reader of a text-only email sees, with list
+    items as "- " or "1. " lines and each link's address after its words."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.lists: list[list] = []  # per open list: [ordered, next number]
+        self.links: list[str] = []
+        self.link_start = 0
+        self.in_pre = False
+        self.cells = 0  # in the current table row
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in _TEXT_BLOCKS:
+            self.parts.append("\n\n")
+        if tag in ("ul", "ol"):
+            self.lists.append([tag == "ol", 1])
+        elif tag == "li":
+            ordered, number = self.lists[-1] if self.lists else (False, 1)
+            marker = f"{number}. " if ordered else "- "
+            if self.lists:
+                self.lists[-1][1] += 1
+            self.parts.append("\n" + marker)
+        elif tag in ("br", "tr"):
+            self.parts.append("\n")
+            self.cells = 0
+        elif tag in ("td", "th"):
+            if self.cells:
+                self.parts[-1] = self.parts[-1].rstrip()
+                self.parts.append(" | ")
+            self.cells += 1
+        elif tag == "pre":
+            self.in_pre = True
+        elif tag == "a":
+            self.links.append(attrs.get("href") or "")
+            self.link_start = len(self.parts)
+        elif tag == "img" and attrs.get("alt"):
+            self.parts.append(attrs["alt"])
+
+    def handle_endtag(self, tag):
+        if tag in ("ul", "ol") and self.lists:
+            self.lists.pop()
+        if tag in _TEXT_BLOCKS:
+            self.parts.append("\n\n")
+        if tag == "pre":
+            self.in_pre = False
+        elif tag == "a" and self.links:
+            href = self.links.pop()
+            words = "".join(self.parts[self.link_start :]).strip()
+            if href and href != words and not href.startswith("mailto:" + words):
+                self.parts.append(f" ({href})")
+
+    def handle_data(self, data):
+        self.parts.append(data if self.in_pre else re.sub(r"\s+", " ", data))
+
+    def text(self) -> str:
+        lines = (line.strip() for line in "".join(self.parts).split("\n"))
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def markdown_to_text(text: str) -> str:
+    """Staff-written Markdown as plain text, without its markup (for text-only emails)."""
+    writer = _TextWriter()
+    writer.feed(render_markdown(text))
+    writer.close()
+    return writer.text()

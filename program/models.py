@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from core.models import TimeStamped
 from core.money import money_format
-from program.markdown import render_markdown
+from program.markdown import markdown_to_text, render_markdown
 
 
 def private_storage():
@@ -371,6 +371,10 @@ class CourseStep(TimeStamped):
     @property
     def body_html(self) -> str:
         return render_markdown(self.body)
+
+    @property
+    def body_text(self) -> str:
+        return markdown_to_text(self.body)
 
 
 class CourseDelivery(TimeStamped):

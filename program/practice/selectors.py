@@ -57,6 +57,11 @@ def journal_entries(*, user, limit: int = JOURNAL_PAGE_SIZE) -> list[JournalEntr
     )
 
 
+def journal_entry(*, user, entry_id: int) -> JournalEntry | None:
+    """One of the member's own entries; None for anyone else's, so callers answer 404."""
+    return JournalEntry.objects.filter(user=user, pk=entry_id).first()
+
+
 def lesson_for_practice(*, user, lesson_id: int) -> Lesson | None:
     """The lesson when `user` may record practice for it (it is open to them); None otherwise,
     so callers answer 404 without telling which."""

@@ -175,13 +175,28 @@ def lesson_position(request, lesson_id: int):
     return JsonResponse({"position": row.resume_position_seconds})
 
 
+@never_cache
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def journal_entry_delete(request, entry_id: int):
-    if not services.journal_entry_delete(user=request.user, entry_id=entry_id):
+    """GET asks first (health data, and a link works without JavaScript); POST deletes."""
+    program = selectors.practice_program(slug=request.GET.get("program") or None)
+    back_url = reverse("program:journal")
+    if program is not None:
+        back_url = f"{back_url}?{_query(program=program.slug)}"
+    if request.method == "POST":
+        if not services.journal_entry_delete(user=request.user, entry_id=entry_id):
+            raise Http404("No such entry.")
+        messages.success(request, "The entry is deleted.")
+        return redirect(_safe_next(request, back_url))
+    entry = selectors.journal_entry(user=request.user, entry_id=entry_id)
+    if entry is None:
         raise Http404("No such entry.")
-    messages.success(request, "The entry is deleted.")
-    return redirect(_safe_next(request, reverse("program:journal")))
+    return render(
+        request,
+        "program/practice/journal_entry_delete.html",
+        {"entry": entry, "program": program, "back_url": back_url},
+    )
 
 
 def _download(content: str, *, content_type: str, filename: str) -> HttpResponse:

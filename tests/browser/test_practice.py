@@ -112,3 +112,30 @@ def test_member_practises_with_working_side_speed_resume_and_come_back(page, pra
     expect(page.locator("svg.pain-chart")).to_be_visible()
 
     assert csp_errors == []
+
+
+def test_deleting_a_journal_entry_asks_first_by_keyboard_at_phone_width(page, practice_setup):
+    program, member, _lesson, _other = practice_setup
+    page.set_viewport_size({"width": 360, "height": 740})
+    login(page, member.email, PASSWORD)
+    page.goto(f"/journal/?program={program.slug}")
+    page.get_by_role("button", name="I have read this, continue").click()
+    page.get_by_role("radio", name="Right").check()
+    page.get_by_role("button", name="Save self-assessment").click()
+    expect(page.get_by_text("Your self-assessment is saved.")).to_be_visible()
+
+    page.get_by_role("link", name="Delete this entry of").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Delete this entry from")).to_be_visible()
+    assert page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
+    page.get_by_role("link", name="Keep it").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Right side deeper")).to_be_visible()
+
+    page.get_by_role("link", name="Delete this entry of").click()
+    page.get_by_role("button", name="Delete", exact=True).focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("The entry is deleted.")).to_be_visible()
+    expect(page.get_by_text("No entries yet.")).to_be_visible()

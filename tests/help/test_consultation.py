@@ -202,6 +202,24 @@ def test_mentoring_reply_is_recorded_and_emailed(admin_client, admin_user):
     assert "Tuesday at 10:00 suits me." in reply.body
 
 
+def test_reply_help_text_names_only_what_each_request_has(admin_client):
+    mentoring = services.mentoring_request_create(**MENTORING)
+    consultation = factories.consultation_request_factory()
+
+    mentoring_page = admin_client.get(
+        reverse("admin:help_mentoringrequest_change", args=[mentoring.pk])
+    ).text
+    consultation_page = admin_client.get(
+        reverse("admin:help_consultationrequest_change", args=[consultation.pk])
+    ).text
+
+    assert "recommendation" not in mentoring_page
+    assert "Leave empty to change only the status." in mentoring_page
+    assert "Leave empty to change only the status or the recommended program." in (
+        consultation_page
+    )
+
+
 def test_the_shared_request_base_changes_no_table_column_or_reverse_name():
     """HelpRequest is abstract: both requests keep their tables, columns and reverse names."""
     from io import StringIO

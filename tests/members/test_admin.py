@@ -1,5 +1,7 @@
 """The member list and a member's page in the admin: content, filters, query counts."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -396,3 +398,59 @@ def test_admin_index_has_one_accounts_section_and_admin_pages_have_a_favicon(adm
     assert icon.endswith("/img/favicon.svg") and finders.find("img/favicon.svg")
     favicon = admin_client_.get("/favicon.ico")
     assert favicon.status_code == 301 and favicon["Location"] == icon
+
+
+def test_every_byline_reads_as_one_sentence(admin_client_, superuser, program):
+    from billing.models import RefundRequest, RefundRequestEvent
+    from help.models import MentoringRequest
+    from members.services import staff_note_create
+
+    member = factories.user_factory(email="ann@example.com")
+    factories.consultation_request_factory(email="ann@example.com", replied_by=superuser)
+    MentoringRequest.objects.create(
+        name="Ann", email="ann@example.com", message="Help", replied_by=superuser
+    )
+    access_grant(
+        user=member, program=program, source="complimentary", reason="Gift", actor=superuser
+    )
+    staff_note_create(member=member, author=superuser, text="Called.")
+    purchase = factories.purchase_factory(user=member, program=program, status="paid")
+    request = RefundRequest.objects.create(purchase=purchase, user=member, reason="No help")
+    RefundRequestEvent.objects.create(request=request, status="requested", actor=member)
+    RefundRequestEvent.objects.create(request=request, status="closed_outside", actor=superuser)
+
+    response, _ = _timeline(admin_client_, member)
+
+    html = response.content.decode()
+    assert "<strong>Consultation form sent</strong> — replied by boss@example.com" in html
+    assert "<strong>Mentoring request sent</strong> — replied by boss@example.com" in html
+    assert "<strong>Staff note</strong> — by boss@example.com" in html
+    assert "Requested by ann@example.com" in html
+    assert "Set to “Refunded by other means” by boss@example.com" in html
+    timeline = html.split('id="member-timeline"')[1]
+    assert not re.search(r"\bby (by|replied|marked|approved)\b", timeline)
+
+
+def test_a_week_of_practice_is_dated_at_its_latest_activity(
+    admin_client_, program, journal_entry_factory
+):
+    from datetime import datetime, timedelta
+
+    from django.utils import timezone
+
+    from program.models import PracticeEvent
+
+    monday = timezone.make_aware(datetime(2026, 11, 30))
+    member = factories.user_factory(email="ann@example.com")
+    member.date_joined = monday + timedelta(hours=9)
+    member.save(update_fields=["date_joined"])
+    journal_entry_factory(user=member, program=program, created_at=monday + timedelta(hours=10))
+    event = PracticeEvent.objects.create(user=member, lesson=program.units.first().lessons.first())
+    PracticeEvent.objects.filter(pk=event.pk).update(created_at=monday + timedelta(days=2))
+
+    _, timeline = _timeline(admin_client_, member)
+
+    week = next(item for item in timeline if item.kind == "journal")
+    assert week.title == "Week of 2026-11-30: 1 journal entry, 1 lesson practised"
+    assert week.at == monday + timedelta(days=2)
+    assert timeline[-1].title == "Signed up"

@@ -376,6 +376,28 @@ def test_headers_and_links_of_a_sent_step_email(settings, course_steps, program)
     assert message.to == [subscriber.email]
 
 
+def test_the_plain_text_step_email_shows_no_markdown_markup(settings, course_steps):
+    settings.SITE_URL = "https://si.example.org"
+    CourseStep.objects.filter(pk=course_steps[0].pk).update(
+        body="Today's lesson is **How to practise**.\n\n"
+        "## Before you start\n\n"
+        "* Lie on a *soft* mat\n* Breathe out\n\n"
+        "Read [the safety note](https://si.example.org/safety/) first."
+    )
+    subscriber = factories.subscriber_factory()
+    course_services.subscriber_confirm(subscriber_id=subscriber.pk)
+    message = mail.outbox[0]
+    html = message.alternatives[0][0]
+
+    assert "Today's lesson is How to practise." in message.body
+    assert "Before you start" in message.body
+    assert "- Lie on a soft mat\n- Breathe out" in message.body
+    assert "the safety note (https://si.example.org/safety/)" in message.body
+    for markup in ("**", "##", "* ", "*soft*", "[the", "]("):
+        assert markup not in message.body
+    assert "<strong>How to practise</strong>" in html and "<em>soft</em>" in html
+
+
 def test_confirmation_email_also_carries_one_click_unsubscribe(client):
     signup(client)
     message = mail.outbox[0]

@@ -104,12 +104,37 @@ def test_member_deletes_own_entry_but_not_anothers(
         member_client.post(reverse("program:journal-entry-delete", args=[99999])).status_code == 404
     )
     assert (
-        member_client.get(reverse("program:journal-entry-delete", args=[mine.pk])).status_code
-        == 405
+        member_client.get(reverse("program:journal-entry-delete", args=[theirs.pk])).status_code
+        == 404
     )
     response = member_client.post(reverse("program:journal-entry-delete", args=[mine.pk]))
     assert response.status_code == 302
     assert not JournalEntry.objects.filter(pk=mine.pk).exists()
+
+
+def test_deleting_an_entry_asks_first_on_a_page_that_needs_no_javascript(
+    member_client, paid_member, program
+):
+    entry = journal_entry_create(user=paid_member, program=program, side="left", pain=4)[0]
+    journal_url = f"{reverse('program:journal')}?program={program.slug}"
+    delete_url = reverse("program:journal-entry-delete", args=[entry.pk])
+
+    journal = member_client.get(journal_url).text
+    assert f'<a href="{delete_url}?program={program.slug}"' in journal
+    assert f'action="{delete_url}' not in journal
+
+    response = member_client.get(f"{delete_url}?program={program.slug}")
+
+    assert response.status_code == 200
+    when = timezone.localtime(entry.created_at)
+    assert f"<h1>Delete this entry from {when:%-d %B %Y, %H:%M}?</h1>" in response.text
+    assert f'<form method="post" action="{delete_url}?program={program.slug}"' in response.text
+    assert '<button type="submit" class="button button-danger">Delete</button>' in response.text
+    assert f'<a href="{journal_url}" class="button button-secondary">Keep it</a>' in response.text
+    assert JournalEntry.objects.filter(pk=entry.pk).exists()
+    response = member_client.post(f"{delete_url}?program={program.slug}", {"next": journal_url})
+    assert response.status_code == 302 and response.url == journal_url
+    assert not JournalEntry.objects.filter(pk=entry.pk).exists()
 
 
 def test_pages_and_exports_need_sign_in(client):

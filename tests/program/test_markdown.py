@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from program.markdown import render_markdown
+from program.markdown import markdown_to_text, render_markdown
 from program.models import Article, Lesson
 from tests import factories
 
@@ -104,3 +104,15 @@ def test_an_admin_edit_of_the_home_article_shows_at_once(client, admin_client):
 
     html = client.get(reverse("home")).content.decode()
     assert "New <strong>welcome</strong>." in html and "Old <strong>" not in html
+
+
+def test_markdown_as_plain_text_keeps_the_words_and_drops_the_markup():
+    text = markdown_to_text(
+        "## Steps\n\n1. Lie *down*\n2. Breathe & rest\n\n| side | reps |\n|---|---|\n"
+        "| left | 5 |\n\n> Go **slowly**.\n\n" + HOSTILE
+    )
+
+    assert text.startswith("Steps\n\n1. Lie down\n2. Breathe & rest\n\nside | reps\nleft | 5")
+    assert "Go slowly." in text
+    assert "a source (https://example.com)" in text
+    assert "alert" not in text and "display:none" not in text

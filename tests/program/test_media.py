@@ -258,6 +258,29 @@ def test_admin_upload_records_size_and_type(client, staff_user):
     assert body(client.get(media_url(video))) == b"z" * 321
 
 
+def test_the_admin_video_page_links_no_file_that_404s(client, staff_user, video_factory):
+    import re
+    from urllib.parse import urljoin
+
+    staff_user.is_superuser = True
+    staff_user.save()
+    client.force_login(staff_user)
+    video = video_factory(audio=True)  # in no lesson: only staff may open its files
+    url = reverse("admin:program_video_change", args=[video.pk])
+
+    html = client.get(url).content.decode()
+
+    form = html[html.index('id="video_form"') :]
+    form = form[: form.index("</form>")]
+    links = set(re.findall(r'<a href="([^"#]+)"', form))
+    for kind in ("video", "poster", "captions", "audio"):
+        assert media_url(video, kind) in links
+    for link in links:
+        response = client.get(urljoin(url, link))
+        assert response.status_code == 200, link
+    assert body(client.get(media_url(video, "poster"))) == video.poster.read()
+
+
 @pytest.mark.parametrize(
     ("header", "size", "expected"),
     [

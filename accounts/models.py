@@ -36,6 +36,14 @@ class User(AbstractUser, TimeStamped):
     last_name = None
     email = models.EmailField("email address", unique=True)
     name = models.CharField("name", max_length=150, blank=True)
+    deleted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=(
+            "When the account was deleted. The row stays, anonymised (placeholder address, no "
+            "name, no password), so purchases, refunds and access history still point at it."
+        ),
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -56,6 +64,10 @@ class User(AbstractUser, TimeStamped):
 
     def __str__(self) -> str:
         return self.email
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
 
     def get_full_name(self) -> str:
         return self.name or self.email

@@ -135,7 +135,10 @@ class Comment(TimeStamped):
 
     @property
     def author_display(self) -> str:
-        """Never the email address: comments are public."""
+        """Never the email address: comments are public. A deleted account's comments that
+        its member chose to keep are signed "A former member"."""
+        if self.author.deleted_at is not None:
+            return "A former member"
         return self.author.name or ("The practitioner" if self.author.is_staff else "A member")
 
 

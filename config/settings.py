@@ -230,6 +230,18 @@ else:
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 # ------------------------------------------------------------------------------
+# Privacy: how long personal data is kept (the Privacy page is written from these values)
+# https://docs.allauth.org/en/latest/account/configuration.html (reauthentication)
+# ------------------------------------------------------------------------------
+# Stored Stripe event bodies lose their personal fields (names, e-mail addresses, phone numbers,
+# postal addresses) this many days after they arrived; amounts and ids stay.
+STRIPE_EVENT_PERSONAL_DATA_DAYS = env_int("STRIPE_EVENT_PERSONAL_DATA_DAYS", 90)
+# A "Download my data" archive can be downloaded for this many days, then it is removed.
+DATA_EXPORT_DAYS = env_int("DATA_EXPORT_DAYS", 7)
+# Deleting an account needs a password (or a sign-in code) entered within this many seconds.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("ACCOUNT_REAUTHENTICATION_TIMEOUT", 300)
+
+# ------------------------------------------------------------------------------
 # Stripe: the real API with keys; the local stand-in (STRIPE_API_BASE) without them
 # https://docs.stripe.com/api
 # ------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("help/", include("help.urls")),
     path("accounts/", include("allauth.urls")),
+    path("accounts/", include("members.urls")),
     path("billing/", include("billing.urls")),
     path("comments/", include("comments.urls")),
     path("", include("program.urls")),

@@ -7,7 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from core.admin import ReadOnlyAdmin
-from members import selectors, views
+from members import privacy_views, selectors, views
 from members.models import Member, StaffAction, StaffNote
 
 
@@ -82,6 +82,11 @@ class MemberAdmin(admin.ModelAdmin):
         return [
             path("export.csv", wrap(self.export_view), name="members_member_export"),
             path("dashboard/", wrap(self.dashboard_view), name="members_dashboard"),
+            path(
+                "<path:object_id>/delete-account/",
+                wrap(self.delete_account_view),
+                name="members_member_delete_account",
+            ),
             *super().get_urls(),
         ]
 
@@ -89,6 +94,9 @@ class MemberAdmin(admin.ModelAdmin):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         return views.member_page(request, model_admin=self, member_id=object_id)
+
+    def delete_account_view(self, request, object_id):
+        return privacy_views.staff_account_delete(request, model_admin=self, member_id=object_id)
 
     def export_view(self, request):
         if not self.has_view_or_change_permission(request):
@@ -127,3 +135,6 @@ class StaffActionAdmin(AppendOnlyAdmin):
     list_filter = ["kind"]
     list_select_related = ["member", "actor", "program"]
     search_fields = ["member__email", "reason"]
+
+
+from members import privacy_admin  # noqa: E402, F401  (registers the privacy records' admin)

@@ -118,3 +118,127 @@ class EmailVerification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} verified {self.verified_at:%Y-%m-%d %H:%M}"
+
+
+# ------------------------------------------------------------------------------------------------
+# Privacy: data exports, account deletions and redactions (members/privacy.py writes them)
+# ------------------------------------------------------------------------------------------------
+def _private_storage():
+    from django.core.files.storage import storages
+
+    return storages["private"]
+
+
+class DataExport(models.Model):
+    """A member's "Download my data" archive, built by the worker and kept in private storage
+    until it expires (a recurring task removes it). Only its member can download it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        BUILDING = "building", "Being prepared"
+        READY = "ready", "Ready to download"
+        FAILED = "failed", "Could not be prepared"
+        EXPIRED = "expired", "Expired (file removed)"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_exports"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
+    file = models.FileField(
+        storage=_private_storage,
+        upload_to="data-exports/",
+        blank=True,
+        help_text="The zip in private storage; no URL serves it except the member's download.",
+    )
+    error = models.TextField(blank=True, help_text="Why building it failed, if it did.")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="The download stops working then; the file is removed."
+    )
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Data export #{self.pk} ({self.get_status_display()})"
+
+
+class AccountDeletion(models.Model):
+    """The audit record of a deleted account. It holds no personal data: the anonymised
+    account's id, who deleted it (the member, or which staff member), when and why."""
+
+    class By(models.TextChoices):
+        MEMBER = "member", "The member"
+        STAFF = "staff", "Staff"
+
+    class Comments(models.TextChoices):
+        KEEP = "keep", 'Kept, shown as "a former member"'
+        REMOVE = "remove", "Removed"
+
+    account_id = models.PositiveIntegerField(
+        db_index=True, help_text="Id of the anonymised account row (no name, no address)."
+    )
+    requested_by = models.CharField(max_length=10, choices=By.choices)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="account_deletions_done",
+        help_text="The staff member who deleted it; empty when the member did.",
+    )
+    reason = models.TextField(
+        blank=True, help_text="Staff's reason (the member's name and address are taken out)."
+    )
+    comments = models.CharField(max_length=10, choices=Comments.choices)
+    deleted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-deleted_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(requested_by__in=["member", "staff"]),
+                name="members_accountdeletion_requested_by_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Account #{self.account_id} deleted by {self.get_requested_by_display().lower()}"
+
+
+class Redaction(models.Model):
+    """Personal data taken out of kept records: which kind of record, how many, when and on
+    what occasion. Amounts, currencies, statuses and Stripe ids are never touched."""
+
+    class Occasion(models.TextChoices):
+        ACCOUNT_DELETION = "account_deletion", "Account deletion"
+        RETENTION = "retention", "Retention period ended"
+
+    occasion = models.CharField(max_length=20, choices=Occasion.choices)
+    deletion = models.ForeignKey(
+        AccountDeletion,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="redactions",
+        help_text="The account deletion it was part of.",
+    )
+    record_kind = models.CharField(
+        max_length=100, help_text="The kind of record, e.g. billing.WebhookEvent."
+    )
+    fields = models.CharField(max_length=200, help_text="The columns redacted.")
+    count = models.PositiveIntegerField(help_text="How many records were redacted.")
+    covered_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Retention: every event received before this time has been redacted.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.count} × {self.record_kind} ({self.get_occasion_display()})"

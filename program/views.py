@@ -4,6 +4,7 @@ Each view reads through program.selectors (a fixed number of queries) and render
 lesson answers 403 with what its unit offers and the way to buy; it never names the video.
 """
 
+from django.conf import settings
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_safe
@@ -11,7 +12,10 @@ from django.views.decorators.http import require_safe
 from program import selectors
 from program.models import Article, Lesson, Program, Unit
 
-PAGE_TEMPLATES = {Article.Page.SYMPTOMS: "program/symptoms.html"}
+PAGE_TEMPLATES = {
+    Article.Page.SYMPTOMS: "program/symptoms.html",
+    Article.Page.PRIVACY: "program/privacy.html",
+}
 
 
 def _page(request, page: str):
@@ -23,7 +27,14 @@ def _page(request, page: str):
         )
     template = PAGE_TEMPLATES.get(page, "program/article.html")
     panels = selectors.article_panels(user=request.user, article=article, params=request.GET)
-    return render(request, template, {"article": article, "panels": panels})
+    context = {"article": article, "panels": panels}
+    if page == Article.Page.PRIVACY:
+        # Written from the settings the retention code reads, so the page cannot drift from it.
+        context["periods"] = {
+            "stripe_event_days": settings.STRIPE_EVENT_PERSONAL_DATA_DAYS,
+            "export_days": settings.DATA_EXPORT_DAYS,
+        }
+    return render(request, template, context)
 
 
 @require_safe

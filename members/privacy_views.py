@@ -43,7 +43,10 @@ def my_data(request):
     """Shows the latest archive's state; a POST asks for a new one (one at a time)."""
     if request.method == "POST":
         result = privacy.data_export_request(user=request.user)
-        if result.created:
+        latest = privacy_selectors.latest_export(user=request.user)
+        if latest is not None and latest.status == DataExport.Status.READY:
+            messages.success(request, "Your data is ready to download.")
+        elif result.created:
             messages.success(
                 request,
                 "We are preparing your data. This page shows how far it has got, and we will "

@@ -117,7 +117,9 @@ def test_the_member_confirms_and_the_account_is_deleted_and_signed_out(client, m
     assert User.objects.get(pk=member.pk).deleted_at is None
 
     response = client.post(url, {"comments": "remove", "confirm": "on"})
-    assert response.status_code == 302 and response["Location"] == reverse("members:account-deleted")
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "members:account-deleted"
+    )
     member.refresh_from_db()
     assert member.deleted_at and member.email == f"deleted-{member.pk}@invalid"
     assert "_auth_user_id" not in client.session
@@ -165,3 +167,17 @@ def test_the_privacy_page_states_the_periods_from_the_settings(client, article_f
     settings.DATA_EXPORT_DAYS = 3
     page = client.get(reverse("program:privacy")).text
     assert "45 days" in page and "3 days" in page
+
+
+def test_an_account_without_a_password_must_have_signed_in_recently(client, member):
+    member.set_unusable_password()
+    member.save(update_fields=["password"])
+    client.force_login(member)
+    url = reverse("members:account-delete")
+    assert client.get(url).status_code == 200  # just signed in (with a code)
+
+    User.objects.filter(pk=member.pk).update(last_login=timezone.now() - timedelta(minutes=10))
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_request_login_code"))
+    assert "_auth_user_id" not in client.session

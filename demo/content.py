@@ -517,8 +517,10 @@ Payments are handled by Stripe; we never see or store your card number.
 
 ## Your rights
 
-You can ask for a copy of your data, correct it, or delete your account. Deleting your account
-removes your personal data; anonymised financial records stay as the law requires.
+Signed in, you can download a copy of everything we hold about you (your account's "Your data"
+page), change your e-mail address, or delete your account yourself ("Delete account"). Deleting
+your account removes your personal data; anonymised financial records stay as the law requires.
+The periods below are how long each kind of record is kept.
 
 Write to [privacy@example.com](mailto:privacy@example.com) with any question.
 """,

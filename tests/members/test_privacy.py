@@ -401,3 +401,30 @@ def test_redact_json_walks_nested_lists_and_keeps_ids_and_amounts():
         "receipt_email": None,
         "description": "for [redacted]",
     }
+
+
+def _export_queries(user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    export = DataExport.objects.create(user=user)
+    with CaptureQueriesContext(connection) as queries:
+        privacy.data_export_build(export_id=export.pk)
+    return len(queries)
+
+
+def test_building_the_archive_asks_the_same_number_of_queries_for_a_long_history(member, program):
+    lesson = program.units.get(position=1).lessons.first()
+    practice.journal_entry_create(user=member, program=program, side="left", pain=2)
+    practice.lesson_mark_practised(user=member, lesson=lesson)
+    factories.comment_factory(target=lesson, author=member, body="One question")
+    few = _export_queries(member)
+
+    for lesson in program.units.get(position=1).lessons.all():
+        for _ in range(5):
+            practice.lesson_mark_practised(user=member, lesson=lesson)
+        factories.comment_factory(target=lesson, author=member, body="Another question")
+    JournalEntry.objects.bulk_create(
+        JournalEntry(user=member, program=program, side="right", pain=n % 10) for n in range(30)
+    )
+    assert _export_queries(member) == few

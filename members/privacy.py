@@ -163,7 +163,7 @@ def _personal_needles(user: User) -> tuple[set[str], set[str]]:
             emails.add(email)
             names.add(name)
     for email, first_name in Subscriber.objects.filter(
-        Q(user=user) | Q(email__in=list(emails))
+        Q(user=user) | _email_q("email", emails)
     ).values_list("email", "first_name"):
         emails.add(email)
         names.add(first_name)

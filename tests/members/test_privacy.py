@@ -428,3 +428,26 @@ def test_building_the_archive_asks_the_same_number_of_queries_for_a_long_history
         JournalEntry(user=member, program=program, side="right", pain=n % 10) for n in range(30)
     )
     assert _export_queries(member) == few
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_builds_the_archive_and_runs_the_scheduled_retention(
+    run_db_worker, member, mailoutbox, settings
+):
+    """Through the real queue: the request only queues the archive; `db_worker` builds it; the
+    schedule queues retention and the expiry sweep, and the worker runs them."""
+    from core import schedule
+
+    result = privacy.data_export_request(user=member)
+    assert DataExport.objects.get(pk=result.export_id).status == DataExport.Status.QUEUED
+    old = _stored_event("evt_worker", days_old=settings.STRIPE_EVENT_PERSONAL_DATA_DAYS + 1)
+
+    enqueued = {job.name for job in schedule.schedule_enqueue_due()}
+    assert {"stripe-event-personal-data", "data-exports-expire"} <= enqueued
+    assert run_db_worker() >= 3
+
+    export = DataExport.objects.get(pk=result.export_id)
+    assert export.status == DataExport.Status.READY and export.file.name
+    assert mailoutbox[-1].to == [member.email]
+    old.refresh_from_db()
+    assert old.body["data"]["object"]["customer_email"] == "[redacted]"

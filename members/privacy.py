@@ -187,8 +187,9 @@ def _delete_sessions(user: User) -> int:
 
 
 def placeholder_email(user_id: int) -> str:
-    """A unique address that can never receive mail (.invalid is reserved, RFC 2606)."""
-    return f"deleted-{user_id}@invalid"
+    """A unique address that can never receive mail (.invalid is reserved, RFC 2606) and that
+    still passes e-mail validation, so staff can open and save the row in the Users admin."""
+    return f"deleted-{user_id}@deleted.invalid"
 
 
 def account_delete(

@@ -63,7 +63,7 @@ def test_member_downloads_their_data_then_deletes_the_account_on_a_phone(page, p
     _fits_the_phone(page)
 
     member.refresh_from_db()
-    assert member.deleted_at and member.email == f"deleted-{member.pk}@invalid"
+    assert member.deleted_at and member.email == f"deleted-{member.pk}@deleted.invalid"
     assert AccountDeletion.objects.get().comments == "remove"
     login(page, "walker@example.com", factories.PASSWORD)
     assert page.url.rstrip("/").endswith("/accounts/login")

@@ -198,7 +198,7 @@ def test_deleting_a_member_with_a_full_history_leaves_no_name_or_address_and_kee
     assert _money_snapshot() == money
     assert _access_snapshot() == access
     user.refresh_from_db()
-    assert user.email == f"deleted-{user.pk}@invalid" and user.name == ""
+    assert user.email == f"deleted-{user.pk}@deleted.invalid" and user.name == ""
     assert not user.is_active and not user.has_usable_password() and user.deleted_at
     assert not EmailAddress.objects.filter(user=user).exists()
     assert not Session.objects.exists()
@@ -276,7 +276,7 @@ def test_the_address_of_a_deleted_account_signs_up_again_as_a_new_person(client,
     assert response.status_code == 302
     again = User.objects.get(email="member@example.com")
     assert again.pk != old_pk and again.deleted_at is None
-    assert User.objects.get(pk=old_pk).email == f"deleted-{old_pk}@invalid"
+    assert User.objects.get(pk=old_pk).email == f"deleted-{old_pk}@deleted.invalid"
 
 
 def test_a_deleted_account_cannot_sign_in(client, member):
@@ -451,3 +451,10 @@ def test_the_worker_builds_the_archive_and_runs_the_scheduled_retention(
     assert mailoutbox[-1].to == [member.email]
     old.refresh_from_db()
     assert old.body["data"]["object"]["customer_email"] == "[redacted]"
+
+
+def test_the_placeholder_address_is_a_valid_address_that_cannot_receive_mail(member):
+    privacy.account_delete(user=member, comments="keep")
+    member.refresh_from_db()
+    member.full_clean(exclude=["password"])
+    assert member.email.endswith(".invalid")

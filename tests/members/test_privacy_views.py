@@ -121,7 +121,7 @@ def test_the_member_confirms_and_the_account_is_deleted_and_signed_out(client, m
         "members:account-deleted"
     )
     member.refresh_from_db()
-    assert member.deleted_at and member.email == f"deleted-{member.pk}@invalid"
+    assert member.deleted_at and member.email == f"deleted-{member.pk}@deleted.invalid"
     assert "_auth_user_id" not in client.session
     deletion = AccountDeletion.objects.get()
     assert deletion.requested_by == "member" and deletion.comments == "remove"

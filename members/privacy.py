@@ -493,8 +493,7 @@ def data_export_build(*, export_id: int) -> bool:
         data: dict[str, list[dict]] = {}
         for index, (name, _label, reader) in enumerate(sections, start=1):
             data[name] = list(reader(user))
-            export.progress = int(index * 90 / len(sections))
-            export.save(update_fields=["progress"])
+            DataExport.objects.filter(pk=export.pk).update(progress=int(index * 90 / len(sections)))
         now = timezone.now()
         with tempfile.SpooledTemporaryFile(max_size=5 * 1024 * 1024) as spool:
             with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -518,16 +517,28 @@ def data_export_build(*, export_id: int) -> bool:
             spool.seek(0)
             export.file.save(f"{user.pk}-{secrets.token_urlsafe(16)}.zip", File(spool), save=False)
     except Exception as error:
-        export.status = DataExport.Status.FAILED
-        export.error = f"{type(error).__name__}: {error}"
-        export.finished_at = timezone.now()
-        export.save(update_fields=["status", "error", "finished_at"])
+        DataExport.objects.filter(pk=export.pk).update(
+            status=DataExport.Status.FAILED,
+            error=f"{type(error).__name__}: {error}"[:2000],
+            finished_at=timezone.now(),
+        )
         raise
-    export.status = DataExport.Status.READY
-    export.progress = 100
-    export.finished_at = timezone.now()
-    export.expires_at = export.finished_at + timedelta(days=settings.DATA_EXPORT_DAYS)
-    export.save(update_fields=["status", "progress", "file", "finished_at", "expires_at"])
+    finished_at = timezone.now()
+    # The account may have been deleted while the file was written (its exports go with it):
+    # then the file is removed and nobody is e-mailed.
+    marked = DataExport.objects.filter(
+        pk=export.pk, status=DataExport.Status.BUILDING, user__deleted_at__isnull=True
+    ).update(
+        status=DataExport.Status.READY,
+        progress=100,
+        file=export.file.name,
+        finished_at=finished_at,
+        expires_at=finished_at + timedelta(days=settings.DATA_EXPORT_DAYS),
+    )
+    if not marked:
+        export.file.storage.delete(export.file.name)
+        return False
+    export.refresh_from_db()
     context = {
         "user": user,
         "export": export,

@@ -458,3 +458,16 @@ def test_the_placeholder_address_is_a_valid_address_that_cannot_receive_mail(mem
     member.refresh_from_db()
     member.full_clean(exclude=["password"])
     assert member.email.endswith(".invalid")
+
+
+def test_an_archive_finished_after_its_account_was_deleted_is_thrown_away(member, mailoutbox):
+    export = DataExport.objects.create(user=member)
+    storage = DataExport._meta.get_field("file").storage
+    before = set(storage.listdir("data-exports")[1]) if storage.exists("data-exports") else set()
+    # The worker is reading the history when the member deletes the account.
+    User.objects.filter(pk=member.pk).update(deleted_at=timezone.now())
+
+    assert privacy.data_export_build(export_id=export.pk) is False
+    assert DataExport.objects.get(pk=export.pk).status != DataExport.Status.READY
+    assert set(storage.listdir("data-exports")[1]) == before
+    assert mailoutbox == []

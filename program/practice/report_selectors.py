@@ -274,8 +274,8 @@ def _chart(weeks: list[ReportWeek]) -> ReportChart:
     """Weekly average pain (a marker per week that has a score) with its lowest-highest range.
 
     640 units wide: printed across an A4 page the 19-unit labels come out at about 14 pt."""
-    width, height = 640, 300
-    left, right, top, bottom = 44, 20, 16, 48
+    width, height = 640, 240
+    left, right, top, bottom = 44, 20, 14, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     slot = plot_w / len(weeks) if weeks else plot_w
 

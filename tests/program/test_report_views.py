@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from program.models import ReportShare, ReportShareView
+from program.models import LessonProgress, PracticeEvent, ReportShare, ReportShareView
 from program.practice.pdf import _fetcher
 from program.practice.report_selectors import ReportPeriod
 from program.practice.report_services import report_share_create
@@ -341,3 +341,63 @@ def test_sharing_needs_a_post(member_client, program):
 
     assert response.status_code == 405
     assert not ReportShare.objects.exists()
+
+
+# --- query counts: the same however much there is to show ------------------------------------
+
+
+@pytest.fixture
+def busy_member(member, program):
+    def fill(days: int):
+        lessons = [lesson for unit in program.units.all() for lesson in unit.lessons.all()]
+        for day in range(days):
+            moment = timezone.now() - dt.timedelta(days=day)
+            factories.journal_entry_factory(
+                user=member, program=program, pain=day % 11, note=f"n{day}", created_at=moment
+            )
+            event = PracticeEvent.objects.create(user=member, lesson=lessons[day % len(lessons)])
+            PracticeEvent.objects.filter(pk=event.pk).update(created_at=moment)
+            LessonProgress.objects.update_or_create(
+                user=member,
+                lesson=lessons[(day + 1) % len(lessons)],
+                defaults={"state": LessonProgress.State.SKIPPED, "skipped_at": moment},
+            )
+        return member
+
+    return fill
+
+
+# session and user, then: program, journal entries, practice log, their lessons, skipped lessons
+REPORT_QUERIES = 2 + 5
+
+
+@pytest.mark.parametrize("days", [1, 12])
+def test_the_report_page_makes_the_same_queries_however_full(
+    client, program, busy_member, days, django_assert_num_queries
+):
+    member = busy_member(days)
+    client.force_login(member)
+    params = report_params(program, *member.journal_entries.all()[:3])
+    with django_assert_num_queries(REPORT_QUERIES):
+        response = client.get(reverse("program:progress-report"), params)
+    assert response.status_code == 200
+    with django_assert_num_queries(REPORT_QUERIES):
+        response = client.get(reverse("program:progress-report-print"), params)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("links", [1, 5])
+def test_the_shared_links_page_makes_the_same_queries_however_many(
+    client, member, program, links, django_assert_num_queries
+):
+    for _ in range(links):
+        new = report_share_create(
+            user=member, program=program, period=ReportPeriod(start=START, end=TODAY)
+        )
+        ReportShareView.objects.create(share=new.share)
+        ReportShareView.objects.create(share=new.share)
+    client.force_login(member)
+    # session and user, program, links with their program, their views
+    with django_assert_num_queries(2 + 3):
+        response = client.get(reverse("program:report-shares"), {"program": program.slug})
+    assert response.content.decode().count("Opened 2 times") == links

@@ -74,9 +74,11 @@ class ReportForm(forms.Form):
         ids = []
         for value in self.data.getlist("note") if hasattr(self.data, "getlist") else []:
             try:
-                ids.append(int(value))
+                number = int(value)
             except (TypeError, ValueError):
                 continue  # not an entry id: nothing to include
+            if 0 < number < 2**31:  # a larger number is no row, and some databases refuse it
+                ids.append(number)
         if len(set(ids)) > MAX_NOTES:
             self.add_error("note", f"Tick at most {MAX_NOTES} notes: the report must stay short.")
         cleaned["note"] = sorted(set(ids))

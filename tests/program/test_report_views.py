@@ -336,6 +336,15 @@ def test_a_forged_expiry_makes_no_link(member_client, program):
     assert not ReportShare.objects.exists()
 
 
+def test_nonsense_note_ids_make_a_link_without_notes(member_client, program):
+    params = {**report_params(program), "note": ["x", "-1", "9" * 30], "expires_in_days": 7}
+
+    response = member_client.post(reverse("program:report-share-create"), params)
+
+    assert response.status_code == 302
+    assert ReportShare.objects.get().note_ids == []
+
+
 def test_sharing_needs_a_post(member_client, program):
     response = member_client.get(reverse("program:report-share-create"), report_params(program))
 

@@ -372,7 +372,7 @@ def _report_shares(member) -> list[tuple]:
         ReportShare.objects.filter(user=member)
         .annotate(opened=Count("views"), last_opened=Max("views__viewed_at"))
         .order_by("-created_at")
-        .values_list("created_at", "expires_at", "revoked_at", "opened", "last_opened")
+        .values_list("created_at", "expires_at", "withdrawn_at", "opened", "last_opened")
     )
 
 

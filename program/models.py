@@ -555,8 +555,8 @@ class ReportShare(models.Model):
         help_text="Journal entries whose notes the member ticked to include (health data).",
     )
     expires_at = models.DateTimeField(help_text="After this the link answers 'not found'.")
-    revoked_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the member withdrew the link."
+    withdrawn_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the member withdrew (revoked) the link."
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -63,7 +63,7 @@ class ReportShareAdmin(ReadOnlyAdmin):
     the report itself (health data) opens from a link on the change page, for staff who may view
     these records."""
 
-    list_display = ["user", "period_start", "period_end", "created_at", "expires_at", "revoked_at"]
+    list_display = ["user", "period_start", "period_end", "created_at", "expires_at", "withdrawn_at"]
     list_filter = ["program"]
     search_fields = ["user__email"]
     list_select_related = ["user", "program"]
@@ -76,7 +76,7 @@ class ReportShareAdmin(ReadOnlyAdmin):
         "note_ids",
         "created_at",
         "expires_at",
-        "revoked_at",
+        "withdrawn_at",
         "report",
     ]
     readonly_fields = fields

@@ -390,7 +390,7 @@ def live_share(*, token: str) -> ReportShare | None:
         ReportShare.objects.select_related("user", "program")
         .filter(
             token_hash=token_hash(token),
-            revoked_at__isnull=True,
+            withdrawn_at__isnull=True,
             expires_at__gt=timezone.now(),
             program__published=True,
         )
@@ -405,8 +405,8 @@ class SharedLink:
 
     @property
     def status(self) -> str:
-        if self.share.revoked_at:
-            return "revoked"
+        if self.share.withdrawn_at:
+            return "withdrawn"
         if self.share.expires_at <= timezone.now():
             return "expired"
         return "active"

@@ -83,9 +83,9 @@ def report_share_revoke(*, user, share_id: int) -> bool:
     share = ReportShare.objects.select_for_update().filter(user=user, pk=share_id).first()
     if share is None:
         return False
-    if share.revoked_at is None:
-        share.revoked_at = timezone.now()
-        share.save(update_fields=["revoked_at"])
+    if share.withdrawn_at is None:
+        share.withdrawn_at = timezone.now()
+        share.save(update_fields=["withdrawn_at"])
     return True
 
 

@@ -234,7 +234,7 @@ def test_opening_a_link_records_each_view_and_revoking_ends_it(member, program):
     assert report_share_open(token=new.token) is None
     assert ReportShareView.objects.filter(share=new.share).count() == 2
     [link] = member_shares(user=member)
-    assert (link.status, len(link.views)) == ("revoked", 2)
+    assert (link.status, len(link.views)) == ("withdrawn", 2)
 
 
 def test_an_expired_link_opens_nothing_and_records_nothing(member, program):

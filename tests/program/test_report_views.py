@@ -319,7 +319,7 @@ def test_a_link_never_shows_another_members_data(
         reverse("program:report-share-revoke", args=[other_link.share.pk])
     )
     assert response.status_code == 404
-    assert ReportShare.objects.get(pk=other_link.share.pk).revoked_at is None
+    assert ReportShare.objects.get(pk=other_link.share.pk).withdrawn_at is None
     assert (
         "OTHER-MEMBER-NOTE"
         not in member_client.get(reverse("program:report-shares")).content.decode()

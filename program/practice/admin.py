@@ -63,7 +63,14 @@ class ReportShareAdmin(ReadOnlyAdmin):
     the report itself (health data) opens from a link on the change page, for staff who may view
     these records."""
 
-    list_display = ["user", "period_start", "period_end", "created_at", "expires_at", "withdrawn_at"]
+    list_display = [
+        "user",
+        "period_start",
+        "period_end",
+        "created_at",
+        "expires_at",
+        "withdrawn_at",
+    ]
     list_filter = ["program"]
     search_fields = ["user__email"]
     list_select_related = ["user", "program"]

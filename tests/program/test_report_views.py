@@ -16,6 +16,7 @@ from program.practice.pdf import _fetcher
 from program.practice.report_selectors import ReportPeriod
 from program.practice.report_services import report_share_create
 from tests import factories
+from tests.html_checks import assert_csp_clean
 
 pytestmark = pytest.mark.django_db
 
@@ -410,3 +411,17 @@ def test_the_shared_links_page_makes_the_same_queries_however_many(
     with django_assert_num_queries(2 + 3):
         response = client.get(reverse("program:report-shares"), {"program": program.slug})
     assert response.content.decode().count("Opened 2 times") == links
+
+
+def test_the_report_pages_need_nothing_the_csp_forbids(
+    member_client, client_factory, program, notes
+):
+    params = report_params(program, notes["ticked"])
+    for name in [
+        "program:progress-report",
+        "program:progress-report-print",
+        "program:report-shares",
+    ]:
+        assert_csp_clean(member_client.get(reverse(name), params))
+    path = make_link(member_client, program, notes["ticked"])
+    assert_csp_clean(client_factory().get(path))

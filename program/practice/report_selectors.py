@@ -30,6 +30,8 @@ DEFAULT_PERIOD_WEEKS = 8
 # Longer periods no longer fit the one or two printed pages a clinician reads.
 MAX_PERIOD_DAYS = 92
 MAX_NOTES = 10
+# About a third of a printed page: with a full period the report still fits on two.
+NOTES_MAX_CHARS = 1200
 SHARE_MAX_DAYS = 7
 
 LEFT, RIGHT, UNSURE = JournalEntry.Side.LEFT, JournalEntry.Side.RIGHT, JournalEntry.Side.UNSURE
@@ -63,6 +65,16 @@ def period_errors(period: ReportPeriod) -> dict[str, str]:
             "the report should fit on one or two pages."
         }
     return {}
+
+
+def notes_error(notes) -> str:
+    """Why the ticked notes cannot all go into one report, or '' when they can."""
+    if sum(len(note) for note in notes) > NOTES_MAX_CHARS:
+        return (
+            f"The notes you ticked are longer than the {NOTES_MAX_CHARS} characters that fit "
+            "on the report's two pages: tick fewer, or shorter ones."
+        )
+    return ""
 
 
 def default_period(*, today: dt.date | None = None) -> ReportPeriod:
@@ -274,7 +286,7 @@ def _chart(weeks: list[ReportWeek]) -> ReportChart:
     """Weekly average pain (a marker per week that has a score) with its lowest-highest range.
 
     640 units wide: printed across an A4 page the 19-unit labels come out at about 14 pt."""
-    width, height = 640, 240
+    width, height = 640, 210
     left, right, top, bottom = 44, 20, 14, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     slot = plot_w / len(weeks) if weeks else plot_w
@@ -360,7 +372,8 @@ def progress_report(
     with_notes = tuple(e for e in entries if e.note.strip())
     return ProgressReport(
         program=program,
-        member_name=user.get_full_name(),
+        # The name the member gave, never their email address.
+        member_name=user.name.strip(),
         period=period,
         made_on=made_on or timezone.localdate(),
         weeks=tuple(weeks),

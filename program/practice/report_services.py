@@ -18,6 +18,7 @@ from program.practice.report_selectors import (
     SHARE_MAX_DAYS,
     ReportPeriod,
     live_share,
+    notes_error,
     period_errors,
     token_hash,
 )
@@ -59,8 +60,10 @@ def report_share_create(
             created_at__lt=until,
         )
         .exclude(note="")
-        .values_list("pk", flat=True)
+        .values_list("pk", "note")
     )
+    if problem := notes_error(note for _, note in kept):
+        raise ValidationError({"note": problem})
     token = secrets.token_urlsafe(32)
     share = ReportShare(
         user=user,
@@ -68,7 +71,7 @@ def report_share_create(
         token_hash=token_hash(token),
         period_start=period.start,
         period_end=period.end,
-        note_ids=kept,
+        note_ids=[pk for pk, _ in kept],
         expires_at=timezone.now() + dt.timedelta(days=expires_in_days),
     )
     share.full_clean()

@@ -55,9 +55,12 @@ def _chosen_report(request, program):
     period = report_selectors.ReportPeriod(
         start=form.cleaned_data["start"], end=form.cleaned_data["end"]
     )
-    return form, report_selectors.progress_report(
+    report = report_selectors.progress_report(
         user=request.user, program=program, period=period, note_ids=form.cleaned_data["note"]
     )
+    if problem := report_selectors.notes_error(entry.note for entry in report.notes):
+        form.add_error("note", problem)
+    return form, report
 
 
 def _no_store(response: HttpResponse, *, shared: bool = False) -> HttpResponse:
@@ -81,7 +84,8 @@ def _pdf_response(html: str, filename: str) -> HttpResponse:
 def progress_report(request):
     program = _program_or_404(request.GET)
     form, report = _chosen_report(request, program)
-    query = _report_query(program, report.period, [n.pk for n in report.notes]) if report else ""
+    usable = report is not None and not form.errors
+    query = _report_query(program, report.period, [n.pk for n in report.notes]) if usable else ""
     return _no_store(
         render(
             request,
@@ -90,6 +94,7 @@ def progress_report(request):
                 "program": program,
                 "form": form,
                 "report": report,
+                "usable": usable,
                 "query": query,
                 "share_form": ShareForm(initial={"expires_in_days": 7}),
             },
@@ -101,7 +106,7 @@ def progress_report(request):
 def _document_or_redirect(request):
     program = _program_or_404(request.GET)
     form, report = _chosen_report(request, program)
-    if report is None:
+    if report is None or form.errors:
         # The report page shows what is wrong, next to the field, with what was typed.
         return None, redirect(f"{reverse('program:progress-report')}?{request.GET.urlencode()}")
     return report, None

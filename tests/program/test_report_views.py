@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from program.models import LessonProgress, PracticeEvent, ReportShare, ReportShareView
 from program.practice.pdf import _fetcher
-from program.practice.report_selectors import ReportPeriod
+from program.practice.report_selectors import NOTES_MAX_CHARS, ReportPeriod
 from program.practice.report_services import report_share_create
 from tests import factories
 from tests.html_checks import assert_csp_clean
@@ -165,23 +165,72 @@ def test_a_member_with_no_entries_gets_a_friendly_pdf(member_client, program):
     assert len(PdfReader(io.BytesIO(response.content)).pages) <= 2
 
 
-def test_a_full_report_prints_on_at_most_two_pages(member, member_client, program):
-    for day in range(0, 90, 2):
+@pytest.mark.parametrize(("days", "notes"), [(92, 0), (56, 6)])
+def test_a_full_report_prints_on_at_most_two_pages(member, member_client, days, notes):
+    """Every other day practised and assessed for the longest period, a long lesson list, and
+    ticked notes up to what the report allows."""
+    program = factories.program_factory(units=6, lessons_per_unit=5)
+    lessons = [lesson for unit in program.units.all() for lesson in unit.lessons.all()]
+    entries = []
+    for day in range(0, days, 2):
+        moment = timezone.now() - dt.timedelta(days=day)
+        entries.append(
+            factories.journal_entry_factory(
+                user=member,
+                program=program,
+                side="left" if day % 3 else "right",
+                pain=day % 11,
+                note=("A long note. " * 20)[: NOTES_MAX_CHARS // 6],
+                created_at=moment,
+            )
+        )
+        event = PracticeEvent.objects.create(user=member, lesson=lessons[day % len(lessons)])
+        PracticeEvent.objects.filter(pk=event.pk).update(created_at=moment)
+    for lesson in lessons[20:28]:
+        LessonProgress.objects.create(
+            user=member,
+            lesson=lesson,
+            state=LessonProgress.State.SKIPPED,
+            skipped_at=timezone.now(),
+        )
+    params = report_params(program, *entries[:notes], start=TODAY - dt.timedelta(days=days - 1))
+
+    response = member_client.get(reverse("program:progress-report-pdf"), params)
+
+    assert response.status_code == 200
+    text = pdf_text(response.content)
+    assert text.count("A long note.") >= notes
+    assert len(PdfReader(io.BytesIO(response.content)).pages) <= 2
+
+
+def test_notes_too_long_for_two_pages_are_refused_next_to_the_notes(member, member_client, program):
+    long_notes = [
         factories.journal_entry_factory(
             user=member,
             program=program,
-            side="left" if day % 3 else "right",
-            pain=day % 11,
-            note=f"note {day}",
-            created_at=timezone.now() - dt.timedelta(days=day),
+            note="x" * 600,
+            created_at=timezone.now() - dt.timedelta(days=n),
         )
-    response = member_client.get(
-        reverse("program:progress-report-pdf"),
-        report_params(program, start=TODAY - dt.timedelta(days=91)),
+        for n in range(3)
+    ]
+    params = report_params(program, *long_notes)
+
+    page = member_client.get(reverse("program:progress-report"), params)
+    pdf = member_client.get(reverse("program:progress-report-pdf"), params)
+    shared = member_client.post(
+        reverse("program:report-share-create"), {**params, "expires_in_days": 7}
     )
 
-    assert response.status_code == 200
-    assert len(PdfReader(io.BytesIO(response.content)).pages) <= 2
+    assert page.status_code == 400
+    html = page.content.decode()
+    assert re.search(
+        r'<p class="field-error" id="note-error">The notes you ticked are longer', html
+    )
+    assert html.count(" checked>") == 3  # what was ticked stays ticked
+    assert "Make a link for my clinician" not in html
+    assert pdf.status_code == 302
+    assert shared.status_code == 302
+    assert not ReportShare.objects.exists()
 
 
 def test_the_pdf_fetches_only_our_static_files():

@@ -3,6 +3,7 @@ print page and PDF, the shared links page, and what a clinician's link shows."""
 
 import datetime as dt
 import io
+import logging
 import re
 
 import pytest
@@ -231,6 +232,16 @@ def test_notes_too_long_for_two_pages_are_refused_next_to_the_notes(member, memb
     assert pdf.status_code == 302
     assert shared.status_code == 302
     assert not ReportShare.objects.exists()
+
+
+def test_the_pdf_loads_its_stylesheet_without_a_warning(member_client, program, notes, caplog):
+    """WeasyPrint logs a warning for every resource it could not load or rule it ignored."""
+    caplog.set_level(logging.WARNING, logger="weasyprint")
+
+    response = member_client.get(reverse("program:progress-report-pdf"), report_params(program))
+
+    assert response.status_code == 200
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("weasyprint")] == []
 
 
 def test_the_pdf_fetches_only_our_static_files():

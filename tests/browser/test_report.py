@@ -5,6 +5,7 @@ view recorded, and withdraws the link."""
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from program.models import PracticeEvent
@@ -19,8 +20,6 @@ NO_OVERFLOW = "document.documentElement.scrollWidth <= document.documentElement.
 
 @pytest.fixture
 def journal():
-    from django.utils import timezone
-
     program = program_factory(units=2, lessons_per_unit=2)
     member = user_factory(email="reporter@example.com", name="Rita Reporter")
     access_grant(user=member, program=program, source="purchase", reason="browser test")
@@ -63,7 +62,7 @@ def test_member_makes_prints_and_shares_a_report_then_withdraws_it(
     expect(page.get_by_role("heading", name="Practice progress report")).to_be_visible()
 
     # A period that ends before it starts is explained next to the field, the dates kept.
-    today = dt.date.today()
+    today = timezone.localdate()  # the site's day, not this machine's
     page.get_by_label("First day").fill(today.isoformat())
     page.get_by_label("Last day").fill((today - dt.timedelta(days=20)).isoformat())
     page.get_by_role("button", name="Update the report").click()

@@ -8,7 +8,8 @@
   caches keep them for PUBLIC_S_MAXAGE seconds and must pass through any request that carries the
   session cookie (docs/README-production.md shows the CDN rule).
 - The same pages for a signed-in member (or a visitor with a session) are `private`.
-- Pages that show health notes (journal, progress, their exports) are `private, no-store`.
+- Pages that show health notes (journal, progress, their exports, the progress report and its
+  shared links) are `private, no-store`.
 - Every other answer that set no Cache-Control of its own is `private, no-cache`.
 
 A page is public only if nothing personal is in it. Two things made every public page personal:
@@ -57,6 +58,14 @@ NO_STORE_VIEWS = frozenset(
         "program:journal-export-json",
         "program:progress",
         "program:progress-export-csv",
+        "program:progress-report",
+        "program:progress-report-print",
+        "program:progress-report-pdf",
+        "program:report-shares",
+        "program:report-share-create",
+        "program:report-share-revoke",
+        "program:shared-report",
+        "program:shared-report-pdf",
     }
 )
 PUBLIC_S_MAXAGE = 300

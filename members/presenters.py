@@ -4,6 +4,8 @@ members/selectors.py reads. No queries here: every related row the lines name is
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.utils import timezone
+
 from billing.models import Purchase, Refund, RefundRequest
 from core.money import money_format
 from members.models import Member
@@ -92,8 +94,32 @@ def timeline(record: MemberRecord) -> list[TimelineItem]:
             )
         )
     items.extend(_form_items(record))
+    items.extend(_report_share_items(record))
     items.extend(_staff_items(record))
     items.sort(key=lambda item: item.at, reverse=True)
+    return items
+
+
+def _report_share_items(record: MemberRecord) -> list[TimelineItem]:
+    items = []
+    for made, expires, revoked, opened, last_opened in record.report_shares:
+        if revoked:
+            state = f"withdrawn by the member {revoked:%Y-%m-%d %H:%M}"
+        elif expires <= timezone.now():
+            state = f"link expired {expires:%Y-%m-%d %H:%M}"
+        else:
+            state = f"link works until {expires:%Y-%m-%d %H:%M}"
+        seen = f"opened {opened} time{'' if opened == 1 else 's'}"
+        if last_opened:
+            seen += f", last {last_opened:%Y-%m-%d %H:%M}"
+        items.append(
+            TimelineItem(
+                at=made,
+                kind="report",
+                title="Shared a progress report with a clinician",
+                detail=f"{seen}; {state}",
+            )
+        )
     return items
 
 

@@ -5,7 +5,7 @@ the number of members."""
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from allauth.account.models import EmailAddress, EmailConfirmation
@@ -39,6 +39,7 @@ from program.models import (
     JournalEntry,
     Lesson,
     PracticeEvent,
+    ReportShare,
     Subscriber,
 )
 
@@ -296,6 +297,9 @@ class MemberRecord:
     comment_count: int
     active_programs: list
     last_activity: datetime | None
+    # Reports shared with a clinician: (made, expires, withdrawn, times opened, last opened).
+    # When and how often only: what a report said is for the admin's own permission.
+    report_shares: list[tuple] = field(default_factory=list)
 
 
 def member_page(*, member_id) -> MemberRecord | None:
@@ -359,6 +363,16 @@ def member_page(*, member_id) -> MemberRecord | None:
             ).select_related("program")
         ],
         last_activity=last_activity(member),
+        report_shares=_report_shares(member),
+    )
+
+
+def _report_shares(member) -> list[tuple]:
+    return list(
+        ReportShare.objects.filter(user=member)
+        .annotate(opened=Count("views"), last_opened=Max("views__viewed_at"))
+        .order_by("-created_at")
+        .values_list("created_at", "expires_at", "withdrawn_at", "opened", "last_opened")
     )
 
 

@@ -524,3 +524,63 @@ class SafetyAcknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} acknowledged safety note {self.text_version}"
+
+
+# ------------------------------------------------------------------------------
+# Progress report shared with a clinician
+# ------------------------------------------------------------------------------
+
+
+class ReportShare(models.Model):
+    """A link a member made so a clinician can read one progress report (health data).
+
+    The link shows only the report described here (its period and the journal notes the member
+    ticked), until it expires or the member revokes it. Only a hash of its token is stored: the
+    member sees the link once, when it is made. Staff see on the member's timeline that a report
+    was shared; its contents only through the admin.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="report_shares"
+    )
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="report_shares")
+    token_hash = models.CharField(
+        max_length=64, unique=True, editable=False, help_text="SHA-256 of the link's secret."
+    )
+    period_start = models.DateField(help_text="First day of the report's period.")
+    period_end = models.DateField(help_text="Last day of the report's period.")
+    note_ids = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Journal entries whose notes the member ticked to include (health data).",
+    )
+    expires_at = models.DateTimeField(help_text="After this the link answers 'not found'.")
+    withdrawn_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the member withdrew (revoked) the link."
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_start__lte=models.F("period_end")),
+                name="program_reportshare_period_in_order",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="program_reportshare_user_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"Report of {self.user} for {self.period_start} to {self.period_end}"
+
+
+class ReportShareView(models.Model):
+    """Append-only: one row each time a shared report link is opened (no address kept)."""
+
+    share = models.ForeignKey(ReportShare, on_delete=models.CASCADE, related_name="views")
+    viewed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    as_pdf = models.BooleanField(default=False, help_text="The PDF was downloaded.")
+
+    def __str__(self) -> str:
+        return f"{self.share} opened {self.viewed_at:%Y-%m-%d %H:%M}"

@@ -57,3 +57,21 @@ export UV
 
 "$UV" sync --quiet --locked --python "$PY"
 export VENV_PY="$ROOT/.venv/bin/python"
+
+# --- PDF reports (WeasyPrint) --------------------------------------------------------------
+# WeasyPrint draws text with Debian's Pango and needs at least one font. Installed as root with
+# apt-get when missing; otherwise we say what to install (the site runs, only the PDF fails).
+# (Read into variables first: with pipefail, `grep -q` closing a pipe early would look like a miss.)
+pdf_libs="$("$(command -v ldconfig || echo /sbin/ldconfig)" -p 2>/dev/null || true)"
+pdf_fonts="$(fc-list 2>/dev/null || true)"
+if [[ "$pdf_libs" != *libpangoft2-1.0.so.0* ]] || [ -z "$pdf_fonts" ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Debian's Pango and fonts for the PDF progress report ..."
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-dejavu-core >/dev/null
+  else
+    echo "PDF reports need Debian's libpango-1.0-0, libpangoft2-1.0-0 and fonts-dejavu-core." >&2
+  fi
+fi
+# --- end PDF reports ------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from program.practice import views
+from program.practice import report_views, views
 
 practice_patterns = [
     path("journal/", views.journal, name="journal"),
@@ -11,6 +11,24 @@ practice_patterns = [
     path("journal/<int:entry_id>/delete/", views.journal_entry_delete, name="journal-entry-delete"),
     path("progress/", views.progress, name="progress"),
     path("progress/export.csv", views.progress_export_csv, name="progress-export-csv"),
+    path("progress/report/", report_views.progress_report, name="progress-report"),
+    path(
+        "progress/report/print/", report_views.progress_report_print, name="progress-report-print"
+    ),
+    path("progress/report.pdf", report_views.progress_report_pdf, name="progress-report-pdf"),
+    path("progress/shared/", report_views.report_shares, name="report-shares"),
+    path("progress/shared/new/", report_views.report_share_create, name="report-share-create"),
+    path(
+        "progress/shared/<int:share_id>/revoke/",
+        report_views.report_share_revoke,
+        name="report-share-revoke",
+    ),
+    path("shared-report/<str:token>/", report_views.shared_report, name="shared-report"),
+    path(
+        "shared-report/<str:token>/report.pdf",
+        report_views.shared_report_pdf,
+        name="shared-report-pdf",
+    ),
     path("safety/", views.safety, name="safety"),
     path("lessons/<int:lesson_id>/practised/", views.lesson_practised, name="lesson-practised"),
     path("lessons/<int:lesson_id>/skip/", views.lesson_skip, name="lesson-skip"),

@@ -6,4 +6,15 @@ from program.media import views
 
 media_patterns = [
     path("media/<int:video_id>/<str:kind>/", views.serve_media, name="media"),
+    path("media/<int:video_id>/hls/master.m3u8", views.hls_master, name="hls-master"),
+    path(
+        "media/<int:video_id>/hls/<slug:folder>/<slug:rendition>/index.m3u8",
+        views.hls_playlist,
+        name="hls-playlist",
+    ),
+    path(
+        "media/seg/<int:video_id>/<slug:folder>/<str:token>/<slug:rendition>/<str:name>",
+        views.hls_segment,
+        name="hls-segment",
+    ),
 ]

@@ -218,18 +218,42 @@ def _playlist_response(text: str) -> HttpResponse:
     return response
 
 
+def _session(request) -> str:
+    return request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+
+
 @require_safe
 def hls_master(request, video_id: int):
+    """The master playlist; each rendition's playlist URL carries a fresh segment token, which
+    the segments (named relative to their playlist) inherit."""
     video = _streaming_video(request, video_id)
+    token = hls.segment_token(
+        user_id=request.user.pk or 0,
+        video_id=video.pk,
+        folder=video.hls_folder,
+        session=_session(request),
+    )
     text = hls.render_master(
         video.hls_renditions,
-        lambda name: reverse("program:hls-playlist", args=[video.pk, video.hls_folder, name]),
+        lambda name: reverse(
+            "program:hls-playlist", args=[video.pk, video.hls_folder, token, name]
+        ),
     )
     return _playlist_response(text)
 
 
+def _token_is_valid(request, video_id: int, folder: str, token: str) -> bool:
+    return hls.segment_token_is_valid(
+        token, video_id=video_id, folder=folder, session=_session(request)
+    )
+
+
 @require_safe
-def hls_playlist(request, video_id: int, folder: str, rendition: str):
+def hls_playlist(request, video_id: int, folder: str, token: str, rendition: str):
+    """A rendition's playlist: access is checked again (a refunded member's next request fails),
+    and so is the token its segments will present."""
+    if not _token_is_valid(request, video_id, folder, token):
+        return HttpResponseForbidden("This link has expired. Reload the page to keep watching.")
     video = _streaming_video(request, video_id)
     names = {r["name"] for r in video.hls_renditions if r.get("kind") in ("video", "audio")}
     if folder != video.hls_folder or rendition not in names:
@@ -242,30 +266,20 @@ def hls_playlist(request, video_id: int, folder: str, rendition: str):
     except OSError:
         raise Http404 from None
     if _serves_presigned_urls(storage):
+        # Segments come straight from the bucket, each URL presigned for the token's lifetime.
         expire = settings.HLS_TOKEN_SECONDS
         return _playlist_response(
             hls.rewrite_media_playlist(text, lambda name: storage.url(prefix + name, expire=expire))
         )
-    token = hls.segment_token(
-        user_id=request.user.pk or 0,
-        video_id=video.pk,
-        folder=folder,
-        session=request.COOKIES.get(settings.SESSION_COOKIE_NAME, ""),
-    )
-    placeholder = "seg000.m4s"
-    base = reverse("program:hls-segment", args=[video.pk, folder, token, rendition, placeholder])
-    base = base[: -len(placeholder)]
-    return _playlist_response(hls.rewrite_media_playlist(text, lambda name: base + name))
+    # Segment names stay relative: they resolve under this URL, token included.
+    return _playlist_response(hls.rewrite_media_playlist(text, lambda name: name))
 
 
 @require_safe
 def hls_segment(request, video_id: int, folder: str, token: str, rendition: str, name: str):
     """One segment, for a valid token only; no database query (the bench row measures it)."""
-    if not hls.SEGMENT_FILE.fullmatch(name) or not hls.segment_token_is_valid(
-        token,
-        video_id=video_id,
-        folder=folder,
-        session=request.COOKIES.get(settings.SESSION_COOKIE_NAME, ""),
+    if not hls.SEGMENT_FILE.fullmatch(name) or not _token_is_valid(
+        request, video_id, folder, token
     ):
         return HttpResponseForbidden("This link has expired. Reload the page to keep watching.")
     storage = Video._meta.get_field("file").storage

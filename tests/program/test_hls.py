@@ -90,7 +90,7 @@ def test_transcode_makes_a_playable_ladder_capped_at_the_source_height(paid_vide
         assert [s["height"] for s in streams if s["codec_type"] == "video"] == [height]
         assert decodes(playlist)
         text = playlist.read_text()
-        assert "#EXT-X-TARGETDURATION:4" in text or "#EXT-X-TARGETDURATION:2" in text
+        assert "#EXT-X-TARGETDURATION:2" in text
     assert [s["codec_type"] for s in probe(folder / "audio" / "index.m3u8")] == ["audio"]
     offline = folder / "offline.mp4"
     assert [s["height"] for s in probe(offline) if s["codec_type"] == "video"] == [240]
@@ -181,20 +181,35 @@ def _member_client(client, user, program):
     return client
 
 
-def _segment_urls(client, video) -> list[str]:
+def _playlist_url(client, video, rendition="360p") -> str:
     master = client.get(reverse("program:hls-master", args=[video.pk]))
     assert master.status_code == 200
     assert master["Content-Type"] == "application/vnd.apple.mpegurl"
     assert master["Cache-Control"] == "private, no-store"
     text = master.content.decode()
     assert "BANDWIDTH=" in text and "RESOLUTION=640x360" in text
-    playlist_url = next(line for line in text.splitlines() if line.endswith("/360p/index.m3u8"))
+    return next(line for line in text.splitlines() if line.endswith(f"/{rendition}/index.m3u8"))
+
+
+def _segment_urls(client, video) -> list[str]:
+    """The init segment and the media segments of the 360p rendition, as absolute paths."""
+    playlist_url = _playlist_url(client, video)
     playlist = client.get(playlist_url)
     assert playlist.status_code == 200
     body = playlist.content.decode()
-    urls = [line for line in body.splitlines() if line and not line.startswith("#")]
+    names = [line for line in body.splitlines() if line and not line.startswith("#")]
     init = body.split('URI="')[1].split('"')[0]
-    return [init, *urls]
+    base = playlist_url.rsplit("/", 1)[0] + "/"
+    return [base + name for name in [init, *names]]
+
+
+def _token_for(client, user, video) -> str:
+    return hls.segment_token(
+        user_id=user.pk,
+        video_id=video.pk,
+        folder=video.hls_folder,
+        session=client.cookies[settings.SESSION_COOKIE_NAME].value,
+    )
 
 
 @requires_ffmpeg
@@ -202,7 +217,8 @@ def test_member_streams_segments_with_no_database_query(
     client, member, program, paid_video, django_assert_num_queries
 ):
     urls = _segment_urls(_member_client(client, member, program), paid_video)
-    assert all(url.startswith("/media/seg/") for url in urls)
+    assert all(url.startswith(f"/media/{paid_video.pk}/hls/{paid_video.hls_folder}/") for url in urls)
+    assert len(urls) >= 2  # the init segment and the media segments
     for url in urls:
         with django_assert_num_queries(0):
             response = client.get(url)
@@ -215,16 +231,21 @@ def test_member_streams_segments_with_no_database_query(
 @requires_ffmpeg
 def test_visitor_and_unpaid_user_get_no_playlist(client, user_factory, paid_video):
     assert client.get(reverse("program:hls-master", args=[paid_video.pk])).status_code == 404
-    client.force_login(user_factory())
+    user = user_factory()
+    client.force_login(user)
     assert client.get(reverse("program:hls-master", args=[paid_video.pk])).status_code == 404
-    playlist = reverse("program:hls-playlist", args=[paid_video.pk, paid_video.hls_folder, "240p"])
+    # Even holding a well-signed token, the rendition playlist checks access.
+    token = _token_for(client, user, paid_video)
+    playlist = reverse(
+        "program:hls-playlist", args=[paid_video.pk, paid_video.hls_folder, token, "240p"]
+    )
     assert client.get(playlist).status_code == 404
 
 
 @requires_ffmpeg
 def test_expired_token_is_refused(client, member, program, paid_video, settings):
     init = _segment_urls(_member_client(client, member, program), paid_video)[0]
-    parts = init.split("/")  # /media/seg/<video>/<folder>/<token>/<rendition>/<name>
+    parts = init.split("/")  # /media/<video>/hls/<folder>/<token>/<rendition>/<name>
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
     stale = hls.segment_token(
         user_id=member.pk,
@@ -263,13 +284,13 @@ def test_tampered_token_or_path_is_refused(client, member, program, paid_video):
         changed[5] = token
         assert client.get("/".join(changed)).status_code == 403, what
     other_video = [*parts]
-    other_video[3] = str(paid_video.pk + 1)
+    other_video[2] = str(paid_video.pk + 1)
     assert client.get("/".join(other_video)).status_code == 403
     other_folder = [*parts]
     other_folder[4] = "0" * 32
     assert client.get("/".join(other_folder)).status_code == 403
     traversal = [*parts]
-    traversal[-1] = "index.m3u8"
+    traversal[-1] = "offline.mp4"  # in the folder, but not a segment
     assert client.get("/".join(traversal)).status_code == 403
 
 
@@ -291,16 +312,16 @@ def test_another_members_segment_links_do_not_work_in_their_browser(
 def test_after_a_refund_playlists_fail_at_once_and_tokens_die_within_their_lifetime(
     client, member, program, paid_video, settings
 ):
-    urls = _segment_urls(_member_client(client, member, program), paid_video)
+    playlist = _playlist_url(_member_client(client, member, program), paid_video)
+    urls = _segment_urls(client, paid_video)
     access_revoke(user=member, program=program, source="refund", reason="refunded")
     assert client.get(reverse("program:hls-master", args=[paid_video.pk])).status_code == 404
-    playlist = reverse("program:hls-playlist", args=[paid_video.pk, paid_video.hls_folder, "240p"])
-    assert client.get(playlist).status_code == 404
+    assert client.get(playlist).status_code == 404  # its token is still good; access is not
     # A token already handed out lives at most HLS_TOKEN_SECONDS: its expiry says so.
-    expires = int(urls[0].split("/")[5].split(".")[1])
+    token = urls[0].split("/")[5]
+    expires = int(token.split(".")[1])
     assert expires <= time.time() + settings.HLS_TOKEN_SECONDS
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    token = urls[0].split("/")[5]
     assert hls.segment_token_is_valid(
         token, video_id=paid_video.pk, folder=paid_video.hls_folder, session=session
     )
@@ -315,8 +336,7 @@ def test_after_a_refund_playlists_fail_at_once_and_tokens_die_within_their_lifet
 
 @requires_ffmpeg
 def test_a_playlist_of_an_older_transcode_is_gone(client, member, program, paid_video):
-    _member_client(client, member, program)
-    old = reverse("program:hls-playlist", args=[paid_video.pk, paid_video.hls_folder, "240p"])
+    old = _playlist_url(_member_client(client, member, program), paid_video, "240p")
     assert client.get(old).status_code == 200
     transcode_hls.enqueue(paid_video.pk)
     assert client.get(old).status_code == 404

@@ -223,7 +223,7 @@ def test_member_streams_segments_with_no_database_query(
         with django_assert_num_queries(0):
             response = client.get(url)
         assert response.status_code == 200
-        content = b"".join(response.streaming_content)
+        content = response.content
         assert len(content) > 100
         assert response["Cache-Control"].startswith("private")
 
@@ -351,3 +351,37 @@ def test_rewritten_playlist_keeps_only_segment_names_ffmpeg_writes():
     assert '#EXT-X-MAP:URI="/s/init_0.mp4"' in out
     assert "/s/seg000.m4s" in out
     assert "evil" not in out and "secret" not in out
+
+
+# --- the admin --------------------------------------------------------------------------------
+
+
+@requires_ffmpeg
+def test_uploading_in_the_admin_transcodes_and_the_video_page_shows_where_it_stands(
+    client, user_factory, private_media, demo_clip, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from program.media.services import video_hls_fail, video_hls_progress, video_hls_start
+
+    client.force_login(user_factory(is_staff=True, is_superuser=True))
+    upload = SimpleUploadedFile("lesson.mp4", demo_clip.read_bytes(), content_type="video/mp4")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:program_video_add"),
+            {"title": "Lesson", "file": upload, "duration_seconds": "2"},
+        )
+    assert response.status_code == 302
+    video = Video.objects.get(title="Lesson")
+    assert video.hls_ready
+    change = reverse("admin:program_video_change", args=[video.pk])
+    assert "Ready: 240p, 360p and audio-only" in client.get(change).content.decode()
+
+    assert video_hls_start(video_id=video.pk, source=video.file.name)
+    video_hls_progress(video_id=video.pk, source=video.file.name, percent=42)
+    page = client.get(change).content.decode()
+    assert 'Transcoding <progress max="100" value="42">42%</progress> 42%' in page
+
+    video_hls_fail(video_id=video.pk, source=video.file.name, reason="ffmpeg failed (exit 1): x")
+    page = client.get(change).content.decode()
+    assert "Failed: ffmpeg failed (exit 1): x (the MP4 keeps playing" in page

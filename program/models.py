@@ -578,3 +578,37 @@ class SafetyAcknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} acknowledged safety note {self.text_version}"
+
+
+class OfflineAction(models.Model):
+    """A journal entry or a practised/skip mark made with no network, sent later by the member's
+    browser with an id it made (a UUID). The id is unique per member, so a queue sent twice (a
+    retry after a lost answer, two tabs coming back online) records the action once."""
+
+    class Kind(models.TextChoices):
+        JOURNAL = "journal", "Journal entry"
+        PRACTISED = "practised", "Marked practised"
+        SKIP = "skip", "Skipped, come back later"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="offline_actions"
+    )
+    client_id = models.UUIDField(help_text="The id the member's browser gave the action.")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    lesson = models.ForeignKey(
+        Lesson, null=True, blank=True, on_delete=models.CASCADE, related_name="offline_actions"
+    )
+    recorded_offline_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the member did it, by their device's clock."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "client_id"], name="program_offlineaction_unique_client_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.client_id})"

@@ -134,16 +134,27 @@ def _finish(response: HttpResponse, *, content_type: str, etag: str, last_modifi
     return response
 
 
+# The smallest HLS rendition as one MP4, made by the transcode, for the offline practice pack.
+OFFLINE_KIND = "offline"
+
+
 @require_safe
 def serve_media(request, video_id: int, kind: str):
     field_name = KINDS.get(kind)
-    video = Video.objects.filter(pk=video_id).first() if field_name else None
+    known = field_name or kind == OFFLINE_KIND
+    video = Video.objects.filter(pk=video_id).first() if known else None
     if video is None or not access.video_is_open(user=request.user, video=video):
         raise Http404
-    stored = getattr(video, field_name)
-    if not stored:
-        raise Http404
-    name, storage = stored.name, stored.storage
+    if kind == OFFLINE_KIND:
+        if not video.hls_ready:
+            raise Http404
+        name = hls_prefix(video.pk, video.hls_folder) + "offline.mp4"
+        storage = video.file.storage
+    else:
+        stored = getattr(video, field_name)
+        if not stored:
+            raise Http404
+        name, storage = stored.name, stored.storage
     content_type = content_type_for(name)
     if _serves_presigned_urls(storage):
         return _presigned_redirect(storage, name, content_type)

@@ -91,7 +91,9 @@
 
   function init() {
     var video = document.querySelector("main video[data-hls-src]");
-    if (!video) return;
+    // With no network the MP4's address stays: the service worker answers it with the copy the
+    // member saved for offline (see offline.js), which is one whole file, not HLS.
+    if (!video || navigator.onLine === false) return;
     var master = video.getAttribute("data-hls-src");
     var mp4 = video.getAttribute("src");
     if (window.Hls && window.Hls.isSupported()) {

@@ -7,8 +7,10 @@ import io
 import pytest
 from django.core.management import call_command
 
+from accounts.models import User
 from program.media.tasks import transcode_hls
 from program.models import Lesson
+from program.practice.services import lesson_position_save
 from tests.browser.conftest import login
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -84,3 +86,11 @@ def test_lesson_plays_over_hls_on_a_weak_signal_and_climbs_the_ladder_on_a_fast_
     )
     assert page.evaluate("() => window.lessonHls.bandwidthEstimate") > 2_000_000
     assert any(name == "360p" for _, name in segments)
+
+    # Resume: the member's saved position is where HLS playback starts.
+    member = User.objects.get(email="member@example.com")
+    lesson_position_save(user=member, lesson=Lesson.objects.get(slug="back-lift"), position=4.0)
+    page.reload()
+    page.wait_for_function("() => window.lessonHls && window.lessonHls.levels.length === 2")
+    page.evaluate(FIRST_FRAME_MS)
+    assert page.evaluate("() => document.querySelector('main video').currentTime") >= 4.0

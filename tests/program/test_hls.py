@@ -385,3 +385,23 @@ def test_uploading_in_the_admin_transcodes_and_the_video_page_shows_where_it_sta
     video_hls_fail(video_id=video.pk, source=video.file.name, reason="ffmpeg failed (exit 1): x")
     page = client.get(change).content.decode()
     assert "Failed: ffmpeg failed (exit 1): x (the MP4 keeps playing" in page
+
+
+@requires_ffmpeg
+def test_queue_transcodes_makes_missing_ladders_once(
+    program, video_factory, demo_clip, django_capture_on_commit_callbacks
+):
+    import io
+
+    from django.core.management import call_command
+
+    video = video_factory(source=demo_clip)
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("queue_transcodes", stdout=out)
+    assert "Queued 1 transcode(s)." in out.getvalue()
+    video.refresh_from_db()
+    assert video.hls_ready
+    out = io.StringIO()
+    call_command("queue_transcodes", stdout=out)
+    assert "Queued 0 transcode(s)." in out.getvalue()

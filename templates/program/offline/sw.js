@@ -5,8 +5,8 @@
 //   ("Save for offline"), from that member's own cache (si-user-<id>), else the offline page.
 //   Pages are never put in a cache here: only the member's explicit save stores their pages, in
 //   their own cache, which offline.js deletes when someone else (or nobody) is signed in.
-// - Lesson media: from the network; with none, the member's saved copy (whole file, answering
-//   byte ranges as the video element asks). A lesson's MP4 address falls back to the saved
+// - Lesson media: untouched while online; with no network, the member's saved copy (whole file,
+//   answering byte ranges as the video element asks). A lesson's MP4 address falls back to the saved
 //   audio or small video of that lesson.
 "use strict";
 
@@ -102,13 +102,6 @@ async function page(request) {
 }
 
 async function media(request, url) {
-  if (self.navigator.onLine !== false) {
-    try {
-      return await fetch(request);
-    } catch (error) {
-      /* no network after all: try the saved copy */
-    }
-  }
   const saved = await savedMedia(request, url);
   return saved || Response.error();
 }
@@ -134,7 +127,12 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(page(request));
   } else if (url.pathname.startsWith("/static/")) {
     event.respondWith(staticFile(request));
-  } else if (/^\/media\/\d+\/(video|audio|captions|poster|offline)\/$/.test(url.pathname)) {
+  } else if (
+    self.navigator.onLine === false &&
+    /^\/media\/\d+\/(video|audio|captions|poster|offline)\/$/.test(url.pathname)
+  ) {
+    // Online, media go straight to the network (byte ranges, S3 redirects): the worker stays
+    // out of the way. Offline, the saved copy.
     event.respondWith(media(request, url));
   }
 });

@@ -5,6 +5,7 @@ import json
 import uuid
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -180,3 +181,45 @@ def test_sync_needs_a_signed_in_member_and_csrf(paying, program):
     strict.force_login(paying)
     assert _send(strict, **item, side="left").status_code == 403
     assert not JournalEntry.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="Concurrent deliveries need PostgreSQL's unique index waits; SQLite serialises writes.",
+)
+def test_the_same_queued_action_sent_from_two_tabs_at_once_is_recorded_once(program):
+    import threading
+
+    from program.offline.services import offline_action_record
+    from tests import factories
+
+    member = factories.user_factory()
+    access_grant(user=member, program=program, source="purchase", reason="test")
+    lesson = program.units.get(position=2).lessons.first()
+    client_id = uuid.uuid4()
+    barrier = threading.Barrier(4)
+    results, errors = [], []
+
+    def send():
+        try:
+            barrier.wait()
+            results.append(
+                offline_action_record(
+                    user=member, client_id=client_id, kind="practised", lesson=lesson
+                ).recorded
+            )
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sorted(results) == [False, False, False, True]
+    assert LessonProgress.objects.get(user=member, lesson=lesson).times_practised == 1
+    assert OfflineAction.objects.filter(user=member).count() == 1

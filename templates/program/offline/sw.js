@@ -18,6 +18,15 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const KEEP_DAYS = 30;
 
 self.addEventListener("install", (event) => {
+  // Only GET pages and offline media need the worker: everything else (form posts, the player's
+  // position beacons, which a page being left sends, playlists and segments) goes straight to
+  // the network without waking it (ServiceWorker static routing, where the browser has it).
+  if (event.addRoutes) {
+    event.addRoutes([
+      { condition: { not: { requestMethod: "GET" } }, source: "network" },
+      { condition: { urlPattern: { pathname: "/media/:id/hls/*" } }, source: "network" },
+    ]);
+  }
   event.waitUntil(caches.open(SHARED).then((cache) => cache.add(OFFLINE_URL)).then(() => self.skipWaiting()));
 });
 

@@ -131,7 +131,13 @@ class PageGZipMiddleware(GZipMiddleware):
     BREACH, and CSRF tokens are masked per response.
     """
 
-    COMPRESSIBLE = ("text/", "application/json", "application/javascript", "image/svg+xml")
+    COMPRESSIBLE = (
+        "text/",
+        "application/json",
+        "application/javascript",
+        "image/svg+xml",
+        "application/vnd.apple.mpegurl",  # HLS playlists: long lists of near-identical lines
+    )
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         if response.streaming or not response.get("Content-Type", "").startswith(self.COMPRESSIBLE):

@@ -300,6 +300,10 @@ else:
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(PRIVATE_MEDIA_ROOT), "base_url": None},
     }
+# Adaptive streaming: segment URLs in a playlist carry a signed token that lives this many
+# seconds (a refunded member's tokens die within it; the player fetches fresh playlists when one
+# has expired). With S3 the segment URLs are presigned for the same time.
+HLS_TOKEN_SECONDS = env_int("HLS_TOKEN_SECONDS", 600)
 STORAGES = {
     "default": PRIVATE_STORAGE,
     "private": PRIVATE_STORAGE,
@@ -323,7 +327,8 @@ SECURE_CSP = {
     "style-src": [CSP.SELF],
     "img-src": [CSP.SELF, "data:"] + S3_MEDIA_ORIGINS + env_list("CSP_MEDIA_HOSTS"),
     "media-src": [CSP.SELF, "blob:"] + S3_MEDIA_ORIGINS + env_list("CSP_MEDIA_HOSTS"),
-    "connect-src": [CSP.SELF],
+    # hls.js fetches playlists and segments with XHR: with S3 the presigned segments are there.
+    "connect-src": [CSP.SELF] + S3_MEDIA_ORIGINS + env_list("CSP_MEDIA_HOSTS"),
     "font-src": [CSP.SELF],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.SELF],

@@ -5,10 +5,11 @@ from django.contrib import admin
 from django.contrib.admin.widgets import AdminFileWidget
 from django.db import models
 from django.urls import reverse
+from django.utils.html import format_html
 
 from program.course import admin as course_admin  # noqa: F401
 from program.media.services import video_update_file_info
-from program.media.tasks import video_audio_schedule
+from program.media.tasks import video_audio_schedule, video_hls_schedule
 from program.media.views import KINDS
 from program.models import Access, AccessEvent, Article, Lesson, Program, Unit, Video
 from program.practice import admin as practice_admin  # noqa: F401
@@ -78,9 +79,10 @@ class PrivateMediaFileWidget(AdminFileWidget):
 
 @admin.register(Video)
 class VideoAdmin(admin.ModelAdmin):
-    list_display = ["title", "duration_seconds", "size_bytes", "content_type"]
+    list_display = ["title", "duration_seconds", "size_bytes", "content_type", "streaming"]
     search_fields = ["title"]
-    readonly_fields = ["size_bytes", "content_type"]
+    readonly_fields = ["size_bytes", "content_type", "streaming"]
+    actions = ["make_streaming_versions"]
     formfield_overrides = {
         models.FileField: {"widget": PrivateMediaFileWidget},
         models.ImageField: {"widget": PrivateMediaFileWidget},
@@ -93,6 +95,42 @@ class VideoAdmin(admin.ModelAdmin):
         if "file" in form.changed_data and obj.file:
             # The audio-only version is made in the background (ffmpeg, when installed).
             video_audio_schedule(video=obj)
+            # So are the adaptive-streaming versions; the MP4 plays until they are ready.
+            video_hls_schedule(video=obj)
+
+    @admin.display(description="Streaming versions (HLS)")
+    def streaming(self, obj):
+        """Where the transcode stands: reload the page to follow the percent."""
+        if not obj.pk:
+            return "Made by the worker after the video is saved."
+        status = obj.get_hls_status_display()
+        if obj.hls_status == "running":
+            return format_html(
+                '{} <progress max="100" value="{}">{}%</progress> {}%',
+                status,
+                obj.hls_progress,
+                obj.hls_progress,
+                obj.hls_progress,
+            )
+        if obj.hls_status == "failed":
+            return format_html(
+                "{}: {} (the MP4 keeps playing; fix the file or run "
+                "&ldquo;Make the streaming versions again&rdquo;)",
+                status,
+                obj.hls_error,
+            )
+        if obj.hls_ready:
+            names = ", ".join(r["name"] for r in obj.hls_renditions if r.get("kind") == "video")
+            return f"{status}: {names} and audio-only"
+        return status
+
+    @admin.action(description="Make the streaming versions again")
+    def make_streaming_versions(self, request, queryset):
+        count = 0
+        for video in queryset.exclude(file=""):
+            video_hls_schedule(video=video)
+            count += 1
+        self.message_user(request, f"{count} video(s) queued for transcoding.")
 
 
 @admin.register(Article)

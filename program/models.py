@@ -51,6 +51,14 @@ class Program(TimeStamped):
         return render_markdown(self.description)
 
 
+class HlsStatus(models.TextChoices):
+    NONE = "", "Not made"
+    QUEUED = "queued", "Waiting for the worker"
+    RUNNING = "running", "Transcoding"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
 class Video(TimeStamped):
     """A media file served only through the access-checking media view."""
 
@@ -78,9 +86,55 @@ class Video(TimeStamped):
     duration_seconds = models.PositiveIntegerField(default=0)
     size_bytes = models.PositiveBigIntegerField(default=0, editable=False)
     content_type = models.CharField(max_length=100, default="video/mp4")
+    # Adaptive streaming (HLS): the worker transcodes the file into a ladder of renditions stored
+    # under hls/<video id>/<hls_folder>/ (a random name per transcode, so no path is guessable
+    # and a new ladder replaces the old one in one row update). The MP4 plays until it is ready.
+    hls_status = models.CharField(
+        "streaming versions",
+        max_length=10,
+        choices=HlsStatus.choices,
+        default=HlsStatus.NONE,
+        blank=True,
+        editable=False,
+        help_text="The adaptive-streaming versions (HLS) made from the video file by the worker.",
+    )
+    hls_progress = models.PositiveSmallIntegerField(
+        default=0, editable=False, help_text="Percent of the transcode done, as ffmpeg reports it."
+    )
+    hls_error = models.TextField(
+        blank=True, editable=False, help_text="Why the last transcode failed (ffmpeg's words)."
+    )
+    hls_source = models.CharField(
+        max_length=255,
+        blank=True,
+        editable=False,
+        help_text="The video file the streaming versions were (or are being) made from.",
+    )
+    hls_folder = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="Random folder name of the current streaming versions in private storage.",
+    )
+    hls_renditions = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="The renditions of the current streaming versions: name, height, bandwidth, bytes.",
+    )
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def hls_ready(self) -> bool:
+        """Streaming versions made from the current file exist (else the MP4 plays)."""
+        return bool(
+            self.hls_status == HlsStatus.READY
+            and self.hls_folder
+            and self.file
+            and self.hls_source == self.file.name
+        )
 
 
 class Unit(TimeStamped):
@@ -584,3 +638,37 @@ class ReportShareView(models.Model):
 
     def __str__(self) -> str:
         return f"{self.share} opened {self.viewed_at:%Y-%m-%d %H:%M}"
+
+
+class OfflineAction(models.Model):
+    """A journal entry or a practised/skip mark made with no network, sent later by the member's
+    browser with an id it made (a UUID). The id is unique per member, so a queue sent twice (a
+    retry after a lost answer, two tabs coming back online) records the action once."""
+
+    class Kind(models.TextChoices):
+        JOURNAL = "journal", "Journal entry"
+        PRACTISED = "practised", "Marked practised"
+        SKIP = "skip", "Skipped, come back later"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="offline_actions"
+    )
+    client_id = models.UUIDField(help_text="The id the member's browser gave the action.")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    lesson = models.ForeignKey(
+        Lesson, null=True, blank=True, on_delete=models.CASCADE, related_name="offline_actions"
+    )
+    recorded_offline_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the member did it, by their device's clock."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "client_id"], name="program_offlineaction_unique_client_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.client_id})"

@@ -3,6 +3,7 @@ from django.urls import path
 from program import views
 from program.course.urls import course_patterns
 from program.media.urls import media_patterns
+from program.offline.urls import offline_patterns
 from program.practice.urls import practice_patterns
 
 app_name = "program"
@@ -20,4 +21,5 @@ urlpatterns = [
     *media_patterns,
     *course_patterns,
     *practice_patterns,
+    *offline_patterns,
 ]

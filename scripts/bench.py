@@ -44,7 +44,7 @@ PG_SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 VIDEO_BYTES = 5 * 1024 * 1024
 WEBHOOK_SECRET = "whsec_bench_" + "0" * 24
 # The rows of the table, in order, as --only names them (see endpoints()).
-ENDPOINT_KEYS = ["healthz", "home", "outline", "lesson", "video", "webhook"]
+ENDPOINT_KEYS = ["healthz", "home", "outline", "lesson", "video", "segment", "webhook"]
 
 
 def free_port() -> int:
@@ -103,7 +103,9 @@ def prepare_in_django() -> None:
     from django.urls import reverse
 
     from accounts.models import User
+    from program.media import hls
     from program.media.services import video_update_file_info
+    from program.media.tasks import transcode_hls
     from program.models import Lesson, Program, Video
 
     program = Program.objects.filter(published=True).order_by("pk").first()
@@ -125,6 +127,22 @@ def prepare_in_django() -> None:
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = member.get_session_auth_hash()
     session.create()
+    # The segment row: a demo video's HLS ladder (ffmpeg, once) and one 240p segment's signed URL,
+    # valid for HLS_TOKEN_SECONDS from now and for this session only, as the player gets it.
+    demo_video = Lesson.objects.filter(video__isnull=False).exclude(video=video).first().video
+    if not demo_video.hls_ready:
+        transcode_hls.call(demo_video.pk)
+        demo_video.refresh_from_db()
+    token = hls.segment_token(
+        user_id=member.pk,
+        video_id=demo_video.pk,
+        folder=demo_video.hls_folder,
+        session=session.session_key,
+    )
+    segment = reverse(
+        "program:hls-segment",
+        args=[demo_video.pk, demo_video.hls_folder, token, "240p", "seg000.m4s"],
+    )
     print(
         json.dumps(
             {
@@ -134,6 +152,7 @@ def prepare_in_django() -> None:
                     "program:lesson", args=[program.slug, paid_unit.slug, lesson.slug]
                 ),
                 "video": reverse("program:media", args=[video.pk, "video"]),
+                "segment": segment,
                 "webhook": reverse("billing:stripe-webhook"),
             }
         )
@@ -305,6 +324,7 @@ def endpoints(urls: dict) -> list[tuple]:
         ("outline", "outline (visitor)", urls["outline"], "GET", proxy, None, 200),
         ("lesson", "lesson page (member)", urls["lesson"], "GET", member, None, 200),
         ("video", "1 MB video range (member)", urls["video"], "GET", video, None, 206),
+        ("segment", "HLS segment, 2 s at 240p (member)", urls["segment"], "GET", member, None, 200),
         ("webhook", "verified webhook", urls["webhook"], "POST", proxy, "WEBHOOK", 200),
     ]
 

@@ -43,6 +43,9 @@ if [ -z "${STRIPE_SECRET_KEY:-}" ] && "$VENV_PY" manage.py help stripe_standin >
   done
 fi
 "$VENV_PY" manage.py seed_demo --password "$DEMO_PASSWORD"
+# The demo videos' HLS ladders: queued here, made by the worker started below (the MP4s play
+# meanwhile).
+"$VENV_PY" manage.py queue_transcodes
 
 "$VENV_PY" manage.py db_worker &
 pids+=($!)

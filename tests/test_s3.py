@@ -281,3 +281,48 @@ def test_expired_url_is_refused(client, s3_server, free_video, monkeypatch):
     # The page's media URL hands out a fresh one: what media-refresh.js asks for.
     fresh = presigned(client, Video.objects.get(pk=free_video.pk))
     assert fresh != url and fetch(fresh, Range="bytes=0-0")[0] == 206
+
+
+def test_hls_ladder_is_stored_in_the_bucket_and_playlists_list_presigned_segments(
+    client, program, s3, tmp_path, django_capture_on_commit_callbacks
+):
+    import shutil
+
+    from program.media.tasks import transcode_hls
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is installed on CI; the transcode needs it")
+    source = factories.make_sample_video(tmp_path / "s.mp4", size="426x240")
+    video = Video(title="HLS on S3", duration_seconds=2)
+    video.file.save("lesson.mp4", ContentFile(source.read_bytes()), save=True)
+    Lesson.objects.filter(unit__program=program, unit__is_free=True).update(video=video)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert transcode_hls.enqueue(video.pk).return_value["status"] == "done"
+    video.refresh_from_db()
+    keys = [
+        item["Key"]
+        for item in s3.connection.meta.client.list_objects_v2(Bucket=BUCKET)["Contents"]
+    ]
+    assert f"hls/{video.pk}/{video.hls_folder}/240p/index.m3u8" in keys
+    assert f"hls/{video.pk}/{video.hls_folder}/offline.mp4" in keys
+
+    master = client.get(reverse("program:hls-master", args=[video.pk])).content.decode()
+    playlist_url = next(line for line in master.splitlines() if line.endswith("/index.m3u8"))
+    playlist = client.get(playlist_url).content.decode()
+    segment_urls = [line for line in playlist.splitlines() if line.startswith("http")]
+    assert segment_urls and all("X-Amz-Signature=" in url for url in segment_urls)
+    assert "X-Amz-Expires=600" in segment_urls[0]
+    status, body, _ = fetch(segment_urls[0])
+    assert status == 200 and len(body) > 100
+    init = playlist.split('URI="')[1].split('"')[0]
+    assert init.startswith("http") and fetch(init)[0] == 200
+
+    # Running it again leaves one ladder in the bucket.
+    old_folder = video.hls_folder
+    with django_capture_on_commit_callbacks(execute=True):
+        transcode_hls.enqueue(video.pk)
+    keys = [
+        item["Key"]
+        for item in s3.connection.meta.client.list_objects_v2(Bucket=BUCKET)["Contents"]
+    ]
+    assert not any(old_folder in key for key in keys)

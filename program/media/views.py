@@ -18,13 +18,23 @@ redirects to a short-lived presigned URL instead, so video bytes never pass thro
 
 import re
 
+from django.conf import settings
 from django.core.files.storage import FileSystemStorage
-from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseForbidden,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.urls import reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
 from program import access
+from program.media import hls
+from program.media.services import hls_prefix
 from program.media.types import FALLBACK, content_type_for
 from program.models import Video
 
@@ -124,16 +134,27 @@ def _finish(response: HttpResponse, *, content_type: str, etag: str, last_modifi
     return response
 
 
+# The smallest HLS rendition as one MP4, made by the transcode, for the offline practice pack.
+OFFLINE_KIND = "offline"
+
+
 @require_safe
 def serve_media(request, video_id: int, kind: str):
     field_name = KINDS.get(kind)
-    video = Video.objects.filter(pk=video_id).first() if field_name else None
+    known = field_name or kind == OFFLINE_KIND
+    video = Video.objects.filter(pk=video_id).first() if known else None
     if video is None or not access.video_is_open(user=request.user, video=video):
         raise Http404
-    stored = getattr(video, field_name)
-    if not stored:
-        raise Http404
-    name, storage = stored.name, stored.storage
+    if kind == OFFLINE_KIND:
+        if not video.hls_ready:
+            raise Http404
+        name = hls_prefix(video.pk, video.hls_folder) + "offline.mp4"
+        storage = video.file.storage
+    else:
+        stored = getattr(video, field_name)
+        if not stored:
+            raise Http404
+        name, storage = stored.name, stored.storage
     content_type = content_type_for(name)
     if _serves_presigned_urls(storage):
         return _presigned_redirect(storage, name, content_type)
@@ -178,3 +199,109 @@ def serve_media(request, video_id: int, kind: str):
     if byte_range:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     return _finish(response, **headers)
+
+
+# --- adaptive streaming (HLS) ---------------------------------------------------------------
+# The master and rendition playlists check access on every request (a refunded member's next
+# playlist request fails); the segments they list carry a short-lived signed token that the
+# segment view checks without the database (see program/media/hls.py).
+
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+SEGMENT_CACHE_CONTROL = "private, max-age=600"
+
+
+def _streaming_video(request, video_id: int) -> Video:
+    video = Video.objects.filter(pk=video_id).first()
+    if video is None or not video.hls_ready:
+        raise Http404
+    if not access.video_is_open(user=request.user, video=video):
+        raise Http404
+    return video
+
+
+def _playlist_response(text: str) -> HttpResponse:
+    response = HttpResponse(text, content_type=PLAYLIST_TYPE)
+    # Tokens inside expire: never reuse a stored copy.
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response
+
+
+def _session(request) -> str:
+    return request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+
+
+@require_safe
+def hls_master(request, video_id: int):
+    """The master playlist; each rendition's playlist URL carries a fresh segment token, which
+    the segments (named relative to their playlist) inherit."""
+    video = _streaming_video(request, video_id)
+    token = hls.segment_token(
+        user_id=request.user.pk or 0,
+        video_id=video.pk,
+        folder=video.hls_folder,
+        session=_session(request),
+    )
+    text = hls.render_master(
+        video.hls_renditions,
+        lambda name: reverse(
+            "program:hls-playlist", args=[video.pk, video.hls_folder, token, name]
+        ),
+    )
+    return _playlist_response(text)
+
+
+def _token_is_valid(request, video_id: int, folder: str, token: str) -> bool:
+    return hls.segment_token_is_valid(
+        token, video_id=video_id, folder=folder, session=_session(request)
+    )
+
+
+@require_safe
+def hls_playlist(request, video_id: int, folder: str, token: str, rendition: str):
+    """A rendition's playlist: access is checked again (a refunded member's next request fails),
+    and so is the token its segments will present."""
+    if not _token_is_valid(request, video_id, folder, token):
+        return HttpResponseForbidden("This link has expired. Reload the page to keep watching.")
+    video = _streaming_video(request, video_id)
+    names = {r["name"] for r in video.hls_renditions if r.get("kind") in ("video", "audio")}
+    if folder != video.hls_folder or rendition not in names:
+        raise Http404  # an older transcode: the player asks for the master again
+    storage = video.file.storage
+    prefix = f"{hls_prefix(video.pk, folder)}{rendition}/"
+    try:
+        with storage.open(prefix + "index.m3u8", "rb") as handle:
+            text = handle.read().decode("utf-8")
+    except OSError:
+        raise Http404 from None
+    if _serves_presigned_urls(storage):
+        # Segments come straight from the bucket, each URL presigned for the token's lifetime.
+        expire = settings.HLS_TOKEN_SECONDS
+        return _playlist_response(
+            hls.rewrite_media_playlist(text, lambda name: storage.url(prefix + name, expire=expire))
+        )
+    # Segment names stay relative: they resolve under this URL, token included.
+    return _playlist_response(hls.rewrite_media_playlist(text, lambda name: name))
+
+
+@require_safe
+def hls_segment(request, video_id: int, folder: str, token: str, rendition: str, name: str):
+    """One segment, for a valid token only; no database query (the bench row measures it)."""
+    if not hls.SEGMENT_FILE.fullmatch(name) or not _token_is_valid(
+        request, video_id, folder, token
+    ):
+        return HttpResponseForbidden("This link has expired. Reload the page to keep watching.")
+    storage = Video._meta.get_field("file").storage
+    try:
+        # A segment is small (2 s, at most about 700 KB at 720p): one read and one write cost
+        # less than streaming it in chunks.
+        with storage.open(f"{hls_prefix(video_id, folder)}{rendition}/{name}", "rb") as handle:
+            content = handle.read()
+    except OSError:
+        raise Http404 from None
+    response = HttpResponse(content, content_type="video/mp4")
+    response["Cache-Control"] = SEGMENT_CACHE_CONTROL
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response

@@ -2,7 +2,8 @@
 // checks access and, with S3, redirects to a presigned URL that expires (AWS_QUERYSTRING_EXPIRE).
 // The browser keeps asking the presigned URL for further byte ranges; once it has expired, S3
 // answers 403 and the element fails with a network error. Then ask our media view again (it hands
-// out a fresh URL), and carry on at the same place, speed and play state.
+// out a fresh URL), and carry on at the same place, speed and play state. The same goes for a
+// Safari playing our HLS playlist itself (segment tokens expire); hls.js has its own handler.
 (function () {
   "use strict";
 
@@ -22,6 +23,7 @@
     el.addEventListener("playing", function () { tries = 0; });
 
     el.addEventListener("error", function () {
+      if (el.hasAttribute("data-hls-js")) return; // hls-player.js handles its own errors
       var code = el.error && el.error.code;
       if (code !== NETWORK && code !== SRC_NOT_SUPPORTED) return;
       if (tries >= MAX_TRIES) return;

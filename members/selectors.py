@@ -39,6 +39,7 @@ from program.models import (
     JournalEntry,
     Lesson,
     PracticeEvent,
+    SafetyStop,
     Subscriber,
 )
 
@@ -291,6 +292,7 @@ class MemberRecord:
     consultation_requests: list[ConsultationRequest]
     mentoring_requests: list[MentoringRequest]
     course_subscriptions: list[Subscriber]
+    safety_stops: list[SafetyStop]  # warning signs answered yes before practice
     staff_notes: list[StaffNote]
     staff_actions: list[StaffAction]  # grants and revokes that changed access show as events
     comment_count: int
@@ -345,6 +347,7 @@ def member_page(*, member_id) -> MemberRecord | None:
             MentoringRequest.objects.filter(sent_by_member).select_related("replied_by")
         ),
         course_subscriptions=list(Subscriber.objects.filter(sent_by_member)),
+        safety_stops=list(SafetyStop.objects.filter(user=member).order_by("-created_at")),
         staff_notes=list(StaffNote.objects.filter(member=member).select_related("author")),
         staff_actions=list(
             StaffAction.objects.filter(member=member)

@@ -54,14 +54,20 @@ class TodayForm(forms.Form):
             (JournalEntry.Side.UNSURE, "Can't tell"),
         ],
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose left, right or “Can't tell”."},
+        error_messages={
+            "required": "Choose left, right or “Can't tell”.",
+            "invalid_choice": "Choose left, right or “Can't tell”.",
+        },
     )
     pain = forms.TypedChoiceField(
         label="Pain right now, 0 (none) to 10 (worst)",
         choices=PAIN_CHOICES,
         coerce=int,
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose a number from 0 to 10."},
+        error_messages={
+            "required": "Choose a number from 0 to 10.",
+            "invalid_choice": "Choose a number from 0 to 10.",
+        },
     )
     lesson = forms.ChoiceField(
         label="Today's lesson",
@@ -82,6 +88,7 @@ class SafetyCheckForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="Tick each one you have. If none, leave them all empty.",
+        error_messages={"invalid_choice": "That sign is not on the list; please answer again."},
     )
 
     def __init__(self, *args, signs=(), **kwargs):

@@ -120,7 +120,7 @@ def today_check(request):
     pain = entry.pain if entry else None
     if not safety.signs:
         return _after_safety(user=user, program=program, lesson=lesson, pain=pain)
-    form = SafetyCheckForm(request.POST or None, signs=safety.signs)
+    form = SafetyCheckForm(request.POST if request.method == "POST" else None, signs=safety.signs)
     if request.method == "POST" and form.is_valid():
         result = services.safety_check_answer(
             user=user, program=program, sign_ids=form.cleaned_data["signs"], pain=pain

@@ -1,0 +1,98 @@
+"""Phone layout of the member's pages: nothing scrolls sideways at 320 px, and the tap targets
+(header, Today, the self-check, the lesson's practice buttons and links) are at least 44 x 44 px
+with room between them."""
+
+import pytest
+
+from program.models import PracticeSettings, WarningSign
+from program.practice import emails
+from program.practice.services import safety_acknowledge
+from program.services import access_grant
+from tests.browser.conftest import login
+from tests.factories import PASSWORD, program_factory, user_factory, video_factory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+OVERFLOW_JS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+TARGETS = (
+    ".site-header a, .site-header summary, main button, main a.button, main label.tap, "
+    ".today-links a, .state-links a, .next-step a, .stop-links a, .menu-panel a"
+)
+# Visible targets smaller than 44 x 44, and pairs closer than 4 px to each other.
+TARGETS_JS = """(selector) => {
+  const boxes = Array.from(document.querySelectorAll(selector))
+    .map(el => [el, el.getBoundingClientRect()])
+    .filter(([el, r]) => r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden');
+  const small = boxes.filter(([el, r]) => r.width < 44 - 0.5 || r.height < 44 - 0.5)
+    .map(([el, r]) => `${el.tagName}.${el.className} "${el.textContent.trim().slice(0, 30)}" ${Math.round(r.width)}x${Math.round(r.height)}`);
+  const close = [];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const [a, ra] = boxes[i], [b, rb] = boxes[j];
+    if (a.contains(b) || b.contains(a)) continue;
+    const gapX = Math.max(rb.left - ra.right, ra.left - rb.right);
+    const gapY = Math.max(rb.top - ra.bottom, ra.top - rb.bottom);
+    if (Math.max(gapX, gapY) < 4) close.push(`"${a.textContent.trim().slice(0, 20)}" / "${b.textContent.trim().slice(0, 20)}"`);
+  }
+  return {small, close};
+}"""
+
+
+@pytest.fixture
+def site(private_media):
+    program = program_factory(units=3, lessons_per_unit=2)
+    member = user_factory(email="a-rather-long-address.for-testing-wrapping@example-clinic.org")
+    access_grant(user=member, program=program, source="purchase", reason="browser test")
+    safety_acknowledge(user=member)
+    lesson = program.units.get(position=2).lessons.get(position=1)
+    lesson.uses_working_side = True
+    lesson.video = video_factory(title="Side lying", duration_seconds=12)
+    lesson.save()
+    row = PracticeSettings.objects.create(program=program, pain_threshold=7)
+    WarningSign.objects.create(practice_settings=row, text="Fever")
+    return program, member, lesson
+
+
+def _lesson_url(lesson):
+    return f"/programs/{lesson.unit.program.slug}/{lesson.unit.slug}/{lesson.slug}/"
+
+
+def _check(page, url, *, targets=True):
+    page.goto(url)
+    wide = page.evaluate(
+        "() => Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect()"
+        ".right > document.documentElement.clientWidth + 0.5).map(e => e.tagName + '.' + e.className)"
+    )
+    assert page.evaluate(OVERFLOW_JS) <= 0, f"{url} scrolls sideways: {wide}"
+    if targets:
+        found = page.evaluate(TARGETS_JS, TARGETS)
+        assert found == {"small": [], "close": []}, url
+
+
+def test_no_page_overflows_320px_and_tap_targets_are_44px_apart(page, site, browser, live_server):
+    program, member, lesson = site
+    page.set_viewport_size({"width": 320, "height": 640})
+    outline = f"/programs/{program.slug}/"
+    for url in ["/", outline, _lesson_url(lesson), "/accounts/login/", "/comfort/"]:
+        _check(page, url)
+    login(page, member.email, PASSWORD)
+    check_in = emails.reminder_urls(user_id=member.pk, local_date=lesson.created_at.date())
+    check_in_path = "/" + check_in["practised_url"].split("://", 1)[1].split("/", 1)[1]
+    for url in [
+        "/today/",
+        "/",
+        outline,
+        _lesson_url(lesson),
+        "/today/check/",
+        "/today/stop/",
+        "/today/settings/",
+        "/comfort/",
+        check_in_path,
+        "/journal/",
+        "/progress/",
+    ]:
+        _check(page, url)
+    # The open menu, too (it lies over the page, so only its own targets count).
+    page.goto("/today/")
+    page.locator(".site-header summary").click()
+    found = page.evaluate(TARGETS_JS, ".site-header a, .site-header summary, .site-header button")
+    assert found == {"small": [], "close": []}

@@ -45,7 +45,7 @@ def test_returning_member_reaches_todays_lesson_in_three_taps(page, returning):
     page.get_by_role("button", name="Start today's practice").click()  # tap 3
     expect(page.get_by_role("heading", level=1)).to_have_text(lesson.title)
     banner = page.locator(".side-banner")
-    expect(banner).to_have_text("Work on your LEFT side today")
+    expect(banner).to_have_text("Your working side today: LEFT")
     video = page.locator("main video")
     assert banner.bounding_box()["y"] < video.bounding_box()["y"]
     # The video starts within the first 40 % of the screen.

@@ -171,5 +171,5 @@ def test_the_lesson_names_the_working_side_before_the_video(
     Lesson.objects.filter(pk=lesson.pk).update(uses_working_side=True, video=video_factory())
     member_client.post(reverse("program:today"), {"side": "right", "pain": "2"})
     page = member_client.get(_url(lesson)).content.decode()
-    assert "Work on your <strong>RIGHT</strong> side today" in page
+    assert "Your working side today: <strong>RIGHT</strong>" in page
     assert page.index("side-banner") < page.index("<video")

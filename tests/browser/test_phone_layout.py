@@ -96,3 +96,17 @@ def test_no_page_overflows_320px_and_tap_targets_are_44px_apart(page, site, brow
     page.locator(".site-header summary").click()
     found = page.evaluate(TARGETS_JS, ".site-header a, .site-header summary, .site-header button")
     assert found == {"small": [], "close": []}
+
+
+@pytest.mark.parametrize("url_name", ["program:free-course-signup", "accounts:consultation"])
+def test_consent_error_spans_the_form_not_a_column_beside_the_checkbox(page, live_server, url_name):
+    from django.urls import reverse
+
+    program_factory(units=2, lessons_per_unit=1)
+    page.goto(reverse(url_name))
+    form = page.locator("main form").first
+    form.get_by_role("button").last.click()
+    error = page.locator(".field-check .errorlist").first
+    error.wait_for()
+    form_width = form.bounding_box()["width"]
+    assert error.bounding_box()["width"] >= 0.8 * form_width, error.bounding_box()

@@ -173,3 +173,13 @@ def test_the_lesson_names_the_working_side_before_the_video(
     page = member_client.get(_url(lesson)).content.decode()
     assert "Your working side today: <strong>RIGHT</strong>" in page
     assert page.index("side-banner") < page.index("<video")
+
+
+def test_outline_says_unit_n_once_when_the_title_already_does(client, program):
+    from program.models import Unit
+
+    Unit.objects.filter(program=program, position=2).update(title="Unit 2: Releasing the back")
+    Unit.objects.filter(program=program, position=3).update(title="Standing")
+    page = client.get(reverse("program:detail", args=[program.slug])).content.decode()
+    assert page.count("Unit 2") == 1
+    assert '<span class="unit-number">Unit 3</span>' in page  # a plain title keeps its number

@@ -110,3 +110,21 @@ def test_consent_error_spans_the_form_not_a_column_beside_the_checkbox(page, liv
     error.wait_for()
     form_width = form.bounding_box()["width"]
     assert error.bounding_box()["width"] >= 0.8 * form_width, error.bounding_box()
+
+
+def test_transcript_lines_stay_beside_their_time_buttons(page, site):
+    from program.models import Video
+
+    _program, member, lesson = site
+    words = "Breathe out slowly and let the knee drift a little further to the side, then rest."
+    cues = [
+        {"start_seconds": float(i), "start_label": f"0:{i:02d}", "text": words} for i in range(3)
+    ]
+    Video.objects.filter(pk=lesson.video_id).update(caption_cues=cues)
+    login(page, member.email, PASSWORD)
+    page.goto(_lesson_url(lesson))
+    for line in page.locator(".cue-list li").all():
+        button = line.locator("button").bounding_box()
+        text = line.locator("span").bounding_box()
+        assert text["x"] >= button["x"] + button["width"], (button, text)
+        assert button["height"] >= 44

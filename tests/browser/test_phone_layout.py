@@ -128,3 +128,24 @@ def test_transcript_lines_stay_beside_their_time_buttons(page, site):
         text = line.locator("span").bounding_box()
         assert text["x"] >= button["x"] + button["width"], (button, text)
         assert button["height"] >= 44
+
+
+def test_audio_only_player_knows_its_length_before_it_is_played(page, site, tmp_path):
+    from django.core.files import File
+
+    from program.models import Video
+    from tests.factories import make_sample_video
+
+    _program, member, lesson = site
+    source = make_sample_video(tmp_path / "audio.mp4", seconds=3)
+    video = Video.objects.get(pk=lesson.video_id)
+    with open(source, "rb") as handle:
+        video.audio.save("audio.m4a", File(handle), save=True)
+    login(page, member.email, PASSWORD)
+    page.goto(_lesson_url(lesson))
+    # The player shows 0:00 / 0:03, not 0:00 / 0:00, without pressing play.
+    page.wait_for_function(
+        "() => { const a = document.querySelector('.audio-only audio');"
+        " return a && isFinite(a.duration) && a.duration > 2; }",
+        timeout=10_000,
+    )

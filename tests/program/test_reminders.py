@@ -213,3 +213,13 @@ def test_calendar_vtimezone_has_both_changes_with_yearly_rules(member, reminded)
         in text
     )
     assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+
+
+def test_the_reminder_job_is_on_the_schedule_every_five_minutes_and_runs(member, reminded):
+    from core import schedule
+    from program.practice.tasks import send_practice_reminders
+
+    job = next(j for j in schedule.registered() if j.name == "practice-reminders")
+    assert job.every == timedelta(minutes=5) and job.task is send_practice_reminders
+    result = send_practice_reminders.call()
+    assert set(result) == {"sent", "already_practised"}

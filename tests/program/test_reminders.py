@@ -223,3 +223,41 @@ def test_the_reminder_job_is_on_the_schedule_every_five_minutes_and_runs(member,
     assert job.every == timedelta(minutes=5) and job.task is send_practice_reminders
     result = send_practice_reminders.call()
     assert set(result) == {"sent", "already_practised"}
+
+
+@pytest.mark.postgres
+def test_two_workers_sending_at_once_send_one_email_and_two_posts_record_once(
+    transactional_db, member, reminded
+):
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("Racing workers need PostgreSQL; SQLite serialises writes.")
+    barrier = threading.Barrier(4)
+    sent: list[int] = []
+    recorded: list[bool] = []
+
+    def worker(index):
+        try:
+            barrier.wait()
+            if index % 2:
+                sent.append(len(services.reminders_send_due(now=_at(2026, 3, 28, 8, 0)).sent))
+            else:
+                result = services.daily_check_in_record(
+                    user_id=member.pk, local_date=datetime(2026, 4, 1).date(), answer="practised"
+                )
+                recorded.append(result.recorded)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(sent) == [0, 1]
+    assert sorted(recorded) == [False, True]
+    assert len(mail.outbox) == 1
+    assert ReminderSent.objects.count() == 1 and DailyCheckIn.objects.count() == 1

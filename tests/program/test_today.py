@@ -183,3 +183,28 @@ def test_outline_says_unit_n_once_when_the_title_already_does(client, program):
     page = client.get(reverse("program:detail", args=[program.slug])).content.decode()
     assert page.count("Unit 2") == 1
     assert '<span class="unit-number">Unit 3</span>' in page  # a plain title keeps its number
+
+
+def test_a_visitors_comfort_choice_is_a_cookie_and_such_pages_are_not_cached_publicly(
+    client, program
+):
+    response = client.post(reverse("program:comfort"), {"comfort": "on", "next": "/"})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert response.cookies["comfort"].value == "1"
+    home = client.get("/")
+    assert '<body class="comfort ' in home.content.decode()
+    assert "public" not in home["Cache-Control"]
+    client.cookies.pop("comfort")
+    plain = client.get("/")
+    assert '<body class="comfort' not in plain.content.decode()
+    assert "public" in plain["Cache-Control"]
+
+
+def test_a_members_comfort_choice_is_remembered_and_a_foreign_next_is_ignored(
+    member_client, member
+):
+    response = member_client.post(
+        reverse("program:comfort"), {"comfort": "on", "next": "https://evil.example/"}
+    )
+    assert response["Location"] == reverse("program:comfort")
+    assert member.practice_preference.comfort is True

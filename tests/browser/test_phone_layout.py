@@ -3,6 +3,7 @@
 with room between them."""
 
 import pytest
+from playwright.sync_api import expect
 
 from program.models import PracticeSettings, WarningSign
 from program.practice import emails
@@ -40,7 +41,9 @@ TARGETS_JS = """(selector) => {
 @pytest.fixture
 def site(private_media):
     program = program_factory(units=3, lessons_per_unit=2)
-    member = user_factory(email="a-rather-long-address.for-testing-wrapping@example-clinic.org")
+    member = user_factory(
+        email="averylongaddressthatwillnotbreakonitsown@examplepracticeclinic.org"
+    )
     access_grant(user=member, program=program, source="purchase", reason="browser test")
     safety_acknowledge(user=member)
     lesson = program.units.get(position=2).lessons.get(position=1)
@@ -75,6 +78,9 @@ def test_no_page_overflows_320px_and_tap_targets_are_44px_apart(page, site, brow
     for url in ["/", outline, _lesson_url(lesson), "/accounts/login/", "/comfort/"]:
         _check(page, url)
     login(page, member.email, PASSWORD)
+    # The landing page's "Successfully signed in as <a long address>" message wraps.
+    expect(page.locator(".messages")).to_contain_text(member.email)
+    assert page.evaluate(OVERFLOW_JS) <= 0
     check_in = emails.reminder_urls(user_id=member.pk, local_date=lesson.created_at.date())
     check_in_path = "/" + check_in["practised_url"].split("://", 1)[1].split("/", 1)[1]
     for url in [

@@ -82,6 +82,8 @@ def _is_public(request: HttpRequest, response: HttpResponse) -> bool:
         and response.status_code == 200
         and not response.streaming
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        # A visitor who chose larger text gets their own page (program.practice.today.comfort).
+        and request.COOKIES.get("comfort") != "1"
         and not response.cookies
         and _view_name(request) in PUBLIC_VIEWS
     )

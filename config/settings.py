@@ -97,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.site",
+                "program.practice.today.comfort_context",
             ],
         },
     },
@@ -190,7 +191,7 @@ ACCOUNT_RATE_LIMITS = {
 # How many proxies in front of the site append to X-Forwarded-For (0: REMOTE_ADDR is the client).
 # The one proxy setting: allauth's rate limits and core.http.client_ip (our forms, comments) read it.
 ALLAUTH_TRUSTED_PROXY_COUNT = 0
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "program:today"
 LOGIN_URL = "account_login"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 

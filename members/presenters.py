@@ -93,6 +93,16 @@ def timeline(record: MemberRecord) -> list[TimelineItem]:
                 f"{'' if sessions == 1 else 's'} practised",
             )
         )
+    for stop in record.safety_stops:
+        items.append(
+            TimelineItem(
+                at=stop.created_at,
+                kind="safety",
+                title="Safety check: told to stop and see a clinician",
+                detail=f"Answered yes: {'; '.join(stop.signs)}"
+                + ("" if stop.pain is None else f" (pain {stop.pain}/10)"),
+            )
+        )
     items.extend(_form_items(record))
     items.extend(_report_share_items(record))
     items.extend(_staff_items(record))

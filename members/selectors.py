@@ -40,6 +40,7 @@ from program.models import (
     Lesson,
     PracticeEvent,
     ReportShare,
+    SafetyStop,
     Subscriber,
 )
 
@@ -292,6 +293,7 @@ class MemberRecord:
     consultation_requests: list[ConsultationRequest]
     mentoring_requests: list[MentoringRequest]
     course_subscriptions: list[Subscriber]
+    safety_stops: list[SafetyStop]  # warning signs answered yes before practice
     staff_notes: list[StaffNote]
     staff_actions: list[StaffAction]  # grants and revokes that changed access show as events
     comment_count: int
@@ -349,6 +351,7 @@ def member_page(*, member_id) -> MemberRecord | None:
             MentoringRequest.objects.filter(sent_by_member).select_related("replied_by")
         ),
         course_subscriptions=list(Subscriber.objects.filter(sent_by_member)),
+        safety_stops=list(SafetyStop.objects.filter(user=member).order_by("-created_at")),
         staff_notes=list(StaffNote.objects.filter(member=member).select_related("author")),
         staff_actions=list(
             StaffAction.objects.filter(member=member)

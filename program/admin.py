@@ -25,7 +25,7 @@ class UnitInline(admin.TabularInline):
 
 class LessonInline(admin.TabularInline):
     model = Lesson
-    fields = ["position", "title", "slug", "video", "uses_working_side"]
+    fields = ["position", "title", "slug", "video", "uses_working_side", "is_gentle"]
     prepopulated_fields = {"slug": ("title",)}
     extra = 0
     show_change_link = True
@@ -49,7 +49,7 @@ class UnitAdmin(admin.ModelAdmin):
 
 @admin.register(Lesson)
 class LessonAdmin(admin.ModelAdmin):
-    list_display = ["title", "unit", "position", "uses_working_side"]
+    list_display = ["title", "unit", "position", "uses_working_side", "is_gentle"]
     list_editable = ["position"]
     list_filter = ["unit__program", "unit"]
     list_select_related = ["unit"]

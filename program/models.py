@@ -172,6 +172,11 @@ class Lesson(TimeStamped):
     video = models.ForeignKey(
         Video, on_delete=models.SET_NULL, null=True, blank=True, related_name="lessons"
     )
+    is_gentle = models.BooleanField(
+        default=False,
+        help_text="Gentle enough for a day of high pain: offered on the Today page when a "
+        "member's pain is at or above the program's threshold.",
+    )
 
     class Meta:
         ordering = ["position", "id"]
@@ -672,3 +677,143 @@ class OfflineAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.client_id})"
+
+
+# ------------------------------------------------------------------------------
+# Today: the practitioner's safety check, reminders, comfort and calendar preferences
+# ------------------------------------------------------------------------------
+
+
+class PracticeSettings(TimeStamped):
+    """The practitioner's settings for a program's daily practice (one row per program)."""
+
+    program = models.OneToOneField(
+        Program, on_delete=models.CASCADE, related_name="practice_settings"
+    )
+    pain_threshold = models.PositiveSmallIntegerField(
+        default=7,
+        help_text="Pain (0-10) at or above which the warning signs are asked before practice "
+        "and the gentler lessons are offered.",
+    )
+
+    class Meta:
+        verbose_name = "practice settings"
+        verbose_name_plural = "practice settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(pain_threshold__lte=10), name="program_practicesettings_threshold_range"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Practice settings: {self.program}"
+
+
+class WarningSign(models.Model):
+    """One warning sign of the safety check, in the practitioner's words."""
+
+    practice_settings = models.ForeignKey(
+        PracticeSettings, on_delete=models.CASCADE, related_name="warning_signs"
+    )
+    position = models.PositiveIntegerField(default=0, help_text="Signs are asked in this order.")
+    text = models.CharField(
+        max_length=300,
+        help_text="As a member reads it, e.g. 'New numbness in the groin or buttocks'.",
+    )
+    active = models.BooleanField(default=True, help_text="Only active signs are asked.")
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class SafetyStop(models.Model):
+    """A member answered yes to a warning sign and was told to stop and see a clinician.
+    Append-only: staff see it on the member's timeline."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="safety_stops"
+    )
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="safety_stops")
+    signs = models.JSONField(default=list, help_text="The wording of each sign answered yes.")
+    pain = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} stopped before practice ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class PracticePreference(TimeStamped):
+    """A member's own choices for daily practice: the safety check, comfort, reminders, calendar."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="practice_preference"
+    )
+    always_check_safety = models.BooleanField(
+        default=False, help_text="Ask the warning signs before every practice."
+    )
+    comfort = models.BooleanField(default=False, help_text="Larger text and higher contrast.")
+    reminders_on = models.BooleanField(default=False)
+    reminder_days = models.JSONField(
+        default=list, blank=True, help_text="Weekdays to remind on, 0 = Monday ... 6 = Sunday."
+    )
+    reminder_time = models.TimeField(null=True, blank=True, help_text="Local time of day.")
+    time_zone = models.CharField(max_length=64, default="UTC", help_text="IANA name.")
+    calendar_token = models.CharField(
+        max_length=64,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="The secret of the private calendar feed; empty when there is none.",
+    )
+
+    def __str__(self) -> str:
+        return f"Practice preferences of {self.user}"
+
+
+class DailyCheckIn(models.Model):
+    """'I practised' or 'Skip today' answered from a reminder, once per member and local day."""
+
+    class Answer(models.TextChoices):
+        PRACTISED = "practised", "Practised"
+        SKIPPED = "skipped", "Skipped today"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="daily_check_ins"
+    )
+    local_date = models.DateField(help_text="The day in the member's time zone.")
+    answer = models.CharField(max_length=10, choices=Answer.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "local_date"], name="program_dailycheckin_unique_user_date"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.get_answer_display().lower()} on {self.local_date}"
+
+
+class ReminderSent(models.Model):
+    """One practice reminder per member and local day: the row is claimed before sending."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminders_sent"
+    )
+    local_date = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    error = models.TextField(blank=True, help_text="Why sending failed (it is not retried).")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "local_date"], name="program_remindersent_unique_user_date"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminder to {self.user} for {self.local_date}"

@@ -18,9 +18,11 @@ from program.panels import Panel, collect
 from program.practice.selectors import (
     LessonPanel,
     ProgramPanel,
+    TodayPlan,
     UnitPanel,
     lesson_panel,
     program_panel,
+    today_plan,
     unit_panel,
 )
 
@@ -40,6 +42,16 @@ def program_for_home() -> tuple[Program | None, Unit | None]:
     if program is None:
         return None, None
     return program, program.units.first()
+
+
+def member_next_step(
+    *, user, program: Program | None, has_access: bool | None = None
+) -> TodayPlan | None:
+    """A signed-in member's next step (Today's lesson, where they left off), shown first on the
+    home page and the outline; None for visitors."""
+    if program is None or user is None or not user.is_authenticated:
+        return None
+    return today_plan(user=user, program=program, has_access=has_access)
 
 
 def unit_for_page(*, program_slug: str, unit_slug: str) -> Unit:

@@ -1,7 +1,7 @@
 """Public pages and the program's outline, unit and lesson pages.
 
 Each view reads through program.selectors (a fixed number of queries) and renders. A locked
-lesson answers 403 with what its unit offers and the way to buy; it never names the video.
+lesson answers 200 with what its unit offers and the way to buy; it never names the video.
 """
 
 from django.conf import settings
@@ -44,7 +44,12 @@ def home(request):
     return render(
         request,
         "program/home.html",
-        {"article": article, "program": program, "first_unit": first_unit},
+        {
+            "article": article,
+            "program": program,
+            "first_unit": first_unit,
+            "next_step": selectors.member_next_step(user=request.user, program=program),
+        },
     )
 
 
@@ -96,7 +101,16 @@ def program_detail(request, program: str):
     return render(
         request,
         "program/program_detail.html",
-        {"program": page.program, "has_access": page.has_access, "panel": page.panel},
+        {
+            "program": page.program,
+            "has_access": page.has_access,
+            "panel": page.panel,
+            "next_step": selectors.member_next_step(
+                user=request.user, program=page.program, has_access=True
+            )
+            if page.has_access
+            else None,
+        },
     )
 
 
@@ -150,5 +164,7 @@ def lesson_detail(request, program: str, unit: str, lesson: str):
             "panel": page.panel,
             "panels": page.panels,
         },
-        status=200 if page.is_open else 403,
+        # A locked lesson is a page with the buy prompt, not an error: link previews and search
+        # engines read 403 as one. Nothing paid is on it (no video, no instructions).
+        status=200,
     )

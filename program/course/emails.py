@@ -18,6 +18,12 @@ def unsubscribe_url(subscriber: Subscriber) -> str:
     return absolute_url(reverse("program:free-course-unsubscribe", args=[token]))
 
 
+def one_click_unsubscribe_headers(url: str) -> dict[str, str]:
+    """RFC 2369 + RFC 8058: mail programs show an "Unsubscribe" button that POSTs to `url`
+    (which must accept a POST without a session or CSRF token)."""
+    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
 def lesson_url(lesson: Lesson) -> str:
     unit = lesson.unit
     return absolute_url(reverse("program:lesson", args=[unit.program.slug, unit.slug, lesson.slug]))
@@ -33,11 +39,7 @@ def _message(
         text_template=f"program/email/{template}.txt",
         html_template=f"program/email/{template}.html",
         context={"subscriber": subscriber, "unsubscribe_url": unsubscribe, **context},
-        headers={
-            # RFC 2369 + RFC 8058: mail programs show an "Unsubscribe" button that POSTs here.
-            "List-Unsubscribe": f"<{unsubscribe}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
+        headers=one_click_unsubscribe_headers(unsubscribe),
     )
 
 

@@ -8,12 +8,17 @@ from django.utils.html import format_html
 
 from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from program.models import (
+    DailyCheckIn,
     JournalEntry,
     LessonProgress,
     PracticeEvent,
+    PracticeSettings,
+    ReminderSent,
     ReportShare,
     ReportShareView,
     SafetyAcknowledgement,
+    SafetyStop,
+    WarningSign,
 )
 from program.practice.report_selectors import ReportPeriod, progress_report
 
@@ -119,3 +124,42 @@ class ReportShareAdmin(ReadOnlyAdmin):
         response = render(request, "program/practice/report_document.html", {"report": report})
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+class WarningSignInline(admin.TabularInline):
+    model = WarningSign
+    fields = ["position", "text", "active"]
+    extra = 1
+
+
+@admin.register(PracticeSettings)
+class PracticeSettingsAdmin(admin.ModelAdmin):
+    """The practitioner's safety check: the pain threshold and the warning signs members are
+    asked before practice (when they opt in, or when their pain is at or above the threshold)."""
+
+    list_display = ["program", "pain_threshold"]
+    fields = ["program", "pain_threshold"]
+    inlines = [WarningSignInline]
+
+
+@admin.register(SafetyStop)
+class SafetyStopAdmin(ReadOnlyAdmin):
+    list_display = ["user", "program", "pain", "created_at"]
+    search_fields = ["user__email"]
+    list_select_related = ["user", "program"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(DailyCheckIn)
+class DailyCheckInAdmin(ReadOnlyAdmin):
+    list_display = ["user", "local_date", "answer", "created_at"]
+    list_filter = ["answer"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
+
+
+@admin.register(ReminderSent)
+class ReminderSentAdmin(ReadOnlyAdmin):
+    list_display = ["user", "local_date", "created_at", "error"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]

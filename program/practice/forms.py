@@ -93,3 +93,107 @@ class ShareForm(ReportForm):
         initial=7,
         error_messages={"invalid_choice": "Choose 7, 3 or 1 day."},
     )
+
+
+PAIN_CHOICES = [(str(n), str(n)) for n in range(11)]
+
+
+class TodayForm(forms.Form):
+    """The self-check before today's practice: two taps, then the start button."""
+
+    side = forms.ChoiceField(
+        label="Which side feels deeper today?",
+        choices=[
+            (JournalEntry.Side.LEFT, "Left"),
+            (JournalEntry.Side.RIGHT, "Right"),
+            (JournalEntry.Side.UNSURE, "Can't tell"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose left, right or “Can't tell”.",
+            "invalid_choice": "Choose left, right or “Can't tell”.",
+        },
+    )
+    pain = forms.TypedChoiceField(
+        label="Pain right now, 0 (none) to 10 (worst)",
+        choices=PAIN_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose a number from 0 to 10.",
+            "invalid_choice": "Choose a number from 0 to 10.",
+        },
+    )
+    lesson = forms.ChoiceField(
+        label="Today's lesson",
+        choices=[("next", "Next"), ("come-back", "Come back")],
+        initial="next",
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    check_safety = forms.BooleanField(
+        label="Ask me the warning signs before I start", required=False
+    )
+
+
+class SafetyCheckForm(forms.Form):
+    signs = forms.TypedMultipleChoiceField(
+        label="Do you have any of these today?",
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Tick each one you have. If none, leave them all empty.",
+        error_messages={"invalid_choice": "That sign is not on the list; please answer again."},
+    )
+
+    def __init__(self, *args, signs=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["signs"].choices = [(sign.pk, sign.text) for sign in signs]
+
+
+WEEKDAY_CHOICES = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    from zoneinfo import available_timezones
+
+    names = sorted(n for n in available_timezones() if "/" in n and not n.startswith("Etc/"))
+    return [("UTC", "UTC"), *[(n, n.replace("_", " ")) for n in names]]
+
+
+class PracticePreferenceForm(forms.Form):
+    always_check_safety = forms.BooleanField(
+        label="Ask me the warning signs before every practice", required=False
+    )
+    reminders_on = forms.BooleanField(label="E-mail me a reminder", required=False)
+    reminder_days = forms.TypedMultipleChoiceField(
+        label="On these days",
+        choices=WEEKDAY_CHOICES,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    reminder_time = forms.TimeField(
+        label="At this time",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={"invalid": "Enter a time like 08:30."},
+    )
+    time_zone = forms.ChoiceField(label="Your time zone", choices=time_zone_choices)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("reminders_on"):
+            if not data.get("reminder_days"):
+                self.add_error("reminder_days", "Choose at least one day for reminders.")
+            if not data.get("reminder_time"):
+                self.add_error("reminder_time", "Choose a time for reminders.")
+        return data

@@ -14,9 +14,12 @@ from program.models import (
     Lesson,
     LessonProgress,
     PracticeEvent,
+    PracticePreference,
+    PracticeSettings,
     Program,
     SafetyAcknowledgement,
     Unit,
+    WarningSign,
 )
 from program.practice.services import SESSION_LENGTH
 
@@ -396,4 +399,131 @@ def program_panel(*, user, program: Program) -> ProgramPanel:
     return ProgramPanel(
         overall=program_progress(user=user, program=program),
         come_back=come_back_list(user=user, program=program),
+    )
+
+
+# ------------------------------------------------------------------------------
+# Today: the member's home after sign-in
+# ------------------------------------------------------------------------------
+
+# When staff have not set a threshold for a program yet.
+DEFAULT_PAIN_THRESHOLD = 7
+
+
+@dataclass(frozen=True)
+class SafetySettings:
+    pain_threshold: int
+    signs: list[WarningSign]
+
+
+def safety_settings(*, program: Program) -> SafetySettings:
+    """The practitioner's threshold and active warning signs for `program` (two queries)."""
+    row = PracticeSettings.objects.filter(program=program).first()
+    if row is None:
+        return SafetySettings(pain_threshold=DEFAULT_PAIN_THRESHOLD, signs=[])
+    signs = list(row.warning_signs.filter(active=True))
+    return SafetySettings(pain_threshold=row.pain_threshold, signs=signs)
+
+
+def practice_preference(*, user) -> PracticePreference | None:
+    if not user.is_authenticated:
+        return None
+    return PracticePreference.objects.filter(user=user).first()
+
+
+def preference_by_calendar_token(*, token: str) -> PracticePreference | None:
+    if not token:
+        return None
+    return PracticePreference.objects.select_related("user").filter(calendar_token=token).first()
+
+
+@dataclass(frozen=True)
+class TodayPlan:
+    """What the Today page offers: the next lesson in order, the come-back list, where the
+    member left off, and their latest self-assessment."""
+
+    next_lesson: Lesson | None
+    come_back: list[Lesson]
+    resume_lesson: Lesson | None
+    resume_position: float
+    entry: JournalEntry | None
+    has_access: bool
+
+    def lesson_for(self, choice: str) -> Lesson | None:
+        if choice == "come-back" and self.come_back:
+            return self.come_back[0]
+        return self.next_lesson or (self.come_back[0] if self.come_back else None)
+
+
+def _open_lessons(*, user, program: Program) -> list[Lesson]:
+    return list(
+        Lesson.objects.filter(open_lessons_q(user=user), unit__program=program)
+        .select_related("unit__program", "video")
+        .order_by("unit__position", "unit_id", "position", "id")
+    )
+
+
+def today_plan(*, user, program: Program, has_access: bool | None = None) -> TodayPlan:
+    """Four queries whatever the size of the program: the open lessons, the member's rows for
+    them, the latest self-assessment and the access check (skipped when the caller knows)."""
+    from program.access import user_has_access
+
+    lessons = _open_lessons(user=user, program=program)
+    rows = {
+        row.lesson_id: row
+        for row in LessonProgress.objects.filter(user=user, lesson__unit__program=program)
+    }
+    unpractised = [
+        lesson
+        for lesson in lessons
+        if lesson.pk not in rows
+        or (rows[lesson.pk].times_practised == 0 and rows[lesson.pk].state != "skipped")
+    ]
+    next_lesson = unpractised[0] if unpractised else None
+    if next_lesson is None and lessons:
+        # Everything practised: the lesson after the one practised most recently, round again.
+        practised = [rows[lesson.pk] for lesson in lessons if lesson.pk in rows]
+        latest = max(
+            (r for r in practised if r.last_practised_at),
+            key=lambda r: r.last_practised_at,
+            default=None,
+        )
+        index = next(
+            (i for i, ls in enumerate(lessons) if latest and ls.pk == latest.lesson_id), -1
+        )
+        next_lesson = lessons[(index + 1) % len(lessons)]
+    by_pk = {lesson.pk: lesson for lesson in lessons}
+    come_back = [
+        by_pk[row.lesson_id]
+        for row in sorted(
+            (r for r in rows.values() if r.state == "skipped" and r.lesson_id in by_pk),
+            key=lambda r: (r.skipped_at or r.updated_at, r.pk),
+        )
+    ]
+    watching = [r for r in rows.values() if r.lesson_id in by_pk and r.resume_position_seconds >= 1]
+    resume = max(watching, key=lambda r: r.updated_at, default=None)
+    return TodayPlan(
+        next_lesson=next_lesson,
+        come_back=come_back,
+        resume_lesson=by_pk[resume.lesson_id] if resume else None,
+        resume_position=resume.resume_position_seconds if resume else 0,
+        entry=latest_journal_entry(user=user),
+        has_access=user_has_access(user=user, program=program)
+        if has_access is None
+        else has_access,
+    )
+
+
+def gentle_lessons(*, user, program: Program) -> list[Lesson]:
+    return [lesson for lesson in _open_lessons(user=user, program=program) if lesson.is_gentle]
+
+
+def lesson_in_program(*, user, program: Program, lesson_id: int | None) -> Lesson | None:
+    """A lesson of `program` open to `user`, or None (a forged id finds nothing)."""
+    if not lesson_id:
+        return None
+    return (
+        Lesson.objects.filter(open_lessons_q(user=user), unit__program=program, pk=lesson_id)
+        .select_related("unit__program")
+        .first()
     )

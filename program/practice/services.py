@@ -4,7 +4,12 @@ import csv
 import io
 import json
 import math
-from datetime import timedelta
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from datetime import date as dt_date
+from datetime import time as dt_time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -14,12 +19,17 @@ from django.utils import timezone
 
 from core.spreadsheet import csv_cell
 from program.models import (
+    DailyCheckIn,
     JournalEntry,
     Lesson,
     LessonProgress,
     PracticeEvent,
+    PracticePreference,
     Program,
+    ReminderSent,
     SafetyAcknowledgement,
+    SafetyStop,
+    WarningSign,
 )
 
 # A self-assessment sent again within this time belongs to the same practice session and
@@ -32,6 +42,8 @@ POSITION_SLACK_SECONDS = 5
 # When no duration is known, a position beyond this is not a real lesson.
 POSITION_MAX_UNKNOWN_SECONDS = 6 * 3600
 PAIN_MIN, PAIN_MAX = 0, 10
+# A reminder is sent from its chosen time until this much later, not after.
+REMINDER_WINDOW = timedelta(hours=3)
 
 
 @transaction.atomic
@@ -258,3 +270,215 @@ def journal_export_json(*, user) -> str:
         "safety_note_acknowledged_at": ack.acknowledged_at.isoformat() if ack else None,
     }
     return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+# ------------------------------------------------------------------------------
+# Today: the safety check, preferences, reminders and their check-ins
+# ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SafetyCheckResult:
+    stop: bool
+    signs: tuple[str, ...] = ()
+
+
+@transaction.atomic
+def safety_check_answer(
+    *, user, program: Program, sign_ids: list[int], pain: int | None
+) -> SafetyCheckResult:
+    """The member's answers to the warning signs: any yes records a SafetyStop (staff see it on
+    the member's timeline) and says stop. Ids that are not this program's active signs count
+    for nothing, so a forged form cannot invent a sign."""
+    signs = list(
+        WarningSign.objects.filter(
+            practice_settings__program=program, active=True, pk__in=sign_ids
+        ).values_list("text", flat=True)
+    )
+    if not signs:
+        return SafetyCheckResult(stop=False)
+    SafetyStop.objects.create(user=user, program=program, signs=signs, pain=pain)
+    return SafetyCheckResult(stop=True, signs=tuple(signs))
+
+
+def _preference_for_update(*, user) -> PracticePreference:
+    try:
+        with transaction.atomic():
+            pref, _ = PracticePreference.objects.select_for_update().get_or_create(user=user)
+    except IntegrityError:
+        pref = PracticePreference.objects.select_for_update().get(user=user)
+    return pref
+
+
+@transaction.atomic
+def practice_preference_update(
+    *,
+    user,
+    always_check_safety: bool,
+    reminders_on: bool,
+    reminder_days: list[int],
+    reminder_time: dt_time | None,
+    time_zone: str,
+) -> PracticePreference:
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValidationError({"time_zone": "Choose a time zone from the list."}) from error
+    days = sorted({int(d) for d in reminder_days})
+    if any(not 0 <= d <= 6 for d in days):
+        raise ValidationError({"reminder_days": "Choose days of the week."})
+    if reminders_on and (not days or reminder_time is None):
+        raise ValidationError(
+            {"reminder_days": "To get reminders, choose at least one day and a time."}
+        )
+    pref = _preference_for_update(user=user)
+    pref.always_check_safety = always_check_safety
+    pref.reminders_on = reminders_on
+    pref.reminder_days = days
+    pref.reminder_time = reminder_time
+    pref.time_zone = time_zone
+    pref.save(
+        update_fields=[
+            "always_check_safety",
+            "reminders_on",
+            "reminder_days",
+            "reminder_time",
+            "time_zone",
+            "updated_at",
+        ]
+    )
+    return pref
+
+
+@transaction.atomic
+def comfort_set(*, user, comfort: bool) -> PracticePreference:
+    pref = _preference_for_update(user=user)
+    pref.comfort = comfort
+    pref.save(update_fields=["comfort", "updated_at"])
+    return pref
+
+
+@transaction.atomic
+def reminders_stop(*, user_id: int) -> bool:
+    """One-click unsubscribe: reminders off. Returns whether they were on."""
+    return bool(
+        PracticePreference.objects.filter(user_id=user_id, reminders_on=True).update(
+            reminders_on=False, updated_at=timezone.now()
+        )
+    )
+
+
+@transaction.atomic
+def calendar_token_regenerate(*, user) -> str:
+    """A new secret for the calendar feed; the old address stops working at once."""
+    pref = _preference_for_update(user=user)
+    pref.calendar_token = secrets.token_urlsafe(24)
+    pref.save(update_fields=["calendar_token", "updated_at"])
+    return pref.calendar_token
+
+
+@transaction.atomic
+def calendar_token_revoke(*, user) -> None:
+    PracticePreference.objects.filter(user=user).update(
+        calendar_token=None, updated_at=timezone.now()
+    )
+
+
+@dataclass(frozen=True)
+class CheckInResult:
+    recorded: bool
+    answer: str  # what is on record for that day now
+
+
+@transaction.atomic
+def daily_check_in_record(*, user_id: int, local_date: dt_date, answer: str) -> CheckInResult:
+    """'I practised' or 'Skip today' from a reminder: recorded once per day. A second answer
+    (a second POST, or the other button) changes nothing and says what is on record."""
+    if answer not in DailyCheckIn.Answer.values:
+        raise ValidationError({"answer": "Unknown answer."})
+    try:
+        with transaction.atomic():
+            row = DailyCheckIn.objects.create(user_id=user_id, local_date=local_date, answer=answer)
+    except IntegrityError:
+        row = DailyCheckIn.objects.get(user_id=user_id, local_date=local_date)
+        return CheckInResult(recorded=False, answer=row.answer)
+    return CheckInResult(recorded=True, answer=row.answer)
+
+
+def local_day_bounds(*, day: dt_date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The UTC instants where `day` starts and ends in `zone` (23 or 25 hours long on the days
+    daylight saving starts or ends)."""
+    start = datetime.combine(day, dt_time.min, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), dt_time.min, tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def practised_on(*, user_id: int, day: dt_date, zone: ZoneInfo) -> bool:
+    """Anything practised (a lesson marked practised, or 'I practised'/'Skip today' answered)
+    on that local day."""
+    start, end = local_day_bounds(day=day, zone=zone)
+    return (
+        PracticeEvent.objects.filter(
+            user_id=user_id, created_at__gte=start, created_at__lt=end
+        ).exists()
+        or DailyCheckIn.objects.filter(user_id=user_id, local_date=day).exists()
+    )
+
+
+@dataclass(frozen=True)
+class ReminderRun:
+    sent: tuple[int, ...]  # user ids e-mailed
+    skipped_practised: tuple[int, ...]
+
+
+def reminder_due_date(*, pref: PracticePreference, now: datetime) -> dt_date | None:
+    """The member's local date when a reminder is due at `now`: a chosen weekday, past the
+    chosen time and within REMINDER_WINDOW of it (a scheduler that was down for a while still
+    sends, but not hours late in the evening)."""
+    if not pref.reminders_on or pref.reminder_time is None or not pref.reminder_days:
+        return None
+    try:
+        zone = ZoneInfo(pref.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    local = now.astimezone(zone)
+    if local.weekday() not in pref.reminder_days:
+        return None
+    due = datetime.combine(local.date(), pref.reminder_time, tzinfo=zone)
+    # On the spring-forward day a time inside the gap (02:30) means the same wall clock an hour
+    # on; fold=0 on a repeated autumn hour means its first occurrence.
+    due = due.astimezone(UTC).astimezone(zone)
+    if not due <= local < due + REMINDER_WINDOW:
+        return None
+    return local.date()
+
+
+def reminders_send_due(*, now: datetime | None = None) -> ReminderRun:
+    """Send today's reminder to every member for whom it is due and who has not practised yet
+    that (local) day. One e-mail per member and day, never two: the ReminderSent row is claimed
+    (unique per member and date) before the e-mail goes; a failed send is noted, not retried."""
+    from program.practice import emails  # the e-mail module reads models only
+
+    now = now or timezone.now()
+    sent, skipped = [], []
+    prefs = PracticePreference.objects.filter(reminders_on=True, user__is_active=True)
+    for pref in prefs.select_related("user").order_by("pk").iterator(chunk_size=500):
+        day = reminder_due_date(pref=pref, now=now)
+        if day is None:
+            continue
+        zone = ZoneInfo(pref.time_zone)
+        if practised_on(user_id=pref.user_id, day=day, zone=zone):
+            skipped.append(pref.user_id)
+            continue
+        try:
+            with transaction.atomic():
+                claim = ReminderSent.objects.create(user_id=pref.user_id, local_date=day)
+        except IntegrityError:
+            continue  # already sent for that day
+        try:
+            emails.reminder_message(user=pref.user, local_date=day, now=now).send()
+        except Exception as error:  # noqa: BLE001  the error is kept for staff; never two e-mails
+            ReminderSent.objects.filter(pk=claim.pk).update(error=str(error)[:2000])
+            continue
+        sent.append(pref.user_id)
+    return ReminderRun(sent=tuple(sent), skipped_practised=tuple(skipped))

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from program.practice import report_views, views
+from program.practice import report_views, today, views
 
 practice_patterns = [
     path("journal/", views.journal, name="journal"),
@@ -33,4 +33,15 @@ practice_patterns = [
     path("lessons/<int:lesson_id>/practised/", views.lesson_practised, name="lesson-practised"),
     path("lessons/<int:lesson_id>/skip/", views.lesson_skip, name="lesson-skip"),
     path("lessons/<int:lesson_id>/position/", views.lesson_position, name="lesson-position"),
+    path("today/", today.today, name="today"),
+    path("today/check/", today.today_check, name="today-check"),
+    path("today/stop/", today.today_stop, name="today-stop"),
+    path("today/gentle/", today.today_gentle, name="today-gentle"),
+    path("today/settings/", today.practice_settings, name="practice-settings"),
+    path("today/calendar/new/", today.calendar_regenerate, name="calendar-regenerate"),
+    path("today/calendar/off/", today.calendar_revoke, name="calendar-revoke"),
+    path("calendar/<str:token>.ics", today.calendar_feed, name="calendar-feed"),
+    path("reminder/stop/<str:token>/", today.reminders_unsubscribe, name="reminders-unsubscribe"),
+    path("reminder/<str:answer>/<str:token>/", today.check_in, name="check-in"),
+    path("comfort/", today.comfort, name="comfort"),
 ]

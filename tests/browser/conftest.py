@@ -62,3 +62,10 @@ def login(page, email: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+
+
+def open_menu(page) -> None:
+    """On a phone the header's links sit in a <details> menu: open it (no script needed)."""
+    menu = page.locator(".site-header details.menu")
+    if menu.is_visible() and menu.get_attribute("open") is None:
+        menu.locator("summary").click()

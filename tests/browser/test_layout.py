@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from program.services import access_grant
-from tests.browser.conftest import login
+from tests.browser.conftest import login, open_menu
 from tests.factories import PASSWORD, program_factory, user_factory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -63,6 +63,8 @@ def test_phone_pages_have_large_text_no_sideways_scroll_and_member_links(page, l
     login(page, member.email, PASSWORD)
     for url in ["/", outline, locked_lesson, "/progress/"]:
         _check_phone_page(page, url)
+    expect(header.get_by_role("link", name="Today")).to_be_visible()  # the next step, always
+    open_menu(page)
     expect(header.get_by_role("link", name="Journal")).to_be_visible()
     header.get_by_role("link", name="Progress").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("progress")

@@ -7,7 +7,7 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from tests import factories
-from tests.browser.conftest import login
+from tests.browser.conftest import login, open_menu
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,6 +27,7 @@ def test_visitor_sees_free_and_locked_units_then_signs_up_and_confirms(page, liv
     expect(units.nth(0).locator(".mark")).to_have_text("Free")
     expect(units.nth(2).locator(".mark")).to_have_text("Locked")
 
+    open_menu(page)
     page.get_by_role("link", name="Create account").click()
     page.get_by_label("Email").fill("visitor@example.com")
     page.get_by_label("Password", exact=True).fill("a-calm-long-password-42")
@@ -39,6 +40,7 @@ def test_visitor_sees_free_and_locked_units_then_signs_up_and_confirms(page, liv
     page.goto(link)
     page.get_by_role("button", name="Confirm my email address").click()
 
+    open_menu(page)
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     expect(page.get_by_role("link", name="Account")).to_be_visible()
 
@@ -46,4 +48,5 @@ def test_visitor_sees_free_and_locked_units_then_signs_up_and_confirms(page, liv
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("link", name="Sign in")).to_be_visible()
     login(page, "visitor@example.com", "a-calm-long-password-42")
+    open_menu(page)
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()

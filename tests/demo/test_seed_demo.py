@@ -120,7 +120,7 @@ def test_demo_accounts_can_log_in(client, seeded):
     for email in ["admin@example.com", "member@example.com", "free@example.com"]:
         response = client.post(reverse("account_login"), {"login": email, "password": PASSWORD})
         assert response.status_code == 302, (email, response.content[:500])
-        assert response.url == reverse("home"), email
+        assert response.url == reverse("program:today"), email
         assert EmailAddress.objects.get(email=email).verified
         client.logout()
     admin = User.objects.get(email="admin@example.com")

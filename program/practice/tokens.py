@@ -1,0 +1,64 @@
+"""Signed links in practice reminders: 'I practised' / 'Skip today' (expire after 48 hours) and
+one-click unsubscribe (never expires: an old e-mail's unsubscribe must still work)."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.core import signing
+
+CHECK_IN_SALT = "program.practice.check-in"
+UNSUBSCRIBE_SALT = "program.practice.reminders-unsubscribe"
+CHECK_IN_MAX_AGE_SECONDS = 48 * 3600
+
+
+class _ClockSigner(signing.TimestampSigner):
+    """A TimestampSigner whose clock can be set (the reminder job passes its `now`)."""
+
+    def __init__(self, *, now: datetime | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self._now = now
+
+    def timestamp(self):
+        if self._now is None:
+            return super().timestamp()
+        return signing.b62_encode(int(self._now.timestamp()))
+
+
+@dataclass(frozen=True)
+class CheckInToken:
+    """`state` is "valid", "expired" or "bad"; the member and day are set when valid."""
+
+    state: str
+    user_id: int | None = None
+    local_date: date | None = None
+
+
+def check_in_token_make(*, user_id: int, local_date: date, now: datetime | None = None) -> str:
+    return _ClockSigner(salt=CHECK_IN_SALT, now=now).sign(f"{user_id}:{local_date.isoformat()}")
+
+
+def check_in_token_check(token: str, *, max_age: int = CHECK_IN_MAX_AGE_SECONDS) -> CheckInToken:
+    signer = signing.TimestampSigner(salt=CHECK_IN_SALT)
+    try:
+        value = signer.unsign(token, max_age=max_age)
+    except signing.SignatureExpired:
+        return CheckInToken("expired")
+    except signing.BadSignature:
+        return CheckInToken("bad")
+    user_part, _, date_part = value.partition(":")
+    try:
+        return CheckInToken("valid", int(user_part), date.fromisoformat(date_part))
+    except ValueError:
+        return CheckInToken("bad")
+
+
+def unsubscribe_token_make(*, user_id: int) -> str:
+    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign(str(user_id))
+
+
+def unsubscribe_token_check(token: str) -> int | None:
+    try:
+        value = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign(token)
+    except signing.BadSignature:
+        return None
+    return int(value) if value.isdigit() else None

@@ -220,8 +220,16 @@ elif env_str("EMAIL_HOST"):
 elif DEBUG:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 else:
-    # Production without settings: a local MTA on port 25, as Django has always assumed.
-    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"}}
+    # Production without settings: a local MTA on port 25. Django's MAILERS need the host named
+    # (without it every send fails); `check --deploy` still asks for EMAIL_URL (core.checks).
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "localhost", "port": 25, "timeout": 10},
+        }
+    }
+# Whether email was configured at all (read by core.checks' deploy check).
+EMAIL_FROM_ENVIRONMENT = bool(env_str("EMAIL_URL") or env_str("EMAIL_HOST"))
 
 # ------------------------------------------------------------------------------
 # Background work: Django Tasks with the database backend, run by `manage.py db_worker`

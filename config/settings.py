@@ -48,7 +48,8 @@ USE_I18N = True
 USE_TZ = True
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with the site's AdminSite (core.admin.StaffAdminSite).
+    "core.apps.SiteAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

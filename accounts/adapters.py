@@ -1,6 +1,7 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from django.core.exceptions import ValidationError
 
+from core.http import client_ip
 from core.mail import email_context
 
 # The User's email column (EmailField's default max_length). Django's form field allows 320
@@ -24,7 +25,19 @@ class AccountAdapter(DefaultAccountAdapter):
         "for a new one.",
         "invalid_password_reset": "This password reset link no longer works. Please ask for a "
         "new one.",
+        "too_many_login_attempts": "Too many wrong passwords were typed for this account from "
+        "your connection, so passwords are not checked from here for the next few minutes. You "
+        "can sign in now with a sign-in code sent to your email, or reset your password.",
     }
+
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        """allauth counts wrong passwords (ACCOUNT_RATE_LIMITS["login_failed"], ".../key") per
+        account; counted per account AND client address, an attacker's wrong passwords slow the
+        attacker without locking the owner out elsewhere. The per-address limit ("/ip") still
+        stops one address trying many accounts."""
+        return (
+            f"{super()._get_login_attempts_cache_key(request, **credentials)}:{client_ip(request)}"
+        )
 
     def clean_email(self, email: str) -> str:
         """Sign-up, adding or changing an address and password reset all pass through here, so

@@ -282,3 +282,16 @@ def support_user(support_group):
 def members_bulk(db):
     """Create many members at once (bulk inserts): `members_bulk(count=1000, program=...)`."""
     return factories.members_bulk_factory
+
+
+# --- signing in -----------------------------------------------------------------------------
+@pytest.fixture
+def sign_in(db):
+    """Sign `user` in on `client` as a finished sign-in would (see tests/accounts for the real
+    flows): `sign_in(client, user)`."""
+
+    def sign(client, user):
+        client.force_login(user)
+        return client
+
+    return sign

@@ -1,5 +1,6 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from core.http import client_ip
 from core.mail import email_context
@@ -53,3 +54,11 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         # The site's name reaches allauth's emails also when one is sent outside a request.
         super().send_mail(template_prefix, email, email_context(context))
+
+    def get_login_redirect_url(self, request) -> str:
+        """Staff without an authenticator set one up first (the admin asks for it anyway)."""
+        from accounts.two_factor import has_second_factor, needs_second_factor
+
+        if needs_second_factor(request.user) and not has_second_factor(request.user):
+            return reverse("mfa_activate_totp")
+        return super().get_login_redirect_url(request)

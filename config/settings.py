@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "django_tasks_db",
     "core",
     "accounts",
@@ -84,6 +85,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Staff reach the admin and staff pages only after a second factor (accounts.middleware).
+    "accounts.middleware.StaffTwoFactorMiddleware",
 ]
 
 TEMPLATES = [
@@ -189,6 +192,14 @@ ACCOUNT_RATE_LIMITS = {
     "change_email": "1/m/user",
     "request_login_code": "20/m/ip,3/m/key",
 }
+# Two-factor sign-in (allauth.mfa): an authenticator app (TOTP) with recovery codes, and passkeys
+# (WebAuthn) where the browser has them. Required for staff (accounts.middleware), offered to
+# members on their account pages.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = SITE_NAME
+# WebAuthn needs HTTPS, except on localhost for the local run.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 # How many proxies in front of the site append to X-Forwarded-For (0: REMOTE_ADDR is the client).
 # The one proxy setting: allauth's rate limits and core.http.client_ip (our forms, comments) read it.
 ALLAUTH_TRUSTED_PROXY_COUNT = 0

@@ -2,13 +2,17 @@
 never add, edit or delete."""
 
 from functools import wraps
+from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 # Long unbroken text that people typed (reasons, notes) wraps on these pages.
 WRAP_CSS = forms.Media(css={"all": ["css/admin-wrap.css"]})
@@ -43,6 +47,16 @@ class StaffAdminSite(admin.AdminSite):
     action posted with ids that are not ids of the model (a hand-made POST) is a message on the
     list, where Django itself would answer 500.
     """
+
+    def login(self, request, extra_context=None):
+        """Staff sign in through the site's sign-in (allauth: rate limits, two-factor step), not
+        the admin's own password form, which would skip both."""
+        next_url = request.GET.get("next") or reverse("admin:index", current_app=self.name)
+        if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+            next_url = reverse("admin:index", current_app=self.name)
+        return HttpResponseRedirect(
+            f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': next_url})}"
+        )
 
     def admin_view(self, view, cacheable=False):
         inner = super().admin_view(view, cacheable)

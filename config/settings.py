@@ -196,7 +196,6 @@ ACCOUNT_RATE_LIMITS = {
 # (WebAuthn) where the browser has them. Required for staff (accounts.middleware), offered to
 # members on their account pages.
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
-MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = SITE_NAME
 # WebAuthn needs HTTPS, except on localhost for the local run.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG

@@ -120,3 +120,13 @@ def test_members_may_turn_two_factor_on_from_their_account(client, member):
 
 def test_members_are_not_asked_for_a_second_factor(member):
     assert _password_login(Client(), member)["Location"] == reverse("home")
+
+
+def test_the_two_factor_pages_open_in_the_sites_layout(client, member):
+    client.force_login(member)
+    index = client.get(reverse("mfa_index"))
+    html = index.content.decode()
+    assert index.status_code == 200
+    assert 'aria-current="page"' in html and "Two-factor sign-in" in html
+    assert reverse("mfa_activate_totp") in html
+    assert reverse("mfa_add_webauthn") in html  # passkeys / security keys

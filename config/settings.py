@@ -197,6 +197,8 @@ ACCOUNT_RATE_LIMITS = {
 # members on their account pages.
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_TOTP_ISSUER = SITE_NAME
+# One 30-second step either side: a phone's clock a little off, or a code typed as it changes.
+MFA_TOTP_TOLERANCE = 1
 # WebAuthn needs HTTPS, except on localhost for the local run.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 # How many proxies in front of the site append to X-Forwarded-For (0: REMOTE_ADDR is the client).

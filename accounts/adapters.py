@@ -1,6 +1,8 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
+from core.http import client_ip
 from core.mail import email_context
 
 # The User's email column (EmailField's default max_length). Django's form field allows 320
@@ -24,7 +26,19 @@ class AccountAdapter(DefaultAccountAdapter):
         "for a new one.",
         "invalid_password_reset": "This password reset link no longer works. Please ask for a "
         "new one.",
+        "too_many_login_attempts": "Too many wrong passwords were typed for this account from "
+        "your connection, so passwords are not checked from here for the next few minutes. You "
+        "can sign in now with a sign-in code sent to your email, or reset your password.",
     }
+
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        """allauth counts wrong passwords (ACCOUNT_RATE_LIMITS["login_failed"], ".../key") per
+        account; counted per account AND client address, an attacker's wrong passwords slow the
+        attacker without locking the owner out elsewhere. The per-address limit ("/ip") still
+        stops one address trying many accounts."""
+        return (
+            f"{super()._get_login_attempts_cache_key(request, **credentials)}:{client_ip(request)}"
+        )
 
     def clean_email(self, email: str) -> str:
         """Sign-up, adding or changing an address and password reset all pass through here, so
@@ -40,3 +54,11 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         # The site's name reaches allauth's emails also when one is sent outside a request.
         super().send_mail(template_prefix, email, email_context(context))
+
+    def get_login_redirect_url(self, request) -> str:
+        """Staff without an authenticator set one up first (the admin asks for it anyway)."""
+        from accounts.two_factor import has_second_factor, needs_second_factor
+
+        if needs_second_factor(request.user) and not has_second_factor(request.user):
+            return reverse("mfa_activate_totp")
+        return super().get_login_redirect_url(request)

@@ -5,6 +5,7 @@ from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import ResetPasswordKeyForm as AllauthResetPasswordKeyForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
+from django.contrib.auth.hashers import make_password
 
 from accounts.adapters import EMAIL_MAX_LENGTH
 
@@ -73,3 +74,11 @@ class SignupForm(AllauthSignupForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"].widget.attrs["maxlength"] = str(EMAIL_MAX_LENGTH)
+
+    def try_save(self, request):
+        """A taken address creates nothing (allauth emails its owner instead), but it costs the
+        same as a new account: the password is hashed either way, so the answer's timing does
+        not tell whether the address has an account."""
+        if self.account_already_exists:
+            make_password(self.cleaned_data.get("password1") or "")
+        return super().try_save(request)

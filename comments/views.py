@@ -3,7 +3,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core import signing
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -80,14 +80,22 @@ def detail(request, pk: int):
             "comment": comment,
             "target": comment.target,
             "thread_url": f"{comment.target_url}?page={page}#comment-{comment.pk}",
-            "reply_form": ReplyForm() if request.user.is_staff else None,
+            "reply_form": ReplyForm() if _can_answer(request.user) else None,
         },
     )
+
+
+def _can_answer(user) -> bool:
+    """Answering as the practitioner writes content: staff with comments.add_comment, as the
+    admin's reply view requires; the Support group moderates but does not answer."""
+    return user.is_active and user.is_staff and user.has_perm("comments.add_comment")
 
 
 @staff_member_required
 @require_POST
 def reply(request, pk: int):
+    if not _can_answer(request.user):
+        raise PermissionDenied("Only the practitioner answers questions.")
     parent = get_object_or_404(Comment.objects.select_related("author"), pk=pk, parent=None)
     form = ReplyForm(request.POST)
     if form.is_valid():

@@ -48,7 +48,8 @@ USE_I18N = True
 USE_TZ = True
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with the site's AdminSite (core.admin.StaffAdminSite).
+    "core.apps.SiteAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "django_tasks_db",
     "core",
     "accounts",
@@ -83,6 +85,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Staff reach the admin and staff pages only after a second factor (accounts.middleware).
+    "accounts.middleware.StaffTwoFactorMiddleware",
 ]
 
 TEMPLATES = [
@@ -180,6 +184,7 @@ ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
+    # "key" is the account AND the client's address (AccountAdapter): no lock-out from elsewhere.
     "login_failed": "10/m/ip,5/5m/key",
     "signup": "20/m/ip",
     "confirm_email": "1/3m/key",
@@ -188,6 +193,15 @@ ACCOUNT_RATE_LIMITS = {
     "change_email": "1/m/user",
     "request_login_code": "20/m/ip,3/m/key",
 }
+# Two-factor sign-in (allauth.mfa): an authenticator app (TOTP) with recovery codes, and passkeys
+# (WebAuthn) where the browser has them. Required for staff (accounts.middleware), offered to
+# members on their account pages.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_TOTP_ISSUER = SITE_NAME
+# One 30-second step either side: a phone's clock a little off, or a code typed as it changes.
+MFA_TOTP_TOLERANCE = 1
+# WebAuthn needs HTTPS, except on localhost for the local run.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 # How many proxies in front of the site append to X-Forwarded-For (0: REMOTE_ADDR is the client).
 # The one proxy setting: allauth's rate limits and core.http.client_ip (our forms, comments) read it.
 ALLAUTH_TRUSTED_PROXY_COUNT = 0
@@ -221,8 +235,16 @@ elif env_str("EMAIL_HOST"):
 elif DEBUG:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 else:
-    # Production without settings: a local MTA on port 25, as Django has always assumed.
-    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"}}
+    # Production without settings: a local MTA on port 25. Django's MAILERS need the host named
+    # (without it every send fails); `check --deploy` still asks for EMAIL_URL (core.checks).
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "localhost", "port": 25, "timeout": 10},
+        }
+    }
+# Whether email was configured at all (read by core.checks' deploy check).
+EMAIL_FROM_ENVIRONMENT = bool(env_str("EMAIL_URL") or env_str("EMAIL_HOST"))
 
 # ------------------------------------------------------------------------------
 # Background work: Django Tasks with the database backend, run by `manage.py db_worker`

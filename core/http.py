@@ -31,9 +31,11 @@ def _allowed_origins(request: HttpRequest) -> set[str]:
 def same_origin_post(view: Callable) -> Callable:
     """CSRF-exempt for a form that sits on cacheable public pages; refuses cross-site posts.
 
-    Browsers send Origin with every POST (Referer when Origin is "null" or missing in old ones);
-    one that names another site is refused. A request with neither comes from a script, not a
-    browser that could be tricked, and meets the view's own honeypot and rate limit.
+    Browsers send Origin with every POST (old ones only Referer, read when Origin is missing);
+    one that names another site is refused. "null" is refused too: it is what a sandboxed
+    iframe on any site sends, while this site's own pages always send their origin. A request
+    with neither comes from a script, not a browser that could be tricked, and meets the view's
+    own honeypot and rate limit.
     """
 
     @csrf_exempt
@@ -41,7 +43,7 @@ def same_origin_post(view: Callable) -> Callable:
     def wrapped(request: HttpRequest, *args, **kwargs):
         if request.method == "POST":
             origin = request.headers.get("Origin", "")
-            if not origin or origin == "null":
+            if not origin:
                 referer = urlsplit(request.headers.get("Referer", ""))
                 origin = f"{referer.scheme}://{referer.netloc}" if referer.netloc else ""
             if origin and origin not in _allowed_origins(request):

@@ -1,5 +1,7 @@
 """Emails from templates: a text body, optionally an HTML alternative, the site's name in reach."""
 
+import re
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
@@ -30,6 +32,16 @@ def email_subject(template_name: str, context: dict) -> str:
     return " ".join(render_to_string(template_name, email_context(context)).split())
 
 
+# Line and paragraph separators and control characters: a header value cannot hold them.
+_NOT_IN_HEADERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(value: str) -> str:
+    """A text put into a header (a subject naming a person): on one line, no control characters,
+    whatever the person typed or an older row holds."""
+    return " ".join(_NOT_IN_HEADERS.sub(" ", value).split())
+
+
 def email_message(
     *,
     to: list[str],
@@ -43,7 +55,7 @@ def email_message(
     """The message, not sent: the caller sends it (or hands it to a connection of its own)."""
     context = email_context(context)
     message = EmailMultiAlternatives(
-        subject=subject,
+        subject=one_line(subject),
         body=render_to_string(text_template, context),
         to=to,
         reply_to=reply_to,

@@ -1,6 +1,8 @@
 """Public forms of the help app: the consultation (functional assessment) and mentoring
 requests. They validate only; the services in help/services.py store and notify."""
 
+import unicodedata
+
 from django import forms
 
 from accounts.adapters import EMAIL_TOO_LONG
@@ -13,7 +15,18 @@ HEALTH_CONSENT_TEXT = (
 )
 
 
-class ConsultationForm(HoneypotMixin, forms.ModelForm):
+class OneLineNameMixin:
+    """A name is one line: it goes into the subject of staff's email, where a line break would
+    stop the message being sent at all."""
+
+    def clean_name(self):
+        name = self.cleaned_data.get("name", "")
+        if any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in name):
+            raise forms.ValidationError("Please write your name on one line.", code="one_line")
+        return name
+
+
+class ConsultationForm(OneLineNameMixin, HoneypotMixin, forms.ModelForm):
     pain_areas = forms.MultipleChoiceField(
         label="Where do you feel pain or discomfort?",
         help_text="Tick every area that applies.",
@@ -94,7 +107,7 @@ class ConsultationForm(HoneypotMixin, forms.ModelForm):
         return cleaned
 
 
-class MentoringForm(HoneypotMixin, forms.ModelForm):
+class MentoringForm(OneLineNameMixin, HoneypotMixin, forms.ModelForm):
     website = honeypot_field()
 
     class Meta:

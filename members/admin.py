@@ -1,8 +1,10 @@
 """Members in the admin: the list (status from annotations, no full COUNT on large tables), a
 member's page with one timeline and the staff actions, the CSV export and the dashboard."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
@@ -104,8 +106,14 @@ class MemberAdmin(admin.ModelAdmin):
         # The export link carries the list's filters and search; the page number is not a filter.
         request.GET = request.GET.copy()
         request.GET.pop("p", None)
-        changelist = self.get_changelist_instance(request)
-        return views.member_export(changelist.get_queryset(request))
+        try:
+            changelist = self.get_changelist_instance(request)
+            queryset = changelist.get_queryset(request)
+        except IncorrectLookupParameters:
+            # A hand-edited filter (a date like 2020-13-45): the list says so instead of a 500.
+            messages.error(request, "The export's filters are not valid: choose them again here.")
+            return HttpResponseRedirect(reverse("admin:members_member_changelist"))
+        return views.member_export(queryset)
 
     def dashboard_view(self, request):
         if not self.has_view_or_change_permission(request):

@@ -30,8 +30,18 @@ def _forms(member, data=None, action=None):
     }
 
 
+def _as_member_id(value) -> int | None:
+    """An id from the URL: ASCII digits that fit a bigint. str.isdigit() also accepts "²" (int()
+    refuses it) and "٢" (int() reads it as 2)."""
+    text = str(value)
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
+
+
 def member_page(request, *, model_admin, member_id):
-    record = selectors.member_page(member_id=member_id) if str(member_id).isdigit() else None
+    member_id = _as_member_id(member_id)
+    record = selectors.member_page(member_id=member_id) if member_id is not None else None
     if record is None:
         raise Http404("No such member.")
     page = presenters.member_page(record)

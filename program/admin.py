@@ -1,13 +1,16 @@
 """Staff screens of the program app. The email course and the practice tools register theirs in
 their own admin modules, imported here because Django looks for program.admin only."""
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AdminFileWidget
+from django.core.files.uploadedfile import UploadedFile
 from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 
 from program.course import admin as course_admin  # noqa: F401
+from program.media.captions import CAPTIONS_MAX_BYTES, CaptionsError, parse_vtt
 from program.media.services import video_update_file_info
 from program.media.tasks import video_audio_schedule, video_hls_schedule
 from program.media.views import KINDS
@@ -77,8 +80,29 @@ class PrivateMediaFileWidget(AdminFileWidget):
         return super().format_value(value)
 
 
+class VideoAdminForm(forms.ModelForm):
+    class Meta:
+        model = Video
+        # The admin builds the field list from its own options; these are the ones staff edit.
+        fields = ["title", "file", "poster", "captions", "audio", "duration_seconds"]
+
+    def clean_captions(self):
+        """A new captions upload is read now, so a cue the transcript cannot use is a message
+        here, while the other fields are still as typed."""
+        captions = self.cleaned_data.get("captions")
+        if isinstance(captions, UploadedFile):
+            raw = captions.read(CAPTIONS_MAX_BYTES)
+            captions.seek(0)
+            try:
+                parse_vtt(raw.decode("utf-8-sig", errors="replace"), strict=True)
+            except CaptionsError as error:
+                raise forms.ValidationError(str(error), code="captions") from error
+        return captions
+
+
 @admin.register(Video)
 class VideoAdmin(admin.ModelAdmin):
+    form = VideoAdminForm
     list_display = ["title", "duration_seconds", "size_bytes", "content_type", "streaming"]
     search_fields = ["title"]
     readonly_fields = ["size_bytes", "content_type", "streaming"]

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from tests import factories
@@ -282,3 +284,52 @@ def support_user(support_group):
 def members_bulk(db):
     """Create many members at once (bulk inserts): `members_bulk(count=1000, program=...)`."""
     return factories.members_bulk_factory
+
+
+# --- signing in -----------------------------------------------------------------------------
+def mark_second_factor_passed(client, user) -> None:
+    """Record in `client`'s session that its sign-in included a second factor, as allauth.mfa
+    records it after a code was checked (accounts.two_factor reads it)."""
+    from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
+    from allauth.account.internal.userkit import user_id_to_str
+
+    session = client.session
+    session["account_authentication_methods_user"] = user_id_to_str(user)
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "password", "at": time.time(), "email": user.email},
+        {"method": "mfa", "at": time.time(), "type": "totp"},
+    ]
+    session.save()
+
+
+@pytest.fixture(autouse=True)
+def _staff_force_login_passed_two_factor(request, monkeypatch):
+    """Tests that sign staff in with force_login (pytest-django's admin_client too) test staff
+    pages, not the sign-in: their sessions count as having passed the second factor. A test
+    marked `without_second_factor` gets a bare force_login (tests/accounts/test_two_factor.py
+    proves such a session is refused the admin); the real sign-in is tried there and in the
+    browser test."""
+    if request.node.get_closest_marker("without_second_factor"):
+        return
+    from django.test import Client
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        if user.is_staff:
+            mark_second_factor_passed(self, user)
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
+@pytest.fixture
+def sign_in(db):
+    """Sign `user` in on `client` as a finished sign-in would (see tests/accounts for the real
+    flows): `sign_in(client, user)`."""
+
+    def sign(client, user):
+        client.force_login(user)
+        return client
+
+    return sign

@@ -56,3 +56,29 @@ def test_settings_refuse_to_start_without_a_secret_key():
     result = _manage("check", env=env)
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_without_email_settings_has_a_working_mailer_for_a_local_mta():
+    """Issue 17, defect 7: the documented default (SMTP on localhost:25) must build a mailer;
+    before, Django refused every send ("OPTIONS must define 'host'") and sign-up answered 500."""
+    env = _production_env()
+    del env["EMAIL_URL"]
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.core import mail; m = mail.mailers['default']; print(m.host, m.port)",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["localhost", "25"]
+
+
+def test_check_deploy_fails_when_email_or_stripe_would_half_work():
+    env = _production_env(STRIPE_SECRET_KEY="pk_live_oops", DJANGO_SECRET_KEY="x" * 60)
+    del env["EMAIL_URL"]
+    del env["STRIPE_WEBHOOK_SECRET"]
+    result = _manage("check", "--deploy", env=env)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    for check_id in ("core.E001", "core.E002", "core.E005", "core.E006"):
+        assert check_id in output, output

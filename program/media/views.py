@@ -41,7 +41,10 @@ from program.models import Video
 # URL kind -> Video field. Only these names resolve; anything else (a field name, "..") is a 404.
 KINDS = {"video": "file", "poster": "poster", "captions": "captions", "audio": "audio"}
 CHUNK_SIZE = 64 * 1024
+# Media anyone may open (Unit 1, articles) may be kept an hour. Paid media is revalidated on every
+# use: the view checks access again (a 304 while the member has it), so a refund ends it at once.
 CACHE_CONTROL = "private, max-age=3600"
+CACHE_CONTROL_PAID = "private, no-cache"
 # Longer Range headers are ignored: nothing legitimate needs them, and huge numbers cost CPU.
 MAX_RANGE_HEADER = 200
 _RANGE_SPEC = re.compile(r"([0-9]+)-([0-9]*)|-([0-9]+)")
@@ -122,9 +125,11 @@ def _presigned_redirect(storage, name: str, content_type: str) -> HttpResponse:
     return response
 
 
-def _finish(response: HttpResponse, *, content_type: str, etag: str, last_modified: str):
+def _finish(
+    response: HttpResponse, *, content_type: str, etag: str, last_modified: str, public: bool
+):
     response["Accept-Ranges"] = "bytes"
-    response["Cache-Control"] = CACHE_CONTROL
+    response["Cache-Control"] = CACHE_CONTROL if public else CACHE_CONTROL_PAID
     response["X-Content-Type-Options"] = "nosniff"
     response["Cross-Origin-Resource-Policy"] = "same-origin"
     response["ETag"] = etag
@@ -165,7 +170,14 @@ def serve_media(request, video_id: int, kind: str):
     except OSError:
         raise Http404 from None  # the row names a file that is not in storage
     etag = f'"{size:x}-{modified:x}"'
-    headers = {"content_type": content_type, "etag": etag, "last_modified": http_date(modified)}
+    # A visitor only gets here for media open to everyone; others' media may be paid.
+    public = not request.user.is_authenticated or access.video_is_open(user=None, video=video)
+    headers = {
+        "content_type": content_type,
+        "etag": etag,
+        "last_modified": http_date(modified),
+        "public": public,
+    }
 
     not_modified = get_conditional_response(request, etag=etag, last_modified=modified)
     if not_modified is not None:

@@ -6,7 +6,7 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,12 +21,24 @@ PARTIAL_HEADER = "X-Practice-Partial"
 
 
 def _safe_next(request, fallback: str) -> str:
+    """A path on this site to go back to, or the fallback. Only a path ("/...") counts: a bare
+    word or "app:name" would be read as a view name by redirect(), and anything with a scheme or
+    another host is someone else's page."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    if (
+        target.startswith("/")
+        and not target.startswith(("//", "/\\"))
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return target
     return fallback
+
+
+def _redirect_next(request, fallback: str) -> HttpResponseRedirect:
+    # A URL, never a view name: redirect() would try reverse() on it first.
+    return HttpResponseRedirect(_safe_next(request, fallback))
 
 
 def _safety_redirect(request, next_url: str):
@@ -73,7 +85,7 @@ def journal(request):
                 if created
                 else "Your self-assessment for this session is updated.",
             )
-            return redirect(_safe_next(request, here))
+            return _redirect_next(request, here)
     return render(
         request,
         "program/practice/journal.html",
@@ -121,7 +133,7 @@ def _state_response(request, lesson, progress, message: str):
             {"lesson": lesson, "progress": progress, "status_message": message},
         )
     messages.success(request, message)
-    return redirect(_safe_next(request, _lesson_url(lesson)))
+    return _redirect_next(request, _lesson_url(lesson))
 
 
 @login_required
@@ -188,7 +200,7 @@ def journal_entry_delete(request, entry_id: int):
         if not services.journal_entry_delete(user=request.user, entry_id=entry_id):
             raise Http404("No such entry.")
         messages.success(request, "The entry is deleted.")
-        return redirect(_safe_next(request, back_url))
+        return _redirect_next(request, back_url)
     entry = selectors.journal_entry(user=request.user, entry_id=entry_id)
     if entry is None:
         raise Http404("No such entry.")
@@ -240,7 +252,7 @@ def safety(request):
     next_url = _safe_next(request, reverse("program:journal"))
     if request.method == "POST":
         services.safety_acknowledge(user=request.user)
-        return redirect(next_url)
+        return HttpResponseRedirect(next_url)
     return render(
         request,
         "program/practice/safety.html",

@@ -1,6 +1,7 @@
 """Playwright driving Debian's Chromium against pytest-django's live server."""
 
 import os
+import re
 import shutil
 
 import pytest
@@ -69,3 +70,22 @@ def open_menu(page) -> None:
     menu = page.locator(".site-header details.menu")
     if menu.is_visible() and menu.get_attribute("open") is None:
         menu.locator("summary").click()
+
+
+def login_staff(page, user, password: str) -> str:
+    """Sign a staff member in through the real forms, second factor included: they get an
+    authenticator (a known secret, as if set up earlier) and type the code it shows now.
+    Returns the secret."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    from tests.totp import totp_code
+
+    Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).delete()
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    login(page, user.email, password)
+    page.get_by_label("Code").fill(totp_code(secret))
+    page.get_by_role("button", name=re.compile("sign in", re.I)).click()
+    page.wait_for_load_state()
+    return secret

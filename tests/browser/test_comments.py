@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from comments.models import Comment, target_url
 from program.models import Lesson
 from program.services import access_grant
-from tests.browser.conftest import login
+from tests.browser.conftest import login, login_staff
 from tests.factories import PASSWORD, program_factory, user_factory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,7 +27,7 @@ def test_member_question_is_approved_and_answered_in_the_admin(
     program = program_factory(units=2, lessons_per_unit=1)
     member = user_factory(email="asker@example.com", name="Ann")
     access_grant(user=member, program=program, source="purchase", reason="browser test")
-    user_factory(email="admin@example.com", is_staff=True, is_superuser=True)
+    staff_user = user_factory(email="admin@example.com", is_staff=True, is_superuser=True)
     lesson = Lesson.objects.select_related("unit__program").get(
         unit__program=program, unit__position=2
     )
@@ -47,7 +47,7 @@ def test_member_question_is_approved_and_answered_in_the_admin(
     # Staff approve it from the moderation queue, then answer from its page.
     staff = browser.new_context(base_url=live_server.url)
     admin = staff.new_page()
-    login(admin, "admin@example.com", PASSWORD)
+    login_staff(admin, staff_user, PASSWORD)
     admin.goto("/admin/comments/comment/")
     expect(admin.get_by_text("waiting for review")).to_be_visible()
     admin.locator(f'input[name="_selected_action"][value="{question.pk}"]').check()

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import factories
-from tests.browser.conftest import login
+from tests.browser.conftest import login, login_staff
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,7 +20,7 @@ def test_support_grants_complimentary_access_and_member_opens_a_paid_lesson(
     paid_lesson = program.units.get(position=2).lessons.first()
     lesson_url = f"/programs/{program.slug}/unit-2/{paid_lesson.slug}/"
 
-    login(page, support_user.email, factories.PASSWORD)
+    login_staff(page, support_user, factories.PASSWORD)
     page.goto("/admin/members/member/")
     page.locator("#searchbar").fill("ann.walker@")
     page.locator("#searchbar").press("Enter")

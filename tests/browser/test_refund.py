@@ -16,7 +16,7 @@ from billing.models import Refund, RefundRequest, WebhookEvent
 from program.models import AccessEvent, Lesson, Video
 from program.selectors import user_has_access
 from tests import factories
-from tests.browser.conftest import login
+from tests.browser.conftest import login, login_staff
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,7 +65,7 @@ def test_member_asks_staff_approve_and_paid_lessons_close_while_unit_1_plays(
     expect(page.get_by_role("heading", name="Lesson 3.1")).to_be_visible()  # still open meanwhile
     page.context.clear_cookies()
 
-    login(page, "admin@example.com", factories.PASSWORD)
+    login_staff(page, admin_user, factories.PASSWORD)
     page.goto(reverse("admin:billing_refundrequest_changelist"))
     expect(page.get_by_text("member@example.com")).to_be_visible()
     page.locator("input[name=_selected_action]").first.check()
@@ -155,7 +155,7 @@ def test_a_very_long_reason_wraps_on_the_purchases_page_and_in_the_admin(
     page.context.clear_cookies()
 
     page.set_viewport_size({"width": 1280, "height": 900})
-    login(page, "admin@example.com", factories.PASSWORD)
+    login_staff(page, admin_user, factories.PASSWORD)
     page.goto(reverse("admin:billing_refundrequest_change", args=[second.pk]))
     assert page.get_by_text(word[:50]).count() >= 1
     assert page_width(page) <= 1280

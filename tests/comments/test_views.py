@@ -279,16 +279,29 @@ def test_thread_paginates_newest_first(client, article_factory, comment_factory,
     assert "Number 0" in last and "Number 4" not in last
 
 
-def test_staff_reply_from_the_site(client, staff_user, member, comment_factory):
+def test_staff_reply_from_the_site(client, admin_user, member, comment_factory):
     from django.core import mail
 
     question = comment_factory(author=member)
-    client.force_login(staff_user)
+    client.force_login(admin_user)
     response = client.post(reverse("comments:reply", args=[question.pk]), {"body": "Answer"})
     reply = Comment.objects.get(parent=question)
     assert response.status_code == 302 and response["Location"] == reply.get_absolute_url()
     assert reply.is_practitioner_answer
     assert mail.outbox[0].to == [member.email]
+
+
+def test_support_staff_cannot_post_a_practitioner_answer(client, support_user, comment_factory):
+    """Support moderates but lacks comments.add_comment: answering as the practitioner is not
+    theirs, on the site as in the admin (issue 17, defect 1)."""
+    question = comment_factory()
+    client.force_login(support_user)
+    page = client.get(reverse("comments:detail", args=[question.pk]))
+    assert page.status_code == 200
+    assert reverse("comments:reply", args=[question.pk]) not in page.content.decode()
+    response = client.post(reverse("comments:reply", args=[question.pk]), {"body": "Answer"})
+    assert response.status_code == 403
+    assert not Comment.objects.filter(parent=question).exists()
 
 
 def test_members_cannot_use_the_reply_view(client, member, comment_factory):

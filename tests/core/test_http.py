@@ -71,9 +71,18 @@ def test_same_origin_post_refuses_another_site():
     assert b"only be sent from this site" in response.content
 
 
-def test_same_origin_post_reads_the_referer_when_origin_is_null_or_missing():
-    assert _post(Origin="null", Referer="https://evil.example/page").status_code == 403
+def test_same_origin_post_reads_the_referer_when_origin_is_missing():
+    assert _post(Referer="https://evil.example/page").status_code == 403
     assert _post(Referer="http://testserver/page").status_code == 200
+
+
+@pytest.mark.parametrize("referer", [None, "http://testserver/page", "https://evil.example/"])
+def test_same_origin_post_refuses_a_null_origin(referer):
+    """A sandboxed iframe on any site posts with Origin: null, and no Referer or any it likes;
+    this site's own pages always send their origin (issue 17, defect 9)."""
+    headers = {"Origin": "null"} | ({"Referer": referer} if referer else {})
+    response = _post(**headers)
+    assert response.status_code == 403
 
 
 def test_same_origin_post_accepts_the_trusted_origins(settings):

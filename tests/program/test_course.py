@@ -515,6 +515,16 @@ def test_signup_form_include_adds_no_query(rf, program, django_assert_num_querie
     assert "csrfmiddlewaretoken" not in html and 'name="website"' in html
 
 
+def test_signup_from_a_sandboxed_frame_on_another_site_is_refused(client):
+    """Origin: null (a sandboxed iframe anywhere) sends no confirmation email (issue 17, 9)."""
+    response = client.post(
+        reverse("program:free-course-signup"), SIGNUP, headers={"Origin": "null"}
+    )
+    assert response.status_code == 403
+    assert not Subscriber.objects.exists()
+    assert mail.outbox == []
+
+
 def test_resend_by_address_answers_the_same_for_anyone(client):
     factories.subscriber_factory(email="pending@example.com")
     url = reverse("program:free-course-resend")

@@ -312,3 +312,68 @@ def test_login_with_password_reaches_the_journal(client, paid_member):
     assert client.login(email=paid_member.email, password=PASSWORD)
     response = client.get(reverse("program:journal"))
     assert response.status_code == 200
+
+
+# A `next` that is not a path on this site (a view-name-like word, Markdown, a scheme) must never
+# reach redirect() as a view name: the request is answered with the fallback, never a 500
+# (issue 17, defect 2).
+HOSTILE_NEXT = [
+    "x",
+    "home",
+    "program:journal",
+    "[x](javascript:alert(1))",
+    "javascript:alert(1)",
+    "//evil.example/",
+    "/\\evil.example/",
+    "\\\\evil.example",
+    "https://evil.example/",
+    "\x00",
+]
+
+
+@pytest.mark.parametrize("next_url", HOSTILE_NEXT)
+def test_practice_endpoints_redirect_to_a_path_whatever_next_says(
+    member_client, paid_member, program, next_url
+):
+    from program.models import JournalEntry
+
+    lesson = _lesson(program)
+    journal = reverse("program:journal")
+    answers = {
+        "safety": member_client.post(reverse("program:safety"), {"next": next_url}),
+        "journal": member_client.post(
+            f"{journal}?program={program.slug}", {"side": "left", "next": next_url}
+        ),
+        "practised": member_client.post(
+            reverse("program:lesson-practised", args=[lesson.pk]), {"next": next_url}
+        ),
+        "skip": member_client.post(
+            reverse("program:lesson-skip", args=[lesson.pk]), {"next": next_url}
+        ),
+    }
+    entry = JournalEntry.objects.get(user=paid_member)
+    answers["delete"] = member_client.post(
+        reverse("program:journal-entry-delete", args=[entry.pk]) + "?" + _q(next_url)
+    )
+    for name, response in answers.items():
+        assert response.status_code == 302, name
+        location = response["Location"]
+        assert location.startswith("/") and not location.startswith(("//", "/\\")), name
+    assert answers["practised"]["Location"] == _lesson_url(lesson)
+    assert answers["safety"]["Location"] == journal
+    # The GET form page carries only a safe `next` into the form.
+    page = member_client.get(f"{journal}?program={program.slug}&{_q(next_url)}")
+    assert page.status_code == 200
+
+
+def _q(next_url):
+    from urllib.parse import urlencode
+
+    return urlencode({"next": next_url})
+
+
+@pytest.mark.parametrize("path", ["/programs/?t=1#state", "/a:b"])
+def test_practice_next_keeps_a_path_on_this_site(member_client, program, path):
+    lesson = _lesson(program)
+    response = member_client.post(reverse("program:lesson-skip", args=[lesson.pk]), {"next": path})
+    assert response["Location"] == path

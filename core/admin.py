@@ -42,13 +42,6 @@ class ReadOnlyInline(NoWritesMixin, admin.TabularInline):
     can_delete = False
 
 
-@admin.register(ScheduledJob)
-class ScheduledJobAdmin(ReadOnlyAdmin):
-    """When each recurring job was last queued, so staff can see the schedule is alive."""
-
-    list_display = ["name", "last_enqueued_at", "last_task_id"]
-
-
 class StaffAdminSite(admin.AdminSite):
     """The site's admin (admin.site, through core.apps.SiteAdminConfig).
 
@@ -99,3 +92,11 @@ def _valid_ids(model, values: list[str]) -> bool:
     except (ValidationError, ValueError, TypeError, OverflowError):
         return False
     return True
+
+
+# Registered after StaffAdminSite: admin.site is built from this module on first use.
+@admin.register(ScheduledJob)
+class ScheduledJobAdmin(ReadOnlyAdmin):
+    """When each recurring job was last queued, so staff can see the schedule is alive."""
+
+    list_display = ["name", "last_enqueued_at", "last_task_id"]

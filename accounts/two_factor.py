@@ -55,8 +55,12 @@ class StaffTwoFactorMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
+        # The page is checked first: it costs no query, so the session and user are loaded only
+        # on staff pages (HLS segments and media stay free of database work).
+        if not is_staff_page(request.resolver_match):
+            return None
         user = getattr(request, "user", None)
-        if not needs_second_factor(user) or not is_staff_page(request.resolver_match):
+        if not needs_second_factor(user):
             return None
         if passed_second_factor(request):
             return None

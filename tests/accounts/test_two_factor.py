@@ -119,7 +119,7 @@ def test_members_may_turn_two_factor_on_from_their_account(client, member):
 
 
 def test_members_are_not_asked_for_a_second_factor(member):
-    assert _password_login(Client(), member)["Location"] == reverse("home")
+    assert _password_login(Client(), member)["Location"] == reverse("program:today")
 
 
 def test_the_two_factor_pages_open_in_the_sites_layout(client, member):

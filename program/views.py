@@ -85,7 +85,12 @@ def program_detail(request, program: str):
     return render(
         request,
         "program/program_detail.html",
-        {"program": page.program, "has_access": page.has_access, "panel": page.panel},
+        {
+            "program": page.program,
+            "has_access": page.has_access,
+            "panel": page.panel,
+            "offers": page.offers,
+        },
     )
 
 
@@ -106,6 +111,7 @@ def unit_detail(request, program: str, unit: str):
             "previous_unit": page.previous_unit,
             "next_unit": page.next_unit,
             "panel": page.panel,
+            "offers": page.offers,
         },
     )
 
@@ -138,6 +144,7 @@ def lesson_detail(request, program: str, unit: str, lesson: str):
             "next_unit": page.next_unit,
             "panel": page.panel,
             "panels": page.panels,
+            "offers": page.offers,
         },
         status=200 if page.is_open else 403,
     )

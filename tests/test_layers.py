@@ -126,7 +126,12 @@ def template_violations() -> list[str]:
             continue
         text = path.read_text()
         references = [
-            (text.count("\n", 0, m.start()) + 1, m.group(1), m.group(3), _template_owner(m.group(3)))
+            (
+                text.count("\n", 0, m.start()) + 1,
+                m.group(1),
+                m.group(3),
+                _template_owner(m.group(3)),
+            )
             for m in TEMPLATE_REFERENCE.finditer(text)
         ]
         for m in TEMPLATE_LOAD.finditer(text):

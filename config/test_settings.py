@@ -46,3 +46,7 @@ STRIPE_API_BASE = "http://127.0.0.1:9"  # the discard port: nothing listens ther
 
 # Browser tests wait for the live server's requests to finish before the database is wiped.
 MIDDLEWARE = ["tests.inflight.InFlightMiddleware", *MIDDLEWARE]  # noqa: F405
+
+# No retries of Stripe calls: tests that meet an unreachable Stripe (the discard port above) fail
+# at once instead of waiting for the client's backoff twice.
+STRIPE_MAX_NETWORK_RETRIES = 0

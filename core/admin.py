@@ -2,6 +2,7 @@
 never add, edit or delete."""
 
 from functools import wraps
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django import forms
@@ -10,34 +11,42 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.http import HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from core.models import ScheduledJob
+
+if TYPE_CHECKING:
+    # django-stubs makes the admin classes generic; at run time they cannot be subscripted.
+    ModelAdminBase = admin.ModelAdmin[Any]
+    TabularInlineBase = admin.TabularInline[Any, Any]
+else:
+    ModelAdminBase = admin.ModelAdmin
+    TabularInlineBase = admin.TabularInline
 
 # Long unbroken text that people typed (reasons, notes) wraps on these pages.
 WRAP_CSS = forms.Media(css={"all": ["css/admin-wrap.css"]})
 
 
 class NoWritesMixin:
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
-class ReadOnlyAdmin(NoWritesMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(NoWritesMixin, ModelAdminBase):
     @property
-    def media(self):
+    def media(self) -> forms.Media:
         return super().media + WRAP_CSS
 
 
-class ReadOnlyInline(NoWritesMixin, admin.TabularInline):
+class ReadOnlyInline(NoWritesMixin, TabularInlineBase):
     extra = 0
     can_delete = False
 

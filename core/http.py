@@ -2,12 +2,13 @@
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 from urllib.parse import urlsplit
 
 from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 
 
@@ -18,7 +19,8 @@ def client_ip(request: HttpRequest) -> str:
     to X-Forwarded-For; with 0 the header is ignored and REMOTE_ADDR counts.
     """
     try:
-        return get_adapter(request).get_client_ip(request)
+        address: str = get_adapter(request).get_client_ip(request)
+        return address
     except PermissionDenied:
         return ""
 
@@ -28,7 +30,7 @@ def _allowed_origins(request: HttpRequest) -> set[str]:
     return {own, *settings.CSRF_TRUSTED_ORIGINS}
 
 
-def same_origin_post(view: Callable) -> Callable:
+def same_origin_post(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """CSRF-exempt for a form that sits on cacheable public pages; refuses cross-site posts.
 
     Browsers send Origin with every POST (old ones only Referer, read when Origin is missing);
@@ -40,7 +42,7 @@ def same_origin_post(view: Callable) -> Callable:
 
     @csrf_exempt
     @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs):
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method == "POST":
             origin = request.headers.get("Origin", "")
             if not origin:

@@ -1,6 +1,7 @@
 """Emails from templates: a text body, optionally an HTML alternative, the site's name in reach."""
 
 import re
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -22,12 +23,12 @@ def staff_emails() -> list[str]:
     )
 
 
-def email_context(context: dict) -> dict:
+def email_context(context: dict[str, Any]) -> dict[str, Any]:
     """SITE_NAME and SITE_URL for every email template; the caller's own keys win."""
     return {"SITE_NAME": settings.SITE_NAME, "SITE_URL": settings.SITE_URL, **context}
 
 
-def email_subject(template_name: str, context: dict) -> str:
+def email_subject(template_name: str, context: dict[str, Any]) -> str:
     """A subject rendered from a template, on one line (a header cannot hold a line break)."""
     return " ".join(render_to_string(template_name, email_context(context)).split())
 
@@ -47,10 +48,10 @@ def email_message(
     to: list[str],
     subject: str,
     text_template: str,
-    context: dict,
+    context: dict[str, Any],
     html_template: str = "",
     reply_to: list[str] | None = None,
-    headers: dict | None = None,
+    headers: dict[str, str] | None = None,
 ) -> EmailMultiAlternatives:
     """The message, not sent: the caller sends it (or hands it to a connection of its own)."""
     context = email_context(context)

@@ -19,7 +19,8 @@ def _key(scope: str, value: str) -> str:
 
 def rate_limit_count(*, scope: str, value: str) -> int:
     """How many times `value` was counted in `scope`'s current window."""
-    return cache.get(_key(scope, value), 0)
+    count: int = cache.get(_key(scope, value), 0)
+    return count
 
 
 def rate_limit_hit(*, scope: str, value: str, period: int) -> int:

@@ -5,7 +5,7 @@
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def csv_cell(value) -> str:
+def csv_cell(value: object) -> str:
     """The value as text, with a leading apostrophe when a spreadsheet would run it as a formula."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text

@@ -11,16 +11,21 @@ media checks decide in the database. A video is open when a lesson open to the p
 published article shows it.
 """
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Q
 
+from accounts.models import User
 from program.models import Access, Article, Lesson, Program, Unit, Video
 
+# Whoever asks: a signed-in user, a visitor (AnonymousUser), or nobody (a task, an email).
+Person = User | AnonymousUser | None
 
-def _is_staff(user) -> bool:
+
+def _is_staff(user: Person) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_staff)
 
 
-def user_has_access(*, user, program: Program) -> bool:
+def user_has_access(*, user: Person, program: Program) -> bool:
     """Staff, or an active Access to `program` (one query; none for a visitor or staff)."""
     if user is None or not user.is_authenticated:
         return False
@@ -29,7 +34,7 @@ def user_has_access(*, user, program: Program) -> bool:
     return Access.objects.active().filter(user=user, program=program).exists()
 
 
-def unit_is_open(*, user, unit: Unit, has_access: bool | None = None) -> bool:
+def unit_is_open(*, user: Person, unit: Unit, has_access: bool | None = None) -> bool:
     """Whether `user` may open the lessons of `unit`.
 
     `has_access`: the answer of `user_has_access` for the unit's program when the caller already
@@ -46,11 +51,11 @@ def unit_is_open(*, user, unit: Unit, has_access: bool | None = None) -> bool:
     return has_access
 
 
-def lesson_is_open(*, user, lesson: Lesson, has_access: bool | None = None) -> bool:
+def lesson_is_open(*, user: Person, lesson: Lesson, has_access: bool | None = None) -> bool:
     return unit_is_open(user=user, unit=lesson.unit, has_access=has_access)
 
 
-def open_lessons_q(*, user, prefix: str = "") -> Q:
+def open_lessons_q(*, user: Person, prefix: str = "") -> Q:
     """The rule of `lesson_is_open` as a filter; `prefix` is the path to the lesson ("lesson__")."""
     if _is_staff(user):
         return Q()
@@ -62,7 +67,7 @@ def open_lessons_q(*, user, prefix: str = "") -> Q:
     return published & reachable
 
 
-def video_is_open(*, user, video: Video) -> bool:
+def video_is_open(*, user: Person, video: Video) -> bool:
     """One query (none for staff); the media view asks on every request."""
     if _is_staff(user):
         return True

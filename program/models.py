@@ -1,3 +1,5 @@
+from typing import Self
+
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import models
@@ -15,7 +17,7 @@ def private_storage():
 
 
 class ProgramQuerySet(models.QuerySet):
-    def published(self):
+    def published(self) -> Self:
         return self.filter(published=True)
 
 
@@ -193,7 +195,7 @@ class Lesson(TimeStamped):
 
 
 class ArticleQuerySet(models.QuerySet):
-    def published(self):
+    def published(self) -> Self:
         return self.filter(published=True)
 
 
@@ -263,7 +265,7 @@ ARTICLE_PAGE_URL_NAMES = {
 
 
 class AccessQuerySet(models.QuerySet):
-    def active(self):
+    def active(self) -> Self:
         return self.filter(revoked_at__isnull=True)
 
 

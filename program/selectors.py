@@ -4,7 +4,8 @@ Every page reader here runs a fixed number of queries, however many units or les
 has (tests/program/test_views.py counts them with 4 and 40 units). The outline, unit and lesson
 pages each get everything they show, practice panels included, from one `*_page` reader, so no
 template tag of theirs queries. Lesson and article pages also carry the panels other apps add
-through program.panels (the comment thread), read here too.
+through program.panels (the comment thread), and the outline, unit and lesson pages its offers
+(billing's Buy box), read here too.
 """
 
 from collections.abc import Mapping
@@ -14,7 +15,7 @@ from django.db.models import Prefetch
 
 from program.access import unit_is_open, user_has_access
 from program.models import Article, Lesson, Program, Unit
-from program.panels import Panel, collect
+from program.panels import Panel, collect, offers
 from program.practice.selectors import (
     LessonPanel,
     ProgramPanel,
@@ -113,6 +114,7 @@ class ProgramPage:
     program: Program
     has_access: bool
     panel: ProgramPanel | None
+    offers: list[Panel]
 
 
 def program_page(*, user, slug: str) -> ProgramPage:
@@ -121,7 +123,12 @@ def program_page(*, user, slug: str) -> ProgramPage:
     program = program_for_outline(slug=slug)
     has_access = user_has_access(user=user, program=program)
     panel = program_panel(user=user, program=program) if has_access else None
-    return ProgramPage(program=program, has_access=has_access, panel=panel)
+    return ProgramPage(
+        program=program,
+        has_access=has_access,
+        panel=panel,
+        offers=offers(user=user, program=program, has_access=has_access),
+    )
 
 
 @dataclass
@@ -132,6 +139,7 @@ class UnitPage:
     previous_unit: Unit | None
     next_unit: Unit | None
     panel: UnitPanel | None
+    offers: list[Panel]
 
     @property
     def program(self) -> Program:
@@ -151,6 +159,7 @@ def unit_page(*, user, program_slug: str, unit_slug: str) -> UnitPage:
         previous_unit=previous_unit,
         next_unit=next_unit,
         panel=unit_panel(user=user, unit=unit) if is_open else None,
+        offers=offers(user=user, program=unit.program, has_access=has_access),
     )
 
 
@@ -168,6 +177,7 @@ class LessonPage:
     next_unit: Unit | None
     panel: LessonPanel | None
     panels: list[Panel]
+    offers: list[Panel]
 
     @property
     def unit(self) -> Unit:
@@ -209,4 +219,5 @@ def lesson_page(
         next_unit=next_unit,
         panel=lesson_panel(user=user, lesson=lesson) if is_open else None,
         panels=collect(user=user, target=lesson, is_open=is_open, params=params or {}),
+        offers=offers(user=user, program=lesson.unit.program, has_access=has_access),
     )

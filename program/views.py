@@ -110,6 +110,7 @@ def program_detail(request, program: str):
             )
             if page.has_access
             else None,
+            "offers": page.offers,
         },
     )
 
@@ -131,6 +132,7 @@ def unit_detail(request, program: str, unit: str):
             "previous_unit": page.previous_unit,
             "next_unit": page.next_unit,
             "panel": page.panel,
+            "offers": page.offers,
         },
     )
 
@@ -163,6 +165,7 @@ def lesson_detail(request, program: str, unit: str, lesson: str):
             "next_unit": page.next_unit,
             "panel": page.panel,
             "panels": page.panels,
+            "offers": page.offers,
         },
         # A locked lesson is a page with the buy prompt, not an error: link previews and search
         # engines read 403 as one. Nothing paid is on it (no video, no instructions).

@@ -4,7 +4,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export UV_PYTHON_DOWNLOADS=never
-export PYTHONDONTWRITEBYTECODE=1
+# Bytecode is written (into __pycache__, ignored by git): without it every Python process, and
+# the tests that start manage.py or a server, compiled Django and the stripe library again.
+unset PYTHONDONTWRITEBYTECODE
 
 python_ok() {
   # True when "$1" runs and is CPython >= 3.12 (pyenv shims for absent versions fail here).

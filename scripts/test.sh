@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite (set DATABASE_URL=postgres://... to run it on PostgreSQL).
+# Runs ruff, mypy (scripts/mypy_check.py) and the whole test suite with two pytest-xdist workers
+# (set DATABASE_URL=postgres://... to run it on PostgreSQL).
 # Installs Debian's Chromium for the browser tests when it is missing and we may install it.
 source "$(dirname "$0")/env.sh"
 
@@ -15,4 +16,15 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v ffmpeg >/dev/null 2>&1;
 fi
 
 "$VENV_PY" -m ruff check --quiet .
-exec "$VENV_PY" -m pytest "$@"
+# mypy against its baseline (mypy-baseline.txt may only shrink); cached in .mypy_cache.
+# SKIP_MYPY=1 leaves it out of a quick loop on a few tests.
+if [ -z "${SKIP_MYPY:-}" ]; then "$VENV_PY" scripts/mypy_check.py; fi
+
+# Two pytest-xdist workers (one per core, at most two: CI has two); TEST_WORKERS=0 runs serially
+# in one process. `loadgroup` keeps the browser and PostgreSQL concurrency tests on one worker,
+# one after another (tests/conftest.py puts them in one group). A later `-n` argument wins.
+WORKERS="${TEST_WORKERS:-$(nproc 2>/dev/null || echo 1)}"
+if [ "$WORKERS" -gt 2 ] && [ -z "${TEST_WORKERS:-}" ]; then WORKERS=2; fi
+PARALLEL=()
+if [ "$WORKERS" -ge 2 ]; then PARALLEL=(-n "$WORKERS" --dist loadgroup); fi
+exec "$VENV_PY" -m pytest "${PARALLEL[@]}" "$@"

@@ -5,6 +5,30 @@ import pytest
 from tests import factories
 
 
+# --- test collection: parallel runs (scripts/test.sh: pytest-xdist `-n 2 --dist loadgroup`) ---
+def _runs_serially(item) -> bool:
+    """Browser journeys and PostgreSQL concurrency tests: timing-sensitive (threads racing on row
+    locks, a Chromium per worker), so they share one xdist group and run one after another on
+    one worker while the other worker takes the rest."""
+    if "tests/browser/" in item.nodeid or item.get_closest_marker("postgres"):
+        return True
+    # The concurrency tests written before the marker skip on SQLite with a reason naming it.
+    return any(
+        "PostgreSQL" in str(mark.kwargs.get("reason", "")) for mark in item.iter_markers("skipif")
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.db import connection
+
+    for item in items:
+        if _runs_serially(item):
+            item.add_marker(pytest.mark.xdist_group("serial"))
+        # `@pytest.mark.postgres` alone is enough: such a test skips on SQLite, saying why.
+        if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (row locks, concurrency)"))
+
+
 @pytest.fixture
 def user_factory(db):
     return factories.user_factory

@@ -89,3 +89,16 @@ def test_the_rule_is_written_once():
         if "revoked_at__isnull" in text or "accesses__" in text:
             offenders.append(relative)
     assert offenders == []
+
+
+def test_staff_have_every_program_and_open_a_video_no_page_shows_without_a_query(
+    program, django_assert_num_queries
+):
+    """Found by mutation testing (scripts/mutation.sh program/access.py): staff answered "no
+    access" and the staff shortcut for videos could both be removed without a test failing."""
+    staff = _person("staff", program)
+    unused = Video.objects.create(title="not on any page yet", file="videos/new.mp4")
+    with django_assert_num_queries(0):
+        assert user_has_access(user=staff, program=program) is True
+        assert video_is_open(user=staff, video=unused) is True
+    assert not video_is_open(user=_person("member", program), video=unused)

@@ -52,3 +52,30 @@ def test_article_pages_ask_the_same_providers(calls, member, article_factory):
     found = article_panels(user=member, article=article, params={})
     assert _probe(found).data == "open=True"
     assert calls == [(member, article, True, {})]
+
+
+def test_the_outline_unit_and_lesson_pages_carry_the_offers_with_the_access_answer(
+    monkeypatch, member, staff_user, program
+):
+    """The Buy box joins program's pages as an offer (billing registers it), told whether the
+    person already has the program, so it asks nothing itself."""
+    from program.selectors import program_page, unit_page
+
+    seen = []
+
+    def provider(*, user, program, has_access):
+        seen.append((user, program, has_access))
+        return None if has_access else "buy"
+
+    monkeypatch.setitem(panels._offer_providers, "probe", ("probe.html", provider))
+    lesson = program.units.get(position=2).lessons.first()
+    outline = program_page(user=member, slug=program.slug)
+    unit = unit_page(user=member, program_slug=program.slug, unit_slug=lesson.unit.slug)
+    locked = _page(member, lesson, {})
+    staff = _page(staff_user, lesson, {})
+    probe = panels.Panel(name="probe", template="probe.html", data="buy")
+    assert [_probe(page.offers) for page in (outline, unit, locked)] == [probe] * 3
+    assert _probe(staff.offers) is None
+    assert seen == [(member, program, False)] * 3 + [(staff_user, program, True)]
+    # billing's Buy box is registered the same way.
+    assert panels._offer_providers["buy"][0] == "billing/includes/buy_button.html"

@@ -1,0 +1,20 @@
+"""What billing adds to program's pages through program.panels (registered in billing.apps)."""
+
+from dataclasses import dataclass
+
+from program.models import Program
+
+
+@dataclass(frozen=True)
+class BuyBox:
+    """The Buy box's data: the program on offer, and whether the person already has it (then the
+    box links to the program instead of selling it)."""
+
+    program: Program
+    owned: bool
+
+
+def buy_box(*, user, program: Program, has_access: bool) -> BuyBox:
+    """The offer on the outline and on locked units and lessons. No query: the page has already
+    asked program.access whether `user` has `program`."""
+    return BuyBox(program=program, owned=has_access)

@@ -3,6 +3,8 @@
 from django import forms
 from django.contrib import admin
 
+from core.models import ScheduledJob
+
 # Long unbroken text that people typed (reasons, notes) wraps on these pages.
 WRAP_CSS = forms.Media(css={"all": ["css/admin-wrap.css"]})
 
@@ -27,3 +29,10 @@ class ReadOnlyAdmin(NoWritesMixin, admin.ModelAdmin):
 class ReadOnlyInline(NoWritesMixin, admin.TabularInline):
     extra = 0
     can_delete = False
+
+
+@admin.register(ScheduledJob)
+class ScheduledJobAdmin(ReadOnlyAdmin):
+    """When each recurring job was last queued, so staff can see the schedule is alive."""
+
+    list_display = ["name", "last_enqueued_at", "last_task_id"]

@@ -46,6 +46,9 @@ fi
 
 "$VENV_PY" manage.py db_worker &
 pids+=($!)
+# Recurring jobs (Stripe reconciliation, reminders, retention) go on the queue when they are due.
+"$VENV_PY" manage.py run_schedule &
+pids+=($!)
 
 cat <<MSG
 

@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class BillingConfig(AppConfig):
     name = "billing"
     verbose_name = "Billing"
+
+    def ready(self):
+        from billing.reconcile import RECONCILE_EVERY
+        from billing.tasks import stripe_reconcile_task
+        from core import schedule
+
+        # Stripe is the source of truth: lost, late or unplaceable events are repaired here.
+        schedule.register(
+            name="stripe-reconcile", task=stripe_reconcile_task, every=RECONCILE_EVERY
+        )

@@ -119,6 +119,11 @@ class Purchase(TimeStamped):
         # time keeps keys unique even when a fresh database starts numbering at 1 again.
         return f"purchase-{self.pk}-{self.created_at:%Y%m%dT%H%M%S%f}-checkout-session"
 
+    @property
+    def duplicate_refund_idempotency_key(self) -> str:
+        # A second payment for a program already paid is refunded once, whoever asks again.
+        return f"purchase-{self.pk}-{self.created_at:%Y%m%dT%H%M%S%f}-duplicate-refund"
+
 
 class PurchaseEvent(models.Model):
     """Append-only history of a purchase: every status change and what caused it."""
@@ -139,6 +144,9 @@ class PurchaseEvent(models.Model):
         DISPUTE_WON = "dispute_won", "Dispute won"
         DISPUTE_LOST = "dispute_lost", "Dispute lost"
         DISPUTE_CLOSED = "dispute_closed", "Dispute closed without a chargeback"
+        DUPLICATE_PAYMENT = "duplicate_payment", "Second payment for a program already paid"
+        REFUND_REVERSED = "refund_reversed", "Refund failed after it had succeeded"
+        RECONCILED = "reconciled", "Repaired from Stripe's state"
 
     purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -176,6 +184,14 @@ class WebhookEvent(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     processing_attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Not processed yet (it could not be placed, or its handler failed): when the "
+            "reconciliation tries it again."
+        ),
+    )
     error = models.TextField(blank=True, help_text="The last handler failure, if any.")
     note = models.TextField(blank=True, help_text="What the handler decided, in words.")
     refused = models.BooleanField(
@@ -314,6 +330,7 @@ class Refund(TimeStamped):
         SITE = "site", "Approved on the site"
         DASHBOARD = "dashboard", "Made in the Stripe dashboard"
         OUTSIDE_STRIPE = "outside_stripe", "Refunded outside Stripe"
+        DUPLICATE = "duplicate", "Second payment refunded automatically"
 
     purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="refunds")
     request = models.ForeignKey(

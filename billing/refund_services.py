@@ -256,6 +256,30 @@ def _refund_attempt_failed(*, refund_pk: int, reason: str, definite: bool, actor
             refund_request_status_set(request, to=Status.FAILED, note=reason, actor=actor)
 
 
+def refund_attempt_not_sent(*, refund_pk: int, reason: str, label: str) -> None:
+    """The reconciliation found an approval that never reached Stripe (the process stopped
+    after "processing"): the request goes back to staff as failed, and its attempt stays
+    pending, so Retry sends the same Idempotency-Key and cannot refund twice."""
+    purchase_id = Refund.objects.values_list("purchase_id", flat=True).get(pk=refund_pk)
+    with transaction.atomic():
+        purchase = purchase_lock(purchase_id)
+        refund = Refund.objects.select_for_update().get(pk=refund_pk)
+        request = RefundRequest.objects.select_for_update().get(pk=refund.request_id)
+        if request.status != Status.PROCESSING or refund.stripe_refund_id:
+            return
+        RefundEvent.objects.create(refund=refund, status=refund.status, source_label=label[:200])
+        request.failure_reason = reason
+        request.save(update_fields=["failure_reason", "updated_at"])
+        refund_request_status_set(request, to=Status.FAILED, note=reason, actor_label=label)
+        purchase_record(
+            purchase=purchase,
+            source_label=label,
+            note=f"Refund request #{request.pk}: {reason}",
+            data={"refund_request": request.pk, "refund": refund.pk, "not_sent": True},
+            changes={"needs_attention": True},
+        )
+
+
 def refund_request_decline(*, request_id: int, actor, note: str) -> RefundRequest:
     """Decline a request with a note for the member (required)."""
     note = note.strip()

@@ -29,6 +29,7 @@ from program.services import access_grant
 logger = logging.getLogger(__name__)
 
 PAID_PAYMENT_STATUSES = {"paid", "no_payment_required"}
+INTENT_FAILED_STATUSES = {"requires_payment_method", "canceled"}
 # A pending purchase whose checkout page stays open at least this long is reused instead of
 # starting a second checkout (a double tap on Buy must not lead to paying twice).
 REUSE_MARGIN = timedelta(minutes=10)
@@ -119,6 +120,12 @@ def purchase_start(*, user, program: Program) -> Purchase:
         if _payment_processing(user=user, program=program):
             raise PurchaseNotAllowed("processing", "A payment for this program is being processed.")
 
+    _checkouts_supersede(user=user, program=program)
+    if user_has_access(user=user, program=program):
+        raise PurchaseNotAllowed("has_access", "You already have the full program.")
+    if _payment_processing(user=user, program=program):
+        raise PurchaseNotAllowed("processing", "A payment for this program is being processed.")
+
     with transaction.atomic():
         purchase = Purchase.objects.create(
             user=user,
@@ -181,6 +188,32 @@ def purchase_start(*, user, program: Program) -> Purchase:
     return purchase
 
 
+def _checkouts_supersede(*, user, program: Program) -> None:
+    """Before a new checkout, close every earlier one of this member for this program at Stripe
+    (checkout.sessions.expire), so one lifetime membership cannot be paid twice from an old
+    page (a price change, or a session near its end). A session Stripe will not expire was
+    completed meanwhile: what Stripe says of it is applied instead (paid -> fulfilled).
+    Raises stripe.StripeError when Stripe cannot be asked: no second checkout is started then."""
+    earlier = Purchase.objects.filter(
+        user=user,
+        program=program,
+        status=Purchase.Status.PENDING,
+        stripe_checkout_session_id__isnull=False,
+    ).order_by("created_at")
+    for purchase in earlier:
+        session_id = purchase.stripe_checkout_session_id
+        try:
+            session = stripe_client().v1.checkout.sessions.expire(session_id)
+        except stripe.InvalidRequestError:
+            # Not open any more: completed (paid or a delayed payment) or expired already.
+            session = stripe_client().v1.checkout.sessions.retrieve(
+                session_id, params={"expand": ["payment_intent"]}
+            )
+        purchase_sync_from_session(
+            session=session, source_label=f"new checkout by member {user.pk} (superseded)"
+        )
+
+
 # ------------------------------------------------------------------------------------------------
 # Status changes: the one function that moves a purchase from one status to another
 # ------------------------------------------------------------------------------------------------
@@ -197,6 +230,15 @@ PURCHASE_ALLOWED_FROM: dict[str, frozenset[str]] = {
     _S.REFUNDED: frozenset({_S.PAID, _S.PARTIALLY_REFUNDED}),
     _S.CHARGED_BACK: frozenset({_S.PAID, _S.PARTIALLY_REFUNDED}),
 }
+# A refund that failed after it had succeeded gives the money back to the purchase: the one way
+# back from refunded, so that no "paid" (a late success page) can ever undo a refund.
+PURCHASE_KIND_ALLOWED_FROM: dict[str, frozenset[str]] = {
+    PurchaseEvent.Kind.REFUND_REVERSED: frozenset({_S.REFUNDED, _S.PARTIALLY_REFUNDED}),
+}
+# Statuses a purchase reaches only after it was paid.
+PAID_BEFORE = frozenset({_S.PARTIALLY_REFUNDED, _S.REFUNDED, _S.CHARGED_BACK})
+# Statuses in which the purchase holds the member's money and gives access.
+HOLDS_PAYMENT = frozenset({_S.PAID, _S.PARTIALLY_REFUNDED})
 
 
 def purchase_record(
@@ -246,7 +288,8 @@ def purchase_transition(
     with transaction.atomic():
         locked = Purchase.objects.select_for_update().get(pk=purchase.pk)
         before = locked.status
-        if before not in PURCHASE_ALLOWED_FROM[to]:
+        allowed = PURCHASE_KIND_ALLOWED_FROM.get(kind, PURCHASE_ALLOWED_FROM[to])
+        if before not in allowed:
             if before != to:
                 logger.warning(
                     "Purchase %s: %s refused (%s cannot become %s)", locked.pk, kind, before, to
@@ -414,6 +457,8 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
             return purchase
         if session.get("payment_status") not in PAID_PAYMENT_STATUSES:
             return purchase
+        if purchase.status in PAID_BEFORE:
+            return purchase  # paid, then refunded or charged back: the session says so too
         mismatches = _session_mismatches(session, purchase)
         if mismatches:
             _session_refused(purchase, session, mismatches, source_label)
@@ -443,7 +488,19 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
         if not paid:
             purchase.refused = f"a paid session cannot make a {purchase.status} purchase paid"
             return purchase
-        if purchase.user is not None:
+        first = (
+            Purchase.objects.filter(
+                user=purchase.user, program=purchase.program, status__in=HOLDS_PAYMENT
+            )
+            .exclude(pk=purchase.pk)
+            .order_by("paid_at", "pk")
+            .first()
+            if purchase.user is not None
+            else None
+        )
+        if first is not None:
+            _duplicate_payment_refund(purchase, first=first, source_label=source_label)
+        elif purchase.user is not None:
             access_grant(
                 user=purchase.user,
                 program=purchase.program,
@@ -455,6 +512,40 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
             # recorded, and the task itself sends at most once (receipt_sent_at).
             purchase_receipt_send.enqueue(purchase_id=purchase.pk)
     return purchase
+
+
+def _duplicate_payment_refund(purchase: Purchase, *, first: Purchase, source_label: str) -> None:
+    """A second payment for a lifetime membership the member already paid for (two checkouts
+    paid in two tabs, or an old page paid after a new one): no second access and no receipt;
+    the later payment is refunded in full, once (one Refund row, one Idempotency-Key), and the
+    member and staff are told. Runs inside the locked fulfilment that made it paid."""
+    from billing.models import Refund, RefundEvent
+    from billing.tasks import purchase_duplicate_refund_send, purchase_duplicate_tell
+
+    if purchase.refunds.filter(source=Refund.Source.DUPLICATE).exists():
+        return
+    purchase_record(
+        purchase=purchase,
+        kind=PurchaseEvent.Kind.DUPLICATE_PAYMENT,
+        source_label=source_label,
+        note=(
+            f"Purchase #{first.pk} already paid for this program: this second payment is "
+            "refunded automatically and grants nothing."
+        ),
+        data={"first_purchase": first.pk},
+        changes={"needs_attention": True},
+    )
+    refund = Refund.objects.create(
+        purchase=purchase,
+        amount_cents=purchase.amount_cents,
+        currency=purchase.currency,
+        source=Refund.Source.DUPLICATE,
+        note=f"Second payment; purchase #{first.pk} was paid first.",
+    )
+    RefundEvent.objects.create(refund=refund, status=refund.status, source_label=source_label)
+    # Enqueued in this transaction: the refund is asked for if and only if it is recorded.
+    purchase_duplicate_refund_send.enqueue(refund_id=refund.pk)
+    purchase_duplicate_tell.enqueue(purchase_id=purchase.pk, first_purchase_id=first.pk)
 
 
 def purchase_checkout_ended(
@@ -500,6 +591,26 @@ def purchase_sync_from_session(*, session: Any, source_label: str) -> Purchase |
     session = _as_dict(session)
     if session.get("payment_status") in PAID_PAYMENT_STATUSES:
         return purchase_fulfil_from_session(session=session, source_label=source_label)
+    if session.get("status") == "expired":
+        return purchase_checkout_ended(
+            session=session,
+            to=Purchase.Status.EXPIRED,
+            kind=PurchaseEvent.Kind.EXPIRED,
+            source_label=source_label,
+        )
+    intent = session.get("payment_intent")
+    if (
+        session.get("status") == "complete"
+        and isinstance(intent, Mapping)
+        and intent.get("status") in INTENT_FAILED_STATUSES
+    ):
+        # A delayed payment method that failed: Stripe leaves the session complete and unpaid.
+        return purchase_checkout_ended(
+            session=session,
+            to=Purchase.Status.FAILED,
+            kind=PurchaseEvent.Kind.FAILED,
+            source_label=source_label,
+        )
     if session.get("status") == "complete":
         return purchase_checkout_ended(
             session=session,

@@ -34,7 +34,7 @@ from billing.services import (
 from billing.stripe_client import stripe_client
 from billing.tasks import refund_request_email_member
 from core.money import money_format
-from program.services import access_revoke
+from program.services import access_grant, access_revoke
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +169,9 @@ def purchase_refunds_settle(
     if total == purchase.amount_refunded_cents:
         return
     status_before = purchase.status
+    if total < purchase.amount_refunded_cents and status_before in REFUND_REVERSIBLE:
+        _refund_reversed(purchase, total=total, label=label)
+        return
     target = None
     if total >= purchase.amount_cents:
         target = Purchase.Status.REFUNDED
@@ -223,6 +226,40 @@ def purchase_refunds_settle(
             refund_request_status_set(
                 request, to=Status.REFUNDED, note="Refunded", actor=actor, actor_label=label
             )
+
+
+REFUND_REVERSIBLE = {Purchase.Status.REFUNDED, Purchase.Status.PARTIALLY_REFUNDED}
+
+
+def _refund_reversed(purchase: Purchase, *, total: int, label: str) -> None:
+    """A refund that had succeeded failed later (the card was closed, say): Stripe put the money
+    back in our balance, so the member has paid and must have what they paid for. The refunded
+    total goes back down, the status follows it, access is restored and staff are flagged to
+    refund the member another way (or not)."""
+    target = Purchase.Status.PARTIALLY_REFUNDED if total > 0 else Purchase.Status.PAID
+    before = purchase.amount_refunded_cents
+    purchase_transition(
+        purchase=purchase,
+        to=target,
+        kind=PurchaseEvent.Kind.REFUND_REVERSED,
+        source_label=label,
+        note=(
+            f"A refund failed after it had succeeded: refunded so far "
+            f"{money_format(before, purchase.currency)} -> {money_format(total, purchase.currency)}. "
+            "The money is back in our Stripe balance; access is restored. Refund the member "
+            "another way if they still want it."
+        ),
+        data={"amount_refunded_cents": total, "amount_refunded_before": before},
+        changes={"amount_refunded_cents": total, "needs_attention": True},
+    )
+    if purchase.user is not None:
+        access_grant(
+            user=purchase.user,
+            program=purchase.program,
+            source="refund_failed",
+            reason=f"A refund of purchase #{purchase.pk} failed after it had succeeded",
+            actor_label=label,
+        )
 
 
 def purchase_access_end(purchase: Purchase, *, source: str, reason: str, actor, label: str) -> None:
@@ -303,11 +340,12 @@ def refund_sync_from_stripe(*, refund: Any, source_label: str, actor=None) -> Re
         if actor is None and row.request_id:
             # The webhook got here before the approver's own write: the approver still decided.
             actor = RefundRequest.objects.get(pk=row.request_id).decided_by
-        reason = (
-            f"Refund request #{row.request_id} approved and refunded"
-            if row.request_id
-            else f"Refund {refund_id} made in the Stripe dashboard"
-        )
+        if row.request_id:
+            reason = f"Refund request #{row.request_id} approved and refunded"
+        elif row.source == Refund.Source.DUPLICATE:
+            reason = f"Second payment refunded automatically (refund {refund_id})"
+        else:
+            reason = f"Refund {refund_id} made in the Stripe dashboard"
         purchase_refunds_settle(
             purchase,
             label=source_label,
@@ -383,3 +421,26 @@ def payment_refunds_record(purchase: Purchase, *, actor, label: str) -> list[dic
             news.append(refund)
         refund_sync_from_stripe(refund=refund, source_label=label, actor=actor)
     return news
+
+
+def duplicate_refund_send(*, refund_id: int, label: str = "automatic refund of a second payment"):
+    """Ask Stripe to refund a second payment (see services._duplicate_payment_refund), with the
+    purchase's own Idempotency-Key, so asking again (the worker, the reconciliation) can never
+    refund twice; Stripe's answer is recorded through refund_sync_from_stripe. Returns the
+    Refund as it is now. Raises stripe.StripeError when Stripe gave no answer: the Refund stays
+    pending and the reconciliation asks again."""
+    refund = Refund.objects.select_related("purchase").get(pk=refund_id)
+    if refund.stripe_refund_id or refund.status != Refund.Status.PENDING:
+        return refund
+    purchase = refund.purchase
+    answer = stripe_client().v1.refunds.create(
+        params={
+            "payment_intent": purchase.stripe_payment_intent_id,
+            "reason": "duplicate",
+            "metadata": {"refund_id": str(refund.pk), "purchase_id": str(purchase.pk)},
+        },
+        options={"idempotency_key": purchase.duplicate_refund_idempotency_key},
+    )
+    refund_sync_from_stripe(refund=answer, source_label=f"Stripe's answer to the {label}")
+    refund.refresh_from_db()
+    return refund

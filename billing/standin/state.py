@@ -68,6 +68,9 @@ class StateFileError(Exception):
     pass
 
 
+# How a dispute can end at Stripe: won or lost, or an inquiry closed without a chargeback.
+DISPUTE_CLOSED_STATUSES = frozenset({"won", "lost", "warning_closed", "prevented"})
+
 # The smallest total Stripe charges, with Stripe's way of writing it in the refusal.
 MINIMUM_CHARGE = {"usd": (50, "$0.50 usd"), "eur": (50, "€0.50 eur"), "gbp": (30, "£0.30 gbp")}
 _SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£"}
@@ -734,6 +737,21 @@ class StandinState:
             self.emit("charge.refunded", charge_snapshot, mode)
         return refund_snapshot
 
+    def refund_fail_later(self, refund_id: str, *, failure_reason: str, mode=None) -> dict:
+        """A refund that succeeded fails afterwards (the card was closed, say): Stripe returns
+        the amount to the balance, the charge counts it as not refunded, refund.failed goes out."""
+        with self.lock:
+            refund = self.get(refund_id, "refund", param="refund")
+            if refund["status"] != "succeeded":
+                raise ApiError(400, f"Refund {refund_id} is {refund['status']}, not succeeded.")
+            charge = self.get(refund["charge"], "charge")
+            refund.update({"status": "failed", "failure_reason": failure_reason})
+            charge["amount_refunded"] -= refund["amount"]
+            charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+            snapshot = deepcopy(refund)
+        self.emit("refund.failed", snapshot, mode)
+        return snapshot
+
     def dispute_create(self, params: dict, mode=None) -> dict:
         with self.lock:
             charge = self._charge_for(params)
@@ -757,8 +775,12 @@ class StandinState:
         return snapshot
 
     def dispute_close(self, dispute_id: str, outcome: str, mode=None) -> dict:
-        if outcome not in {"won", "lost"}:
-            raise ApiError(400, "outcome must be won or lost", param="outcome")
+        if outcome not in DISPUTE_CLOSED_STATUSES:
+            raise ApiError(
+                400,
+                "outcome must be one of " + ", ".join(sorted(DISPUTE_CLOSED_STATUSES)),
+                param="outcome",
+            )
         with self.lock:
             dispute = self.get(dispute_id, "dispute")
             dispute["status"] = outcome

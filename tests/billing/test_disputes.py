@@ -86,10 +86,9 @@ def test_a_dispute_closed_without_a_chargeback_ends_the_disputed_flag(
     purchase.refresh_from_db()
     assert purchase.disputed
 
-    closed = standin.emit(
-        "charge.dispute.closed", object={**dispute, "status": status}, deliver="none"
-    )
-    assert deliver_event(closed["event"]["id"]).status_code == 200
+    standin.dispute_close(dispute["id"], outcome=status, deliver="none")
+    (closed,) = standin_events(dispute["id"], "charge.dispute.closed")
+    assert deliver_event(closed["id"]).status_code == 200
 
     purchase.refresh_from_db()
     assert not purchase.disputed and purchase.status == Purchase.Status.PAID

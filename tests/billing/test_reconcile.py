@@ -372,3 +372,58 @@ def call_command_output(*args) -> str:
     out = StringIO()
     call_command(*args, stdout=out)
     return out.getvalue()
+
+
+# ------------------------------------------------------------------------------------------------
+# Staff: "Check with Stripe"
+# ------------------------------------------------------------------------------------------------
+def test_staff_check_a_purchase_with_stripe_in_the_admin(client, standin, program, admin_user):
+    from django.urls import reverse
+
+    purchase, _intent = unpaid_at_stripe(standin, program)
+    client.force_login(admin_user)
+    changelist = reverse("admin:billing_purchase_changelist")
+
+    response = client.post(
+        changelist,
+        {"action": "check_with_stripe", "_selected_action": [purchase.pk]},
+        follow=True,
+    )
+
+    page = response.content.decode()
+    assert f"Purchase #{purchase.pk} differed from Stripe and was repaired" in page
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.PAID
+    (repair,) = purchase.events.filter(kind=PurchaseEvent.Kind.RECONCILED)
+    assert repair.source_label == f"staff {admin_user.email}: check"
+    again = client.post(
+        changelist, {"action": "check_with_stripe", "_selected_action": [purchase.pk]}, follow=True
+    )
+    assert f"Purchase #{purchase.pk} matches Stripe (paid)" in again.content.decode()
+
+
+def test_staff_check_a_refund_request_left_processing_in_the_admin(
+    client, standin, paid_purchase_factory, admin_user, monkeypatch
+):
+    from django.urls import reverse
+
+    from billing import reconcile
+
+    purchase = paid_purchase_factory()
+    request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
+    approve_and_die(monkeypatch, request, admin_user, after_stripe=False)
+    monkeypatch.setattr(reconcile, "PROCESSING_GRACE", timedelta(0))
+    monkeypatch.setattr(
+        reconcile.refund_request_check_with_stripe, "__kwdefaults__", {"grace": timedelta(0)}
+    )
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("admin:billing_refundrequest_changelist"),
+        {"action": "check_with_stripe", "_selected_action": [request.pk]},
+        follow=True,
+    )
+
+    assert "Stripe&#x27;s state makes it refund failed" in response.content.decode()
+    request.refresh_from_db()
+    assert request.status == RefundRequest.Status.FAILED

@@ -237,3 +237,14 @@ def test_the_deploy_guide_names_every_event_the_site_handles_and_no_other():
     named = set(re.findall(r"`([a-z_]+(?:\.[a-z_]+)+)`", step))
     named.discard("billing.webhooks.WEBHOOK_HANDLERS")
     assert named == set(WEBHOOK_HANDLERS)
+
+
+def test_while_rolling_secrets_a_stale_event_signed_with_the_first_secret_is_refused(
+    client, settings
+):
+    settings.STRIPE_WEBHOOK_SECRET = f"whsec_new_one, {SECRET}"
+    stale = int(time.time()) - 3600
+    body = event_body("invoice.paid", {"id": "in_1", "object": "invoice"}, id="evt_stale")
+    assert signed_post(client, body, secret="whsec_new_one", timestamp=stale).status_code == 400
+    assert signed_post(client, body, secret=SECRET, timestamp=stale).status_code == 400
+    assert not WebhookEvent.objects.exists()

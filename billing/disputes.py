@@ -18,7 +18,6 @@ from billing.services import (
     purchase_transition,
 )
 from billing.stripe_sync import (
-    REFUNDABLE,
     purchase_access_end,
     purchase_charge_fill,
     purchase_for_stripe_object,
@@ -142,7 +141,7 @@ def _dispute_won(purchase: Purchase, dispute: Dispute, *, label: str) -> None:
         data={"dispute": dispute.stripe_dispute_id},
         changes={"disputed": False},
     )
-    if purchase.user is not None and purchase.status in REFUNDABLE:
+    if purchase.user is not None and purchase.holds_payment:
         access_grant(
             user=purchase.user,
             program=purchase.program,

@@ -21,9 +21,9 @@ class PurchaseQuerySet(GuardedQuerySet):
     def paid(self):
         return self.filter(status=Purchase.Status.PAID)
 
-    def refundable(self):
-        """Purchases a member may still ask a refund of (paid, or partly refunded)."""
-        return self.filter(status__in=[Purchase.Status.PAID, Purchase.Status.PARTIALLY_REFUNDED])
+    def holding_payment(self):
+        """Purchases that hold the member's money and give access (Purchase.holds_payment)."""
+        return self.filter(status__in=Purchase.HOLDS_PAYMENT)
 
 
 class Purchase(Guarded, TimeStamped):
@@ -87,6 +87,10 @@ class Purchase(Guarded, TimeStamped):
 
     objects = PurchaseQuerySet.as_manager()
 
+    # Paid, or partly refunded: the purchase holds the member's money, gives access and may
+    # still be refunded. One name for the rule (Purchase.holds_payment).
+    HOLDS_PAYMENT = (Status.PAID, Status.PARTIALLY_REFUNDED)
+
     class Meta:
         constraints = [
             models.CheckConstraint(
@@ -110,6 +114,10 @@ class Purchase(Guarded, TimeStamped):
     @property
     def amount_display(self) -> str:
         return money_format(self.amount_cents, self.currency)
+
+    @property
+    def holds_payment(self) -> bool:
+        return self.status in self.HOLDS_PAYMENT
 
     @property
     def status_for_member(self) -> str:

@@ -24,7 +24,6 @@ from billing.models import (
 from billing.services import purchase_record
 from billing.stripe_client import stripe_client
 from billing.stripe_sync import (
-    REFUNDABLE,
     payment_refunds_record,
     purchase_lock,
     purchase_refunds_settle,
@@ -99,7 +98,7 @@ def refund_request_create(
         existing = open_request.first()
         if existing is not None:
             return existing, False
-        if purchase.status not in REFUNDABLE:
+        if not purchase.holds_payment:
             raise RefundNotAllowed("not_refundable", "This purchase has no payment left to refund.")
         request = RefundRequest.objects.create(purchase=purchase, user=user, reason=reason.strip())
         refund_request_status_set(request, to=Status.REQUESTED, note=request.reason, actor=user)

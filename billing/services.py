@@ -237,8 +237,6 @@ PURCHASE_KIND_ALLOWED_FROM: dict[str, frozenset[str]] = {
 }
 # Statuses a purchase reaches only after it was paid.
 PAID_BEFORE = frozenset({_S.PARTIALLY_REFUNDED, _S.REFUNDED, _S.CHARGED_BACK})
-# Statuses in which the purchase holds the member's money and gives access.
-HOLDS_PAYMENT = frozenset({_S.PAID, _S.PARTIALLY_REFUNDED})
 
 
 def purchase_record(
@@ -489,9 +487,8 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
             purchase.refused = f"a paid session cannot make a {purchase.status} purchase paid"
             return purchase
         first = (
-            Purchase.objects.filter(
-                user=purchase.user, program=purchase.program, status__in=HOLDS_PAYMENT
-            )
+            Purchase.objects.holding_payment()
+            .filter(user=purchase.user, program=purchase.program)
             .exclude(pk=purchase.pk)
             .order_by("paid_at", "pk")
             .first()

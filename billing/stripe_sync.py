@@ -39,7 +39,6 @@ from program.services import access_grant, access_revoke
 logger = logging.getLogger(__name__)
 
 Status = RefundRequest.Status
-REFUNDABLE = {Purchase.Status.PAID, Purchase.Status.PARTIALLY_REFUNDED}
 # Stripe's refund states move forward only (pending -> succeeded -> failed is possible; failed
 # never becomes succeeded), so an event that arrives late cannot undo a newer one.
 REFUND_RANK = {
@@ -268,7 +267,8 @@ def purchase_access_end(purchase: Purchase, *, source: str, reason: str, actor, 
     if purchase.user is None:
         return
     other = (
-        Purchase.objects.filter(user=purchase.user, program=purchase.program, status__in=REFUNDABLE)
+        Purchase.objects.holding_payment()
+        .filter(user=purchase.user, program=purchase.program)
         .exclude(pk=purchase.pk)
         .exists()
     )

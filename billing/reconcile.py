@@ -32,8 +32,8 @@ from django.utils import timezone
 
 from billing import disputes, refund_services, services, stripe_sync
 from billing.models import Purchase, PurchaseEvent, Refund, RefundRequest, WebhookEvent
-from billing.services import _as_dict, _id_of
 from billing.stripe_client import stripe_client
+from billing.stripe_objects import as_dict, id_of
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +72,8 @@ def _metadata_purchase(metadata: Any) -> int | None:
 def _by_local_ids(obj: Mapping) -> Purchase | None:
     kind = obj.get("object")
     object_id = obj.get("id") or ""
-    intent = object_id if kind == "payment_intent" else _id_of(obj.get("payment_intent"))
-    charge = object_id if kind == "charge" else _id_of(obj.get("charge"))
+    intent = object_id if kind == "payment_intent" else id_of(obj.get("payment_intent"))
+    charge = object_id if kind == "charge" else id_of(obj.get("charge"))
     named = Q(pk__in=[])
     if kind == "checkout.session" and object_id:
         named |= Q(stripe_checkout_session_id=object_id)
@@ -111,7 +111,7 @@ def _trace_payment_intent(intent_id: str) -> Located | None:
         params={"payment_intent": intent_id, "limit": 10}
     )
     for session in listed.data:
-        located = _by_session(_as_dict(session))
+        located = _by_session(as_dict(session))
         if located is not None:
             return located
     return None
@@ -120,17 +120,17 @@ def _trace_payment_intent(intent_id: str) -> Located | None:
 def purchase_locate(obj: Any) -> Located | None:
     """The purchase a Stripe object belongs to (see the module doc). Raises NotYetPlaceable, or
     stripe.StripeError when Stripe cannot be asked; both mean "try again later"."""
-    obj = _as_dict(obj)
+    obj = as_dict(obj)
     if obj.get("object") == "checkout.session":
         return _by_session(obj)
     found = _by_local_ids(obj)
     if found is not None:
         return Located(found)
     intent = obj.get("id") if obj.get("object") == "payment_intent" else None
-    intent = intent or _id_of(obj.get("payment_intent"))
-    charge = obj.get("id") if obj.get("object") == "charge" else _id_of(obj.get("charge"))
+    intent = intent or id_of(obj.get("payment_intent"))
+    charge = obj.get("id") if obj.get("object") == "charge" else id_of(obj.get("charge"))
     if not intent and charge:
-        intent = _id_of(_as_dict(stripe_client().v1.charges.retrieve(charge)).get("payment_intent"))
+        intent = id_of(as_dict(stripe_client().v1.charges.retrieve(charge)).get("payment_intent"))
     if not intent:
         return None
     located = _trace_payment_intent(intent)

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from billing.models import Purchase, PurchaseEvent
 from billing.stripe_client import stripe_client
+from billing.stripe_objects import as_dict, id_of
 from billing.tasks import purchase_receipt_send
 from program.models import Program
 from program.selectors import user_has_access
@@ -41,19 +42,6 @@ class PurchaseNotAllowed(Exception):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
-
-
-def _as_dict(obj: Any) -> dict:
-    if isinstance(obj, stripe.StripeObject):
-        return obj.to_dict(recursive=True, for_json=True)
-    return dict(obj)
-
-
-def _id_of(value: Any) -> str | None:
-    """Stripe fields hold an id, or the object itself when expanded."""
-    if isinstance(value, Mapping):
-        return value.get("id")
-    return value or None
 
 
 def _absolute(path: str) -> str:
@@ -414,15 +402,15 @@ def _latest_charge_id(payment_intent: Any) -> str:
     asked of Stripe (a webhook's session names the intent only). Empty when Stripe cannot answer
     now: fulfilment must not wait on it, and charge and dispute events store it later."""
     if isinstance(payment_intent, Mapping):
-        return _id_of(payment_intent.get("latest_charge")) or ""
+        return id_of(payment_intent.get("latest_charge")) or ""
     if not payment_intent:
         return ""
     try:
-        intent = _as_dict(stripe_client().v1.payment_intents.retrieve(payment_intent))
+        intent = as_dict(stripe_client().v1.payment_intents.retrieve(payment_intent))
     except stripe.StripeError:
         logger.warning("Payment intent %s: its charge could not be read", payment_intent)
         return ""
-    return _id_of(intent.get("latest_charge")) or ""
+    return id_of(intent.get("latest_charge")) or ""
 
 
 def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase | None:
@@ -436,7 +424,7 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
     paid session for a purchase already refunded or charged back. Returns None for a session
     that is not ours; does nothing while payment is not complete.
     """
-    session = _as_dict(session)
+    session = as_dict(session)
     # Asked before the row lock, so no lock waits on Stripe.
     charge_id = _latest_charge_id(session.get("payment_intent")) if _charge_wanted(session) else ""
     with transaction.atomic():
@@ -464,7 +452,7 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
         payment_intent = session.get("payment_intent")
         changes: dict[str, Any] = {
             "paid_at": timezone.now(),
-            "stripe_payment_intent_id": _id_of(payment_intent),
+            "stripe_payment_intent_id": id_of(payment_intent),
         }
         if charge_id:
             changes["stripe_charge_id"] = charge_id
@@ -564,7 +552,7 @@ def purchase_checkout_ended(
             and purchase.events.filter(kind=kind).exists()
         ):
             return purchase  # the webhook and the site's own look at the session both say so
-        payment_intent = _id_of(session.get("payment_intent"))
+        payment_intent = id_of(session.get("payment_intent"))
         changes: dict[str, Any] = {}
         if payment_intent and not purchase.stripe_payment_intent_id:
             changes["stripe_payment_intent_id"] = payment_intent
@@ -585,7 +573,7 @@ def purchase_sync_from_session(*, session: Any, source_label: str) -> Purchase |
     """Act on Stripe's view of a completed Checkout Session: paid -> fulfil; completed while a
     delayed payment method (a bank debit) is still collecting -> recorded as processing, which
     keeps the member from paying a second time."""
-    session = _as_dict(session)
+    session = as_dict(session)
     if session.get("payment_status") in PAID_PAYMENT_STATUSES:
         return purchase_fulfil_from_session(session=session, source_label=source_label)
     if session.get("status") == "expired":

@@ -26,12 +26,11 @@ from billing.models import (
 )
 from billing.services import (
     PURCHASE_ALLOWED_FROM,
-    _as_dict,
-    _id_of,
     purchase_record,
     purchase_transition,
 )
 from billing.stripe_client import stripe_client
+from billing.stripe_objects import as_dict, id_of
 from billing.tasks import refund_request_email_member
 from core.money import money_format
 from program.services import access_grant, access_revoke
@@ -119,8 +118,8 @@ def purchase_for_stripe_object(obj: Mapping) -> Purchase | None:
     then the purchase id in its metadata."""
     metadata = obj.get("metadata") or {}
     reference = str(metadata.get("purchase_id") or "")
-    intent = _id_of(obj.get("payment_intent"))
-    charge = _id_of(obj.get("charge"))
+    intent = id_of(obj.get("payment_intent"))
+    charge = id_of(obj.get("charge"))
     if intent:
         found = Purchase.objects.filter(stripe_payment_intent_id=intent).first()
         if found:
@@ -140,7 +139,7 @@ def purchase_charge_fill(
     """Store the charge a charge or dispute event names on a locked purchase that has none,
     when the event's payment intent is the purchase's own (a purchase paid from a session that
     did not name its charge)."""
-    intent = _id_of(obj.get("payment_intent"))
+    intent = id_of(obj.get("payment_intent"))
     if purchase.stripe_charge_id or not charge_id or not intent:
         return
     if intent != purchase.stripe_payment_intent_id:
@@ -292,7 +291,7 @@ def refund_sync_from_stripe(*, refund: Any, source_label: str, actor=None) -> Re
     refund made in the dashboard; its status only moves forward. Returns None for a refund of a
     payment that is not ours.
     """
-    refund = _as_dict(refund)
+    refund = as_dict(refund)
     refund_id = refund.get("id")
     purchase = purchase_for_stripe_object(refund)
     if not refund_id or purchase is None:
@@ -406,7 +405,7 @@ def payment_refunds_record(purchase: Purchase, *, actor, label: str) -> list[dic
     listed = stripe_client().v1.refunds.list(
         params={"payment_intent": purchase.stripe_payment_intent_id, "limit": 100}
     )
-    refunds = [_as_dict(refund) for refund in listed.auto_paging_iter()]
+    refunds = [as_dict(refund) for refund in listed.auto_paging_iter()]
     known = dict(
         purchase.refunds.filter(stripe_refund_id__isnull=False).values_list(
             "stripe_refund_id", "status"

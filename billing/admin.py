@@ -1,5 +1,6 @@
 """Money records in the admin: read-only, never deleted. Changes go through billing.services."""
 
+import stripe
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import display_for_value
@@ -7,7 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from billing import refund_services, webhooks
+from billing import reconcile, refund_services, webhooks
 from billing.forms import CloseOutsideForm, StaffNoteForm
 from billing.models import (
     Dispute,
@@ -134,10 +135,40 @@ class PurchaseAdmin(ReadOnlyAdmin):
     list_select_related = ["user", "program"]
     date_hierarchy = "created_at"
     inlines = [PurchaseEventInline, RefundInline, DisputeInline]
+    actions = ["check_with_stripe"]
 
     @admin.display(description="amount", ordering="amount_cents")
     def amount_display(self, obj):
         return obj.amount_display
+
+    @admin.action(description="Check with Stripe (and repair what differs)")
+    def check_with_stripe(self, request, queryset):
+        for purchase in queryset.order_by("pk"):
+            try:
+                result = reconcile.purchase_check_with_stripe(
+                    purchase_id=purchase.pk, source_label=f"staff {request.user.email}: check"
+                )
+            except stripe.StripeError as exc:
+                self.message_user(
+                    request,
+                    f"Purchase #{purchase.pk}: Stripe could not be asked ({exc}). Nothing changed.",
+                    messages.ERROR,
+                )
+                continue
+            if result.changes:
+                self.message_user(
+                    request,
+                    f"Purchase #{purchase.pk} differed from Stripe and was repaired: "
+                    + "; ".join(result.changes),
+                    messages.WARNING,
+                )
+            else:
+                self.message_user(
+                    request,
+                    f"Purchase #{purchase.pk} matches Stripe "
+                    f"({result.purchase.get_status_display().lower()}).",
+                    messages.SUCCESS,
+                )
 
 
 @admin.register(WebhookEvent)
@@ -215,7 +246,7 @@ class RefundRequestAdmin(ReadOnlyAdmin):
     search_fields = ["user__email", "user__name", "purchase__stripe_payment_intent_id"]
     list_select_related = ["user", "purchase"]
     ordering = ["created_at", "id"]
-    actions = ["approve", "decline", "retry", "close_outside"]
+    actions = ["approve", "decline", "retry", "close_outside", "check_with_stripe"]
     fields = [
         "purchase_link",
         "member",
@@ -295,6 +326,32 @@ class RefundRequestAdmin(ReadOnlyAdmin):
             lambda r: refund_services.refund_request_approve(request_id=r.pk, actor=request.user),
             "approved",
         )
+
+    @admin.action(description="Check with Stripe (repairs an interrupted approval)")
+    def check_with_stripe(self, request, queryset):
+        for item in queryset.order_by("created_at", "id"):
+            before = item.status
+            try:
+                result = reconcile.refund_request_check_with_stripe(
+                    request_id=item.pk, source_label=f"staff {request.user.email}: check"
+                )
+            except stripe.StripeError as exc:
+                self.message_user(
+                    request,
+                    f"Request #{item.pk}: Stripe could not be asked ({exc}). Nothing changed.",
+                    messages.ERROR,
+                )
+                continue
+            now = result.get_status_display().lower()
+            if result.status != before:
+                text = f"Request #{item.pk} was {before}; Stripe's state makes it {now}."
+                if result.status == RefundRequest.Status.FAILED:
+                    text += f" {result.failure_reason}"
+                self.message_user(request, text, messages.WARNING)
+            else:
+                self.message_user(
+                    request, f"Request #{item.pk} matches Stripe: {now}.", messages.SUCCESS
+                )
 
     @admin.action(description="Retry the failed refund")
     def retry(self, request, queryset):

@@ -11,3 +11,11 @@ class BillingConfig(AppConfig):
 
         # program's outline, unit and lesson pages offer the program without importing billing.
         panels.register_offer("buy", buy_box, template="billing/includes/buy_button.html")
+        from billing.reconcile import RECONCILE_EVERY
+        from billing.tasks import stripe_reconcile_task
+        from core import schedule
+
+        # Stripe is the source of truth: lost, late or unplaceable events are repaired here.
+        schedule.register(
+            name="stripe-reconcile", task=stripe_reconcile_task, every=RECONCILE_EVERY
+        )

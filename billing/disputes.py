@@ -12,13 +12,11 @@ from django.utils import timezone
 from billing.models import Dispute, DisputeEvent, Purchase, PurchaseEvent, RefundRequest
 from billing.services import (
     PURCHASE_ALLOWED_FROM,
-    _as_dict,
-    _id_of,
     purchase_record,
     purchase_transition,
 )
+from billing.stripe_objects import as_dict, id_of
 from billing.stripe_sync import (
-    REFUNDABLE,
     purchase_access_end,
     purchase_charge_fill,
     purchase_for_stripe_object,
@@ -41,7 +39,7 @@ def dispute_sync_from_stripe(*, dispute: Any, source_label: str) -> Dispute | No
     disputed flag ends and access is granted again if anything revoked it meanwhile
     (access_grant does nothing when it is active). A closed dispute does not change again.
     """
-    dispute = _as_dict(dispute)
+    dispute = as_dict(dispute)
     dispute_id = dispute.get("id")
     purchase = purchase_for_stripe_object(dispute)
     if not dispute_id or purchase is None:
@@ -50,7 +48,7 @@ def dispute_sync_from_stripe(*, dispute: Any, source_label: str) -> Dispute | No
     with transaction.atomic():
         purchase = purchase_lock(purchase.pk)
         purchase_charge_fill(
-            purchase, obj=dispute, charge_id=_id_of(dispute.get("charge")), label=source_label
+            purchase, obj=dispute, charge_id=id_of(dispute.get("charge")), label=source_label
         )
         row = Dispute.objects.select_for_update().filter(stripe_dispute_id=dispute_id).first()
         created = row is None
@@ -142,7 +140,7 @@ def _dispute_won(purchase: Purchase, dispute: Dispute, *, label: str) -> None:
         data={"dispute": dispute.stripe_dispute_id},
         changes={"disputed": False},
     )
-    if purchase.user is not None and purchase.status in REFUNDABLE:
+    if purchase.user is not None and purchase.holds_payment:
         access_grant(
             user=purchase.user,
             program=purchase.program,

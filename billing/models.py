@@ -8,25 +8,35 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.guarded import Guarded, GuardedQuerySet
 from core.models import TimeStamped
 from core.money import money_format
 from program.models import Program
 
 
-class PurchaseQuerySet(models.QuerySet):
+class PurchaseQuerySet(GuardedQuerySet):
     def for_user(self, user):
         return self.filter(user=user)
 
     def paid(self):
         return self.filter(status=Purchase.Status.PAID)
 
-    def refundable(self):
-        """Purchases a member may still ask a refund of (paid, or partly refunded)."""
-        return self.filter(status__in=[Purchase.Status.PAID, Purchase.Status.PARTIALLY_REFUNDED])
+    def holding_payment(self):
+        """Purchases that hold the member's money and give access (Purchase.holds_payment)."""
+        return self.filter(status__in=Purchase.HOLDS_PAYMENT)
 
 
-class Purchase(TimeStamped):
+class Purchase(Guarded, TimeStamped):
     """One attempt to buy a program: created pending before the customer goes to Stripe."""
+
+    frozen_fields = (
+        "program",
+        "amount_cents",
+        "currency",
+        "stripe_checkout_session_id",
+        "stripe_payment_intent_id",
+        "stripe_charge_id",
+    )
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for payment"
@@ -77,6 +87,10 @@ class Purchase(TimeStamped):
 
     objects = PurchaseQuerySet.as_manager()
 
+    # Paid, or partly refunded: the purchase holds the member's money, gives access and may
+    # still be refunded. One name for the rule (Purchase.holds_payment).
+    HOLDS_PAYMENT = (Status.PAID, Status.PARTIALLY_REFUNDED)
+
     class Meta:
         constraints = [
             models.CheckConstraint(
@@ -102,6 +116,10 @@ class Purchase(TimeStamped):
         return money_format(self.amount_cents, self.currency)
 
     @property
+    def holds_payment(self) -> bool:
+        return self.status in self.HOLDS_PAYMENT
+
+    @property
     def status_for_member(self) -> str:
         """The status in the member's words. A pending purchase is either a checkout the member
         never finished (nothing was charged, nothing is owed) or a delayed payment Stripe is
@@ -119,9 +137,17 @@ class Purchase(TimeStamped):
         # time keeps keys unique even when a fresh database starts numbering at 1 again.
         return f"purchase-{self.pk}-{self.created_at:%Y%m%dT%H%M%S%f}-checkout-session"
 
+    @property
+    def duplicate_refund_idempotency_key(self) -> str:
+        # A second payment for a program already paid is refunded once, whoever asks again.
+        return f"purchase-{self.pk}-{self.created_at:%Y%m%dT%H%M%S%f}-duplicate-refund"
 
-class PurchaseEvent(models.Model):
+
+class PurchaseEvent(Guarded):
     """Append-only history of a purchase: every status change and what caused it."""
+
+    append_only = True
+    redactable_fields = ("note", "data")
 
     class Kind(models.TextChoices):
         CREATED = "created", "Created"
@@ -139,6 +165,9 @@ class PurchaseEvent(models.Model):
         DISPUTE_WON = "dispute_won", "Dispute won"
         DISPUTE_LOST = "dispute_lost", "Dispute lost"
         DISPUTE_CLOSED = "dispute_closed", "Dispute closed without a chargeback"
+        DUPLICATE_PAYMENT = "duplicate_payment", "Second payment for a program already paid"
+        REFUND_REVERSED = "refund_reversed", "Refund failed after it had succeeded"
+        RECONCILED = "reconciled", "Repaired from Stripe's state"
 
     purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -158,8 +187,22 @@ class PurchaseEvent(models.Model):
         return f"{self.get_kind_display()} (purchase #{self.purchase_id})"
 
 
-class WebhookEvent(models.Model):
-    """Every verified event Stripe delivered, stored before it is handled (as dj-stripe does)."""
+class WebhookEvent(Guarded):
+    """Every verified event Stripe delivered, stored before it is handled (as dj-stripe does).
+    What Stripe sent never changes (only a redaction of personal data in headers and body);
+    the processing columns record each attempt."""
+
+    frozen_fields = (
+        "stripe_event_id",
+        "type",
+        "api_version",
+        "livemode",
+        "object_id",
+        "headers",
+        "body",
+        "received_at",
+    )
+    redactable_fields = ("headers", "body")
 
     stripe_event_id = models.CharField(max_length=255, unique=True, help_text="evt_... at Stripe.")
     type = models.CharField(max_length=100, db_index=True)
@@ -176,6 +219,14 @@ class WebhookEvent(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     processing_attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Not processed yet (it could not be placed, or its handler failed): when the "
+            "reconciliation tries it again."
+        ),
+    )
     error = models.TextField(blank=True, help_text="The last handler failure, if any.")
     note = models.TextField(blank=True, help_text="What the handler decided, in words.")
     refused = models.BooleanField(
@@ -202,7 +253,7 @@ class WebhookEvent(models.Model):
 # ------------------------------------------------------------------------------------------------
 # Refunds and disputes
 # ------------------------------------------------------------------------------------------------
-class RefundRequest(TimeStamped):
+class RefundRequest(Guarded, TimeStamped):
     """A member's request for a refund under the lifetime guarantee (no time limit).
 
     Its status moves through billing.services only, and every change appends a
@@ -218,6 +269,7 @@ class RefundRequest(TimeStamped):
         CLOSED_OUTSIDE = "closed_outside", "Refunded by other means"
 
     OPEN_STATUSES = (Status.REQUESTED, Status.PROCESSING, Status.FAILED)
+    frozen_fields = ("purchase",)
 
     purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="refund_requests")
     user = models.ForeignKey(
@@ -272,8 +324,11 @@ class RefundRequest(TimeStamped):
         return f"refund-request-{self.pk}-{self.created_at:%Y%m%dT%H%M%S%f}-attempt-{attempt}"
 
 
-class RefundRequestEvent(models.Model):
+class RefundRequestEvent(Guarded):
     """Append-only history of a refund request: every status change, by whom and why."""
+
+    append_only = True
+    redactable_fields = ("note",)
 
     request = models.ForeignKey(RefundRequest, on_delete=models.PROTECT, related_name="events")
     status = models.CharField(max_length=20, choices=RefundRequest.Status.choices)
@@ -297,7 +352,7 @@ class RefundRequestEvent(models.Model):
         return f"{self.status} (refund request #{self.request_id})"
 
 
-class Refund(TimeStamped):
+class Refund(Guarded, TimeStamped):
     """Money going back to the member: one row per Stripe refund (or one refund made outside
     Stripe). Currency and ids never change; the amount of a refund approved on the site is
     our estimate until Stripe says what it refunded (the site asks Stripe to refund whatever
@@ -310,10 +365,15 @@ class Refund(TimeStamped):
         FAILED = "failed", "Failed"
         CANCELED = "canceled", "Canceled"
 
+    frozen_fields = ("purchase", "request", "currency", "stripe_refund_id", "source")
+    # Our estimate of a refund approved on the site is replaced by Stripe's amount once.
+    frozen_after = {"amount_cents": "stripe_refund_id"}
+
     class Source(models.TextChoices):
         SITE = "site", "Approved on the site"
         DASHBOARD = "dashboard", "Made in the Stripe dashboard"
         OUTSIDE_STRIPE = "outside_stripe", "Refunded outside Stripe"
+        DUPLICATE = "duplicate", "Second payment refunded automatically"
 
     purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="refunds")
     request = models.ForeignKey(
@@ -352,8 +412,12 @@ class Refund(TimeStamped):
         return money_format(self.amount_cents, self.currency)
 
 
-class RefundEvent(models.Model):
+class RefundEvent(Guarded):
     """Append-only status history of a Refund."""
+
+    append_only = True
+    # It may name the staff member who acted ("staff a@b.c"): personal data a redaction removes.
+    redactable_fields = ("source_label",)
 
     refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="events")
     status = models.CharField(max_length=20, choices=Refund.Status.choices)
@@ -368,9 +432,11 @@ class RefundEvent(models.Model):
         return f"{self.status} (refund #{self.refund_id})"
 
 
-class Dispute(TimeStamped):
+class Dispute(Guarded, TimeStamped):
     """A chargeback the member opened with their bank. Access stays while it is open (we may
     win); a lost dispute revokes it, a won one restores it. Changes append DisputeEvent rows."""
+
+    frozen_fields = ("purchase", "stripe_dispute_id", "amount_cents", "currency")
 
     class Outcome(models.TextChoices):
         WON = "won", "Won"
@@ -393,8 +459,10 @@ class Dispute(TimeStamped):
         return money_format(self.amount_cents, self.currency)
 
 
-class DisputeEvent(models.Model):
+class DisputeEvent(Guarded):
     """Append-only history of a dispute."""
+
+    append_only = True
 
     dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="events")
     status = models.CharField(max_length=40)

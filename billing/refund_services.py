@@ -24,7 +24,6 @@ from billing.models import (
 from billing.services import purchase_record
 from billing.stripe_client import stripe_client
 from billing.stripe_sync import (
-    REFUNDABLE,
     payment_refunds_record,
     purchase_lock,
     purchase_refunds_settle,
@@ -99,7 +98,7 @@ def refund_request_create(
         existing = open_request.first()
         if existing is not None:
             return existing, False
-        if purchase.status not in REFUNDABLE:
+        if not purchase.holds_payment:
             raise RefundNotAllowed("not_refundable", "This purchase has no payment left to refund.")
         request = RefundRequest.objects.create(purchase=purchase, user=user, reason=reason.strip())
         refund_request_status_set(request, to=Status.REQUESTED, note=request.reason, actor=user)
@@ -254,6 +253,30 @@ def _refund_attempt_failed(*, refund_pk: int, reason: str, definite: bool, actor
             request.failure_reason = reason
             request.save(update_fields=["failure_reason", "updated_at"])
             refund_request_status_set(request, to=Status.FAILED, note=reason, actor=actor)
+
+
+def refund_attempt_not_sent(*, refund_pk: int, reason: str, label: str) -> None:
+    """The reconciliation found an approval that never reached Stripe (the process stopped
+    after "processing"): the request goes back to staff as failed, and its attempt stays
+    pending, so Retry sends the same Idempotency-Key and cannot refund twice."""
+    purchase_id = Refund.objects.values_list("purchase_id", flat=True).get(pk=refund_pk)
+    with transaction.atomic():
+        purchase = purchase_lock(purchase_id)
+        refund = Refund.objects.select_for_update().get(pk=refund_pk)
+        request = RefundRequest.objects.select_for_update().get(pk=refund.request_id)
+        if request.status != Status.PROCESSING or refund.stripe_refund_id:
+            return
+        RefundEvent.objects.create(refund=refund, status=refund.status, source_label=label[:200])
+        request.failure_reason = reason
+        request.save(update_fields=["failure_reason", "updated_at"])
+        refund_request_status_set(request, to=Status.FAILED, note=reason, actor_label=label)
+        purchase_record(
+            purchase=purchase,
+            source_label=label,
+            note=f"Refund request #{request.pk}: {reason}",
+            data={"refund_request": request.pk, "refund": refund.pk, "not_sent": True},
+            changes={"needs_attention": True},
+        )
 
 
 def refund_request_decline(*, request_id: int, actor, note: str) -> RefundRequest:

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from billing.models import Purchase, PurchaseEvent
 from billing.stripe_client import stripe_client
+from billing.stripe_objects import as_dict, id_of
 from billing.tasks import purchase_receipt_send
 from program.models import Program
 from program.selectors import user_has_access
@@ -29,6 +30,7 @@ from program.services import access_grant
 logger = logging.getLogger(__name__)
 
 PAID_PAYMENT_STATUSES = {"paid", "no_payment_required"}
+INTENT_FAILED_STATUSES = {"requires_payment_method", "canceled"}
 # A pending purchase whose checkout page stays open at least this long is reused instead of
 # starting a second checkout (a double tap on Buy must not lead to paying twice).
 REUSE_MARGIN = timedelta(minutes=10)
@@ -40,19 +42,6 @@ class PurchaseNotAllowed(Exception):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
-
-
-def _as_dict(obj: Any) -> dict:
-    if isinstance(obj, stripe.StripeObject):
-        return obj.to_dict(recursive=True, for_json=True)
-    return dict(obj)
-
-
-def _id_of(value: Any) -> str | None:
-    """Stripe fields hold an id, or the object itself when expanded."""
-    if isinstance(value, Mapping):
-        return value.get("id")
-    return value or None
 
 
 def _absolute(path: str) -> str:
@@ -119,6 +108,12 @@ def purchase_start(*, user, program: Program) -> Purchase:
         if _payment_processing(user=user, program=program):
             raise PurchaseNotAllowed("processing", "A payment for this program is being processed.")
 
+    _checkouts_supersede(user=user, program=program)
+    if user_has_access(user=user, program=program):
+        raise PurchaseNotAllowed("has_access", "You already have the full program.")
+    if _payment_processing(user=user, program=program):
+        raise PurchaseNotAllowed("processing", "A payment for this program is being processed.")
+
     with transaction.atomic():
         purchase = Purchase.objects.create(
             user=user,
@@ -181,6 +176,32 @@ def purchase_start(*, user, program: Program) -> Purchase:
     return purchase
 
 
+def _checkouts_supersede(*, user, program: Program) -> None:
+    """Before a new checkout, close every earlier one of this member for this program at Stripe
+    (checkout.sessions.expire), so one lifetime membership cannot be paid twice from an old
+    page (a price change, or a session near its end). A session Stripe will not expire was
+    completed meanwhile: what Stripe says of it is applied instead (paid -> fulfilled).
+    Raises stripe.StripeError when Stripe cannot be asked: no second checkout is started then."""
+    earlier = Purchase.objects.filter(
+        user=user,
+        program=program,
+        status=Purchase.Status.PENDING,
+        stripe_checkout_session_id__isnull=False,
+    ).order_by("created_at")
+    for purchase in earlier:
+        session_id = purchase.stripe_checkout_session_id
+        try:
+            session = stripe_client().v1.checkout.sessions.expire(session_id)
+        except stripe.InvalidRequestError:
+            # Not open any more: completed (paid or a delayed payment) or expired already.
+            session = stripe_client().v1.checkout.sessions.retrieve(
+                session_id, params={"expand": ["payment_intent"]}
+            )
+        purchase_sync_from_session(
+            session=session, source_label=f"new checkout by member {user.pk} (superseded)"
+        )
+
+
 # ------------------------------------------------------------------------------------------------
 # Status changes: the one function that moves a purchase from one status to another
 # ------------------------------------------------------------------------------------------------
@@ -197,6 +218,13 @@ PURCHASE_ALLOWED_FROM: dict[str, frozenset[str]] = {
     _S.REFUNDED: frozenset({_S.PAID, _S.PARTIALLY_REFUNDED}),
     _S.CHARGED_BACK: frozenset({_S.PAID, _S.PARTIALLY_REFUNDED}),
 }
+# A refund that failed after it had succeeded gives the money back to the purchase: the one way
+# back from refunded, so that no "paid" (a late success page) can ever undo a refund.
+PURCHASE_KIND_ALLOWED_FROM: dict[str, frozenset[str]] = {
+    PurchaseEvent.Kind.REFUND_REVERSED: frozenset({_S.REFUNDED, _S.PARTIALLY_REFUNDED}),
+}
+# Statuses a purchase reaches only after it was paid.
+PAID_BEFORE = frozenset({_S.PARTIALLY_REFUNDED, _S.REFUNDED, _S.CHARGED_BACK})
 
 
 def purchase_record(
@@ -246,7 +274,8 @@ def purchase_transition(
     with transaction.atomic():
         locked = Purchase.objects.select_for_update().get(pk=purchase.pk)
         before = locked.status
-        if before not in PURCHASE_ALLOWED_FROM[to]:
+        allowed = PURCHASE_KIND_ALLOWED_FROM.get(kind, PURCHASE_ALLOWED_FROM[to])
+        if before not in allowed:
             if before != to:
                 logger.warning(
                     "Purchase %s: %s refused (%s cannot become %s)", locked.pk, kind, before, to
@@ -373,15 +402,15 @@ def _latest_charge_id(payment_intent: Any) -> str:
     asked of Stripe (a webhook's session names the intent only). Empty when Stripe cannot answer
     now: fulfilment must not wait on it, and charge and dispute events store it later."""
     if isinstance(payment_intent, Mapping):
-        return _id_of(payment_intent.get("latest_charge")) or ""
+        return id_of(payment_intent.get("latest_charge")) or ""
     if not payment_intent:
         return ""
     try:
-        intent = _as_dict(stripe_client().v1.payment_intents.retrieve(payment_intent))
+        intent = as_dict(stripe_client().v1.payment_intents.retrieve(payment_intent))
     except stripe.StripeError:
         logger.warning("Payment intent %s: its charge could not be read", payment_intent)
         return ""
-    return _id_of(intent.get("latest_charge")) or ""
+    return id_of(intent.get("latest_charge")) or ""
 
 
 def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase | None:
@@ -395,7 +424,7 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
     paid session for a purchase already refunded or charged back. Returns None for a session
     that is not ours; does nothing while payment is not complete.
     """
-    session = _as_dict(session)
+    session = as_dict(session)
     # Asked before the row lock, so no lock waits on Stripe.
     charge_id = _latest_charge_id(session.get("payment_intent")) if _charge_wanted(session) else ""
     with transaction.atomic():
@@ -414,6 +443,8 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
             return purchase
         if session.get("payment_status") not in PAID_PAYMENT_STATUSES:
             return purchase
+        if purchase.status in PAID_BEFORE:
+            return purchase  # paid, then refunded or charged back: the session says so too
         mismatches = _session_mismatches(session, purchase)
         if mismatches:
             _session_refused(purchase, session, mismatches, source_label)
@@ -421,7 +452,7 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
         payment_intent = session.get("payment_intent")
         changes: dict[str, Any] = {
             "paid_at": timezone.now(),
-            "stripe_payment_intent_id": _id_of(payment_intent),
+            "stripe_payment_intent_id": id_of(payment_intent),
         }
         if charge_id:
             changes["stripe_charge_id"] = charge_id
@@ -443,7 +474,18 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
         if not paid:
             purchase.refused = f"a paid session cannot make a {purchase.status} purchase paid"
             return purchase
-        if purchase.user is not None:
+        first = (
+            Purchase.objects.holding_payment()
+            .filter(user=purchase.user, program=purchase.program)
+            .exclude(pk=purchase.pk)
+            .order_by("paid_at", "pk")
+            .first()
+            if purchase.user is not None
+            else None
+        )
+        if first is not None:
+            _duplicate_payment_refund(purchase, first=first, source_label=source_label)
+        elif purchase.user is not None:
             access_grant(
                 user=purchase.user,
                 program=purchase.program,
@@ -455,6 +497,40 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
             # recorded, and the task itself sends at most once (receipt_sent_at).
             purchase_receipt_send.enqueue(purchase_id=purchase.pk)
     return purchase
+
+
+def _duplicate_payment_refund(purchase: Purchase, *, first: Purchase, source_label: str) -> None:
+    """A second payment for a lifetime membership the member already paid for (two checkouts
+    paid in two tabs, or an old page paid after a new one): no second access and no receipt;
+    the later payment is refunded in full, once (one Refund row, one Idempotency-Key), and the
+    member and staff are told. Runs inside the locked fulfilment that made it paid."""
+    from billing.models import Refund, RefundEvent
+    from billing.tasks import purchase_duplicate_refund_send, purchase_duplicate_tell
+
+    if purchase.refunds.filter(source=Refund.Source.DUPLICATE).exists():
+        return
+    purchase_record(
+        purchase=purchase,
+        kind=PurchaseEvent.Kind.DUPLICATE_PAYMENT,
+        source_label=source_label,
+        note=(
+            f"Purchase #{first.pk} already paid for this program: this second payment is "
+            "refunded automatically and grants nothing."
+        ),
+        data={"first_purchase": first.pk},
+        changes={"needs_attention": True},
+    )
+    refund = Refund.objects.create(
+        purchase=purchase,
+        amount_cents=purchase.amount_cents,
+        currency=purchase.currency,
+        source=Refund.Source.DUPLICATE,
+        note=f"Second payment; purchase #{first.pk} was paid first.",
+    )
+    RefundEvent.objects.create(refund=refund, status=refund.status, source_label=source_label)
+    # Enqueued in this transaction: the refund is asked for if and only if it is recorded.
+    purchase_duplicate_refund_send.enqueue(refund_id=refund.pk)
+    purchase_duplicate_tell.enqueue(purchase_id=purchase.pk, first_purchase_id=first.pk)
 
 
 def purchase_checkout_ended(
@@ -476,7 +552,7 @@ def purchase_checkout_ended(
             and purchase.events.filter(kind=kind).exists()
         ):
             return purchase  # the webhook and the site's own look at the session both say so
-        payment_intent = _id_of(session.get("payment_intent"))
+        payment_intent = id_of(session.get("payment_intent"))
         changes: dict[str, Any] = {}
         if payment_intent and not purchase.stripe_payment_intent_id:
             changes["stripe_payment_intent_id"] = payment_intent
@@ -497,9 +573,29 @@ def purchase_sync_from_session(*, session: Any, source_label: str) -> Purchase |
     """Act on Stripe's view of a completed Checkout Session: paid -> fulfil; completed while a
     delayed payment method (a bank debit) is still collecting -> recorded as processing, which
     keeps the member from paying a second time."""
-    session = _as_dict(session)
+    session = as_dict(session)
     if session.get("payment_status") in PAID_PAYMENT_STATUSES:
         return purchase_fulfil_from_session(session=session, source_label=source_label)
+    if session.get("status") == "expired":
+        return purchase_checkout_ended(
+            session=session,
+            to=Purchase.Status.EXPIRED,
+            kind=PurchaseEvent.Kind.EXPIRED,
+            source_label=source_label,
+        )
+    intent = session.get("payment_intent")
+    if (
+        session.get("status") == "complete"
+        and isinstance(intent, Mapping)
+        and intent.get("status") in INTENT_FAILED_STATUSES
+    ):
+        # A delayed payment method that failed: Stripe leaves the session complete and unpaid.
+        return purchase_checkout_ended(
+            session=session,
+            to=Purchase.Status.FAILED,
+            kind=PurchaseEvent.Kind.FAILED,
+            source_label=source_label,
+        )
     if session.get("status") == "complete":
         return purchase_checkout_ended(
             session=session,

@@ -26,20 +26,18 @@ from billing.models import (
 )
 from billing.services import (
     PURCHASE_ALLOWED_FROM,
-    _as_dict,
-    _id_of,
     purchase_record,
     purchase_transition,
 )
 from billing.stripe_client import stripe_client
+from billing.stripe_objects import as_dict, id_of
 from billing.tasks import refund_request_email_member
 from core.money import money_format
-from program.services import access_revoke
+from program.services import access_grant, access_revoke
 
 logger = logging.getLogger(__name__)
 
 Status = RefundRequest.Status
-REFUNDABLE = {Purchase.Status.PAID, Purchase.Status.PARTIALLY_REFUNDED}
 # Stripe's refund states move forward only (pending -> succeeded -> failed is possible; failed
 # never becomes succeeded), so an event that arrives late cannot undo a newer one.
 REFUND_RANK = {
@@ -120,8 +118,8 @@ def purchase_for_stripe_object(obj: Mapping) -> Purchase | None:
     then the purchase id in its metadata."""
     metadata = obj.get("metadata") or {}
     reference = str(metadata.get("purchase_id") or "")
-    intent = _id_of(obj.get("payment_intent"))
-    charge = _id_of(obj.get("charge"))
+    intent = id_of(obj.get("payment_intent"))
+    charge = id_of(obj.get("charge"))
     if intent:
         found = Purchase.objects.filter(stripe_payment_intent_id=intent).first()
         if found:
@@ -141,7 +139,7 @@ def purchase_charge_fill(
     """Store the charge a charge or dispute event names on a locked purchase that has none,
     when the event's payment intent is the purchase's own (a purchase paid from a session that
     did not name its charge)."""
-    intent = _id_of(obj.get("payment_intent"))
+    intent = id_of(obj.get("payment_intent"))
     if purchase.stripe_charge_id or not charge_id or not intent:
         return
     if intent != purchase.stripe_payment_intent_id:
@@ -169,6 +167,9 @@ def purchase_refunds_settle(
     if total == purchase.amount_refunded_cents:
         return
     status_before = purchase.status
+    if total < purchase.amount_refunded_cents and status_before in REFUND_REVERSIBLE:
+        _refund_reversed(purchase, total=total, label=label)
+        return
     target = None
     if total >= purchase.amount_cents:
         target = Purchase.Status.REFUNDED
@@ -225,13 +226,48 @@ def purchase_refunds_settle(
             )
 
 
+REFUND_REVERSIBLE = {Purchase.Status.REFUNDED, Purchase.Status.PARTIALLY_REFUNDED}
+
+
+def _refund_reversed(purchase: Purchase, *, total: int, label: str) -> None:
+    """A refund that had succeeded failed later (the card was closed, say): Stripe put the money
+    back in our balance, so the member has paid and must have what they paid for. The refunded
+    total goes back down, the status follows it, access is restored and staff are flagged to
+    refund the member another way (or not)."""
+    target = Purchase.Status.PARTIALLY_REFUNDED if total > 0 else Purchase.Status.PAID
+    before = purchase.amount_refunded_cents
+    purchase_transition(
+        purchase=purchase,
+        to=target,
+        kind=PurchaseEvent.Kind.REFUND_REVERSED,
+        source_label=label,
+        note=(
+            f"A refund failed after it had succeeded: refunded so far "
+            f"{money_format(before, purchase.currency)} -> {money_format(total, purchase.currency)}. "
+            "The money is back in our Stripe balance; access is restored. Refund the member "
+            "another way if they still want it."
+        ),
+        data={"amount_refunded_cents": total, "amount_refunded_before": before},
+        changes={"amount_refunded_cents": total, "needs_attention": True},
+    )
+    if purchase.user is not None:
+        access_grant(
+            user=purchase.user,
+            program=purchase.program,
+            source="refund_failed",
+            reason=f"A refund of purchase #{purchase.pk} failed after it had succeeded",
+            actor_label=label,
+        )
+
+
 def purchase_access_end(purchase: Purchase, *, source: str, reason: str, actor, label: str) -> None:
     """Revoke access for this purchase, unless the member holds another paid purchase of the
     program (they bought again after an earlier refund)."""
     if purchase.user is None:
         return
     other = (
-        Purchase.objects.filter(user=purchase.user, program=purchase.program, status__in=REFUNDABLE)
+        Purchase.objects.holding_payment()
+        .filter(user=purchase.user, program=purchase.program)
         .exclude(pk=purchase.pk)
         .exists()
     )
@@ -255,7 +291,7 @@ def refund_sync_from_stripe(*, refund: Any, source_label: str, actor=None) -> Re
     refund made in the dashboard; its status only moves forward. Returns None for a refund of a
     payment that is not ours.
     """
-    refund = _as_dict(refund)
+    refund = as_dict(refund)
     refund_id = refund.get("id")
     purchase = purchase_for_stripe_object(refund)
     if not refund_id or purchase is None:
@@ -303,11 +339,12 @@ def refund_sync_from_stripe(*, refund: Any, source_label: str, actor=None) -> Re
         if actor is None and row.request_id:
             # The webhook got here before the approver's own write: the approver still decided.
             actor = RefundRequest.objects.get(pk=row.request_id).decided_by
-        reason = (
-            f"Refund request #{row.request_id} approved and refunded"
-            if row.request_id
-            else f"Refund {refund_id} made in the Stripe dashboard"
-        )
+        if row.request_id:
+            reason = f"Refund request #{row.request_id} approved and refunded"
+        elif row.source == Refund.Source.DUPLICATE:
+            reason = f"Second payment refunded automatically (refund {refund_id})"
+        else:
+            reason = f"Refund {refund_id} made in the Stripe dashboard"
         purchase_refunds_settle(
             purchase,
             label=source_label,
@@ -368,7 +405,7 @@ def payment_refunds_record(purchase: Purchase, *, actor, label: str) -> list[dic
     listed = stripe_client().v1.refunds.list(
         params={"payment_intent": purchase.stripe_payment_intent_id, "limit": 100}
     )
-    refunds = [_as_dict(refund) for refund in listed.auto_paging_iter()]
+    refunds = [as_dict(refund) for refund in listed.auto_paging_iter()]
     known = dict(
         purchase.refunds.filter(stripe_refund_id__isnull=False).values_list(
             "stripe_refund_id", "status"
@@ -383,3 +420,26 @@ def payment_refunds_record(purchase: Purchase, *, actor, label: str) -> list[dic
             news.append(refund)
         refund_sync_from_stripe(refund=refund, source_label=label, actor=actor)
     return news
+
+
+def duplicate_refund_send(*, refund_id: int, label: str = "automatic refund of a second payment"):
+    """Ask Stripe to refund a second payment (see services._duplicate_payment_refund), with the
+    purchase's own Idempotency-Key, so asking again (the worker, the reconciliation) can never
+    refund twice; Stripe's answer is recorded through refund_sync_from_stripe. Returns the
+    Refund as it is now. Raises stripe.StripeError when Stripe gave no answer: the Refund stays
+    pending and the reconciliation asks again."""
+    refund = Refund.objects.select_related("purchase").get(pk=refund_id)
+    if refund.stripe_refund_id or refund.status != Refund.Status.PENDING:
+        return refund
+    purchase = refund.purchase
+    answer = stripe_client().v1.refunds.create(
+        params={
+            "payment_intent": purchase.stripe_payment_intent_id,
+            "reason": "duplicate",
+            "metadata": {"refund_id": str(refund.pk), "purchase_id": str(purchase.pk)},
+        },
+        options={"idempotency_key": purchase.duplicate_refund_idempotency_key},
+    )
+    refund_sync_from_stripe(refund=answer, source_label=f"Stripe's answer to the {label}")
+    refund.refresh_from_db()
+    return refund

@@ -137,3 +137,64 @@ def refund_request_email_staff(*, request_id: int) -> str:
         },
     )
     return "sent"
+
+
+@task()
+def purchase_duplicate_refund_send(*, refund_id: int) -> str:
+    """Refund a second payment for a program already paid (once: the purchase's Idempotency-Key).
+    When Stripe gives no answer the Refund stays pending and the reconciliation asks again."""
+    import stripe
+
+    from billing.stripe_sync import duplicate_refund_send
+
+    try:
+        refund = duplicate_refund_send(refund_id=refund_id)
+    except stripe.StripeError as exc:
+        return f"not sent yet ({type(exc).__name__}); the reconciliation asks again"
+    return refund.status
+
+
+@task()
+def purchase_duplicate_tell(*, purchase_id: int, first_purchase_id: int) -> str:
+    """Tell the member and staff that a second payment was made and is being refunded."""
+    from django.conf import settings
+
+    from billing.models import Purchase
+
+    purchase = Purchase.objects.select_related("user", "program").filter(pk=purchase_id).first()
+    if purchase is None:
+        return "no such purchase"
+    context = {
+        "purchase": purchase,
+        "program": purchase.program,
+        "user": purchase.user,
+        "first_purchase_id": first_purchase_id,
+        "purchases_url": settings.SITE_URL + reverse("billing:purchases"),
+        "admin_url": settings.SITE_URL
+        + reverse("admin:billing_purchase_change", args=[purchase.pk]),
+    }
+    if purchase.user is not None:
+        _send(
+            template="duplicate_member",
+            subject="You paid twice: we are refunding the second payment",
+            to=[purchase.user.email],
+            context=context,
+        )
+    staff = staff_emails()
+    if staff:
+        _send(
+            template="duplicate_staff",
+            subject=f"Second payment refunded automatically: purchase #{purchase.pk}",
+            to=staff,
+            context=context,
+        )
+    return "sent"
+
+
+@task()
+def stripe_reconcile_task() -> str:
+    """The recurring reconciliation with Stripe (registered in billing.apps)."""
+    from billing.reconcile import stripe_reconcile
+
+    report = stripe_reconcile(source_label="scheduled reconciliation")
+    return report.summary

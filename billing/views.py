@@ -97,8 +97,7 @@ def checkout_success(request):
             "program": purchase.program,
             "is_owner": is_owner,
             # A partial refund leaves the program open; the page reads as for a paid purchase.
-            "is_paid": purchase.status
-            in (Purchase.Status.PAID, Purchase.Status.PARTIALLY_REFUNDED),
+            "is_paid": purchase.holds_payment,
             "first_paid_unit": first_paid_unit,
             "stripe_unavailable": stripe_unavailable,
         },

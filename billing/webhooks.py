@@ -15,8 +15,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing import disputes, services, stripe_sync
-from billing.models import Purchase, PurchaseEvent, WebhookEvent
+from billing import reconcile, services
+from billing.models import WebhookEvent
 from billing.stripe_client import STRIPE_API_VERSION
 
 logger = logging.getLogger(__name__)
@@ -95,98 +95,48 @@ def _label(event: WebhookEvent) -> str:
 PAYING_EVENTS = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
 
 
-def _checkout_note(event: WebhookEvent, session: Mapping, purchase: Purchase | None) -> str:
-    if purchase is None:
-        note = f"No purchase for checkout session {session.get('id')}: ignored."
-        paid = session.get("payment_status") in services.PAID_PAYMENT_STATUSES
-        # A paid session that names no purchase of ours is worth a look; an unpaid one is not.
+def _handle_stripe_object(event: WebhookEvent) -> str:
+    """Every type in the table below. The event is a hint: its object's purchase is found by
+    every id Stripe gives (session, payment intent, charge, refund, dispute; a payment intent
+    not seen yet through the Checkout Session Stripe lists for it), then the purchase's session,
+    refunds and disputes are read from Stripe as they are now and applied through their one
+    status transition (billing.reconcile). So a refund or dispute that arrives before
+    checkout.session.completed pays the purchase first and then refunds or flags it, and a late
+    or repeated event changes nothing. An object that may be ours but cannot be placed yet
+    raises NotYetPlaceable: the event stays unprocessed and is tried again."""
+    obj = event.body["data"]["object"]
+    located = reconcile.purchase_locate(obj)
+    if located is None:
+        note = (
+            f"No purchase for {obj.get('object') or 'object'} {obj.get('id')}: ignored "
+            "(not made by this site)."
+        )
+        paid = obj.get("payment_status") in services.PAID_PAYMENT_STATUSES
+        # A paid session that names no purchase of ours is worth a look; anything else is not.
         return Refused(note) if paid and event.type in PAYING_EVENTS else note
-    refused = getattr(purchase, "refused", "")
-    if refused:
-        return Refused(f"Refused for purchase #{purchase.pk}: {refused}. Nothing was changed.")
-    return f"Purchase #{purchase.pk} is {purchase.status}."
-
-
-def _handle_checkout_session_completed(event: WebhookEvent) -> str:
-    """checkout.session.completed: paid now (card) -> fulfil; a delayed method (bank debit) ->
-    the purchase waits for async_payment_succeeded/failed, and a second Buy is refused."""
-    session = event.body["data"]["object"]
-    purchase = services.purchase_sync_from_session(session=session, source_label=_label(event))
-    return _checkout_note(event, session, purchase)
-
-
-def _handle_async_payment_succeeded(event: WebhookEvent) -> str:
-    """checkout.session.async_payment_succeeded: the delayed payment arrived -> fulfil."""
-    session = event.body["data"]["object"]
-    purchase = services.purchase_fulfil_from_session(session=session, source_label=_label(event))
-    return _checkout_note(event, session, purchase)
-
-
-def _handle_checkout_ended(event: WebhookEvent, *, to: str, kind: str) -> str:
-    session = event.body["data"]["object"]
-    purchase = services.purchase_checkout_ended(
-        session=session, to=to, kind=kind, source_label=_label(event)
+    result = reconcile.purchase_sync(
+        purchase=located.purchase, source_label=_label(event), session_ids=located.session_ids
     )
-    return _checkout_note(event, session, purchase)
-
-
-def _handle_async_payment_failed(event: WebhookEvent) -> str:
-    """checkout.session.async_payment_failed: the delayed payment failed -> purchase failed
-    (only from pending)."""
-    return _handle_checkout_ended(event, to=Purchase.Status.FAILED, kind=PurchaseEvent.Kind.FAILED)
-
-
-def _handle_checkout_session_expired(event: WebhookEvent) -> str:
-    """checkout.session.expired: nobody paid within Stripe's 24 hours -> purchase expired
-    (only from pending)."""
-    return _handle_checkout_ended(
-        event, to=Purchase.Status.EXPIRED, kind=PurchaseEvent.Kind.EXPIRED
-    )
-
-
-def _handle_refund_event(event: WebhookEvent) -> str:
-    """refund.created / refund.updated / refund.failed: record the refund and its status.
-    A refund made in the dashboard is recorded too; a full refund revokes access, a partial one
-    flags the purchase for staff; a failed one marks its request failed with Stripe's reason."""
-    obj = event.body["data"]["object"]
-    row = stripe_sync.refund_sync_from_stripe(refund=obj, source_label=_label(event))
-    if row is None:
-        return f"No purchase for refund {obj.get('id')}: ignored."
-    return f"Refund #{row.pk} is {row.status}; purchase #{row.purchase_id}."
-
-
-def _handle_charge_refunded(event: WebhookEvent) -> str:
-    """charge.refunded: the charge's refunds are read again from Stripe and recorded; a full
-    refund revokes access, a partial one flags the purchase for staff."""
-    charge = event.body["data"]["object"]
-    purchase = stripe_sync.charge_refunds_sync(charge=charge, source_label=_label(event))
-    if purchase is None:
-        return f"No purchase for charge {charge.get('id')}: ignored."
+    purchase = result.purchase
+    if result.refused:
+        return Refused(
+            f"Refused for purchase #{purchase.pk}: {result.refused}. Nothing was changed."
+        )
     return f"Purchase #{purchase.pk} is {purchase.status}."
-
-
-def _handle_dispute_event(event: WebhookEvent) -> str:
-    """charge.dispute.created / updated / closed: record the dispute; flag the purchase while
-    open; lost revokes access, won restores it; closed as a warning or prevented ends it."""
-    obj = event.body["data"]["object"]
-    row = disputes.dispute_sync_from_stripe(dispute=obj, source_label=_label(event))
-    if row is None:
-        return f"No purchase for dispute {obj.get('id')}: ignored."
-    return f"Dispute {row.stripe_dispute_id} is {row.outcome or row.status}."
 
 
 WEBHOOK_HANDLERS: dict[str, Callable[[WebhookEvent], str]] = {
-    "checkout.session.completed": _handle_checkout_session_completed,
-    "checkout.session.async_payment_succeeded": _handle_async_payment_succeeded,
-    "checkout.session.async_payment_failed": _handle_async_payment_failed,
-    "checkout.session.expired": _handle_checkout_session_expired,
-    "refund.created": _handle_refund_event,
-    "refund.updated": _handle_refund_event,
-    "refund.failed": _handle_refund_event,
-    "charge.refunded": _handle_charge_refunded,
-    "charge.dispute.created": _handle_dispute_event,
-    "charge.dispute.updated": _handle_dispute_event,
-    "charge.dispute.closed": _handle_dispute_event,
+    "checkout.session.completed": _handle_stripe_object,
+    "checkout.session.async_payment_succeeded": _handle_stripe_object,
+    "checkout.session.async_payment_failed": _handle_stripe_object,
+    "checkout.session.expired": _handle_stripe_object,
+    "refund.created": _handle_stripe_object,
+    "refund.updated": _handle_stripe_object,
+    "refund.failed": _handle_stripe_object,
+    "charge.refunded": _handle_stripe_object,
+    "charge.dispute.created": _handle_stripe_object,
+    "charge.dispute.updated": _handle_stripe_object,
+    "charge.dispute.closed": _handle_stripe_object,
 }
 
 
@@ -203,6 +153,14 @@ def _mode_refusal(event: WebhookEvent) -> str:
         f"Refused: a {'live' if event.livemode else 'test'}-mode event while the site uses a "
         f"{'live' if key_is_live else 'test'} key. Nothing was changed."
     )
+
+
+def _next_attempt(event: WebhookEvent):
+    """When to try an unprocessed event again (None once it has waited RETRY_FOR)."""
+    now = timezone.now()
+    if now - event.received_at > reconcile.RETRY_FOR:
+        return None
+    return now + reconcile.webhook_retry_delay(event.processing_attempts)
 
 
 def webhook_event_process(*, event: WebhookEvent, force: bool = False) -> WebhookEvent:
@@ -225,9 +183,19 @@ def webhook_event_process(*, event: WebhookEvent, force: bool = False) -> Webhoo
                 note = _mode_refusal(event)
                 if not note:
                     note = handler(event) if handler else "Not a type the site handles."
+        except reconcile.NotYetPlaceable as exc:
+            # Never marked processed while it may still be ours: tried again with back-off
+            # (the reconciliation runs due events), as Stripe itself retries for 3 days.
+            event.error = ""
+            event.note = f"Waiting: {exc} cannot be placed yet; tried again later."
+            event.next_attempt_at = _next_attempt(event)
+            if event.next_attempt_at is None:
+                event.note = f"Given up after {event.processing_attempts} attempts: {exc}."
+                event.processed_at = timezone.now()
         except Exception as exc:
             failure = exc
             event.error = "".join(traceback.format_exception(exc))[-10000:]
+            event.next_attempt_at = _next_attempt(event)
             logger.exception("Stripe event %s failed", event.stripe_event_id)
         else:
             if isinstance(note, Refused):
@@ -236,6 +204,7 @@ def webhook_event_process(*, event: WebhookEvent, force: bool = False) -> Webhoo
             event.note = note
             event.refused = isinstance(note, Refused)
             event.processed_at = timezone.now()
+            event.next_attempt_at = None
         event.save(
             update_fields=[
                 "processing_attempts",
@@ -243,6 +212,7 @@ def webhook_event_process(*, event: WebhookEvent, force: bool = False) -> Webhoo
                 "note",
                 "refused",
                 "processed_at",
+                "next_attempt_at",
                 "updated_at",
             ]
         )

@@ -9,6 +9,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core.money import currency_choices, stripe_amount_problem
 from program.course import admin as course_admin  # noqa: F401
 from program.media.captions import CAPTIONS_MAX_BYTES, CaptionsError, parse_vtt
 from program.media.services import video_update_file_info
@@ -34,8 +35,38 @@ class LessonInline(admin.TabularInline):
     show_change_link = True
 
 
+class ProgramAdminForm(forms.ModelForm):
+    """Only currencies Stripe takes, and prices Stripe can charge in them."""
+
+    currency = forms.ChoiceField(
+        choices=currency_choices,
+        initial="usd",
+        help_text="The currency members pay in (only those Stripe supports are listed).",
+    )
+
+    class Meta:
+        model = Program
+        fields = ["title", "slug", "summary", "description", "price_cents", "currency", "published"]
+        help_texts = {
+            "price_cents": (
+                "One-time price in the currency's smallest unit, as Stripe counts it: 9700 is "
+                "97.00 USD, but 9700 JPY is ¥9,700 (yen have no smaller unit)."
+            )
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        price, currency = cleaned.get("price_cents"), cleaned.get("currency")
+        if price is not None and currency:
+            problem = stripe_amount_problem(price, currency)
+            if problem:
+                self.add_error("price_cents", problem)
+        return cleaned
+
+
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin):
+    form = ProgramAdminForm
     list_display = ["title", "price_display", "published"]
     prepopulated_fields = {"slug": ("title",)}
     inlines = [UnitInline]

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from core.guarded import Guarded
 from core.models import TimeStamped
 from core.money import money_format
 from program.markdown import markdown_to_text, render_markdown
@@ -303,8 +304,11 @@ class Access(TimeStamped):
         return self.revoked_at is None
 
 
-class AccessEvent(models.Model):
+class AccessEvent(Guarded):
     """Append-only record of every change of access: who or what, when and why."""
+
+    append_only = True
+    redactable_fields = ("reason",)
 
     class Action(models.TextChoices):
         GRANT = "grant", "Granted"

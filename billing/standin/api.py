@@ -6,6 +6,8 @@ from copy import deepcopy
 
 from stripe.params import (
     ChargeRetrieveParams,
+    DisputeListParams,
+    DisputeRetrieveParams,
     RefundCreateParams,
     RefundListParams,
     RefundRetrieveParams,
@@ -15,6 +17,7 @@ from stripe.params.checkout import (
     SessionCreateParams,
     SessionExpireParams,
     SessionListLineItemsParams,
+    SessionListParams,
     SessionRetrieveParams,
 )
 
@@ -23,6 +26,9 @@ from billing.standin.state import ApiError
 
 ROUTES = [
     ("POST", r"/v1/checkout/sessions", "api_session_create"),
+    ("GET", r"/v1/checkout/sessions", "api_session_list"),
+    ("GET", r"/v1/disputes", "api_dispute_list"),
+    ("GET", r"/v1/disputes/(?P<id>dp_[\w]+)", "api_dispute_retrieve"),
     ("GET", r"/v1/checkout/sessions/(?P<id>cs_[\w]+)", "api_session_retrieve"),
     ("GET", r"/v1/checkout/sessions/(?P<id>cs_[\w]+)/line_items", "api_session_line_items"),
     ("POST", r"/v1/checkout/sessions/(?P<id>cs_[\w]+)/expire", "api_session_expire"),
@@ -112,6 +118,53 @@ class ApiRoutes:
             return self.state.session_view(session, self._expand(params))
 
         self._api_post(url, SessionCreateParams, create)
+
+    def _simple_list(self, url, params: dict, kind: str, filters: tuple[str, ...], path: str):
+        """Stripe's list answer for `kind`: newest first, filtered by the `filters` given,
+        `limit` 1-100 (default 10), paged with `starting_after`."""
+        limit = int(params.get("limit", "10"))
+        if not 1 <= limit <= 100:
+            raise ApiError(
+                400, f"Invalid limit: must be between 1 and 100 (got {limit})", param="limit"
+            )
+        with self.state.lock:
+            found = [
+                o
+                for o in reversed(list(self.state.objects.values()))
+                if o["object"] == kind
+                and all(o.get(name) == params[name] for name in filters if params.get(name))
+            ]
+            found.sort(key=lambda o: o["created"], reverse=True)
+            after = params.get("starting_after")
+            if after:
+                self.state.get(after, kind, param="starting_after")
+                ids = [o["id"] for o in found]
+                found = found[ids.index(after) + 1 :] if after in ids else []
+            page = deepcopy(found[:limit])
+        self._json(
+            200, {"object": "list", "data": page, "has_more": len(found) > limit, "url": path}
+        )
+
+    def api_session_list(self, url):
+        """GET /v1/checkout/sessions: filtered by `payment_intent` (how the site traces a payment
+        it has not recorded yet to its session and so to its metadata)."""
+        self._authenticate()
+        params = self._params(url, SessionListParams)
+        self._simple_list(
+            url, params, "checkout.session", ("payment_intent",), "/v1/checkout/sessions"
+        )
+
+    def api_dispute_list(self, url):
+        """GET /v1/disputes: filtered by `payment_intent` or `charge`."""
+        self._authenticate()
+        params = self._params(url, DisputeListParams)
+        self._simple_list(url, params, "dispute", ("payment_intent", "charge"), "/v1/disputes")
+
+    def api_dispute_retrieve(self, url, id):  # noqa: A002
+        self._authenticate()
+        self._params(url, DisputeRetrieveParams)
+        with self.state.lock:
+            self._json(200, deepcopy(self.state.get(id, "dispute", param="dispute")))
 
     def api_session_retrieve(self, url, id):  # noqa: A002
         self._authenticate()

@@ -24,6 +24,7 @@ ROUTES = [
     ("POST", r"/_standin/checkout/sessions/(?P<id>cs_[\w]+)/expire", "control_session_expire"),
     ("POST", r"/_standin/refunds", "control_refund"),
     ("POST", r"/_standin/refund_failures", "control_refund_failure"),
+    ("POST", r"/_standin/refunds/(?P<id>re_[\w]+)/fail", "control_refund_fail_later"),
     ("POST", r"/_standin/disputes", "control_dispute"),
     ("POST", r"/_standin/disputes/(?P<id>dp_[\w]+)/close", "control_dispute_close"),
 ]
@@ -177,6 +178,14 @@ class ControlRoutes:
                 }
         self._json(200, {"charge": charge["id"]})
 
+    def control_refund_fail_later(self, url, id):  # noqa: A002
+        """A refund that had succeeded fails: {"failure_reason"?, "deliver"?}."""
+        data = self._control_body()
+        reason = data.get("failure_reason", "expired_or_canceled_card")
+        self._json(
+            200, self.state.refund_fail_later(id, failure_reason=reason, mode=data.get("deliver"))
+        )
+
     def control_dispute(self, url):
         data = self._control_body()
         self._json(200, self.state.dispute_create(data, mode=data.get("deliver")))
@@ -255,6 +264,11 @@ class StandinControl:
 
     def refund_failure(self, **fields) -> dict:
         return self._call("POST", "/_standin/refund_failures", fields)
+
+    def refund_fail_later(self, refund_id: str, *, deliver: str = "none", **fields) -> dict:
+        return self._call(
+            "POST", f"/_standin/refunds/{refund_id}/fail", {"deliver": deliver, **fields}
+        )
 
     def dispute(self, **fields) -> dict:
         return self._call("POST", "/_standin/disputes", fields)

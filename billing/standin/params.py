@@ -18,24 +18,16 @@ from stripe._request_options import RequestOptions
 from stripe._stripe_object import UntypedStripeObject
 from typing_extensions import is_typeddict
 
+from core.money import STRIPE_CURRENCIES
+
 REQUEST_OPTION_KEYS = set(RequestOptions.__annotations__)
 _KEY_RE = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _INT_RE = re.compile(r"^-?\d+$")
 _NUM_RE = re.compile(r"^-?\d+(\.\d+)?$")
 
 
-# Stripe's presentment currencies (docs.stripe.com/currencies). The library's types say only
-# `str` for a currency, so this one list is written out.
-_CURRENCIES = (
-    "usd aed afn all amd ang aoa ars aud awg azn bam bbd bdt bgn bhd bif bmd bnd bob brl bsd bwp "
-    "byn bzd cad cdf chf clp cny cop crc cve czk djf dkk dop dzd egp etb eur fjd fkp gbp gel gip "
-    "gmd gnf gtq gyd hkd hnl htg huf idr ils inr isk jmd jod jpy kes kgs khr kmf krw kwd kyd kzt "
-    "lak lbp lkr lrd lsl mad mdl mga mkd mmk mnt mop mur mvr mwk mxn myr mzn nad ngn nio nok npr "
-    "nzd omr pab pen pgk php pkr pln pyg qar ron rsd rub rwf sar sbd scr sek sgd shp sle sos srd "
-    "std szl thb tjs tnd top try ttd twd tzs uah ugx uyu uzs vnd vuv wst xaf xcd xcg xof xpf yer "
-    "zar zmw"
-)
-SUPPORTED_CURRENCIES = tuple(_CURRENCIES.split())
+# Stripe's presentment currencies: one list for the site and the stand-in (core.money).
+SUPPORTED_CURRENCIES = STRIPE_CURRENCIES
 METADATA_MAX_KEYS = 50
 METADATA_MAX_KEY_LENGTH = 40
 METADATA_MAX_VALUE_LENGTH = 500

@@ -56,6 +56,9 @@ class Handler(
 ):
     server_version = "StripeStandin/1.0"
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without TCP_NODELAY a kept-alive client waits for
+    # the delayed ACK (about 40 ms) on every answer.
+    disable_nagle_algorithm = True
 
     @property
     def state(self) -> StandinState:

@@ -19,6 +19,8 @@ from copy import deepcopy
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core.money import STRIPE_THREE_DECIMAL, stripe_exponent, to_major
+
 logger = logging.getLogger("billing.standin")
 
 DEFAULT_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0)
@@ -68,17 +70,49 @@ class StateFileError(Exception):
     pass
 
 
+# How a dispute can end at Stripe: won or lost, or an inquiry closed without a chargeback.
+DISPUTE_CLOSED_STATUSES = frozenset({"won", "lost", "warning_closed", "prevented"})
+
 # The smallest total Stripe charges, with Stripe's way of writing it in the refusal.
-MINIMUM_CHARGE = {"usd": (50, "$0.50 usd"), "eur": (50, "€0.50 eur"), "gbp": (30, "£0.30 gbp")}
-_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£"}
+MINIMUM_CHARGE = {
+    "usd": (50, "$0.50 usd"),
+    "eur": (50, "€0.50 eur"),
+    "gbp": (30, "£0.30 gbp"),
+    "jpy": (50, "¥50 jpy"),  # a zero-decimal currency: 50 is ¥50, not ¥0.50
+}
+_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}
 
 
 def _money(amount: int, currency: str) -> str:
-    """An amount the way Stripe's refund refusals write it: $97.00."""
+    """An amount the way Stripe's refund refusals write it: $97.00 (¥9,700 for a zero-decimal
+    currency: Stripe's integer amounts are whole yen there)."""
+    value = to_major(amount, currency)
+    digits = stripe_exponent(currency)
+    number = f"{value:,.{digits}f}"
     symbol = _SYMBOLS.get(currency)
-    if symbol:
-        return f"{symbol}{amount / 100:,.2f}"
-    return f"{amount / 100:,.2f} {currency.upper()}"
+    return f"{symbol}{number}" if symbol else f"{number} {currency.upper()}"
+
+
+def _check_amount_units(amount: int, currency: str, param: str) -> None:
+    """What Stripe refuses about an amount's last digits: three-decimal currencies must end in
+    0 (docs.stripe.com/currencies#three-decimal); ISK is counted in hundredths but charged in
+    whole krónur (Stripe's answer quoted from support.stripe.com)."""
+    if currency in STRIPE_THREE_DECIMAL and amount % 10:
+        raise ApiError(
+            400,
+            f"Invalid amount: {currency.upper()} amounts must end in 0 (round to the nearest ten).",
+            param=param,
+            code="invalid_amount",
+        )
+    if currency == "isk" and amount % 100:
+        raise ApiError(
+            400,
+            "Invalid amount. Currency ISK has become effectively zero-decimal and charged "
+            "amounts must be evenly divisible by 100. See "
+            "https://stripe.com/docs/currencies#special-cases for more information.",
+            param=param,
+            code="invalid_charge_amount_no_decimal_compatible",
+        )
 
 
 def _expand_groups(expand: list) -> dict[str, list]:
@@ -468,7 +502,8 @@ class StandinState:
                     "quantity": quantity,
                 }
             )
-        minimum, shown = MINIMUM_CHARGE.get(currency, (1, f"0.01 {currency}"))
+        _check_amount_units(total, currency, "line_items[0][price_data][unit_amount]")
+        minimum, shown = MINIMUM_CHARGE.get(currency, (1, f"{to_major(1, currency)} {currency}"))
         if total < minimum:
             raise ApiError(
                 400,
@@ -679,6 +714,7 @@ class StandinState:
                     code="charge_already_refunded",
                 )
             amount = int(asked or remaining)
+            _check_amount_units(amount, charge["currency"], "amount")
             if amount > remaining:
                 currency = charge["currency"]
                 than = (
@@ -734,6 +770,21 @@ class StandinState:
             self.emit("charge.refunded", charge_snapshot, mode)
         return refund_snapshot
 
+    def refund_fail_later(self, refund_id: str, *, failure_reason: str, mode=None) -> dict:
+        """A refund that succeeded fails afterwards (the card was closed, say): Stripe returns
+        the amount to the balance, the charge counts it as not refunded, refund.failed goes out."""
+        with self.lock:
+            refund = self.get(refund_id, "refund", param="refund")
+            if refund["status"] != "succeeded":
+                raise ApiError(400, f"Refund {refund_id} is {refund['status']}, not succeeded.")
+            charge = self.get(refund["charge"], "charge")
+            refund.update({"status": "failed", "failure_reason": failure_reason})
+            charge["amount_refunded"] -= refund["amount"]
+            charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+            snapshot = deepcopy(refund)
+        self.emit("refund.failed", snapshot, mode)
+        return snapshot
+
     def dispute_create(self, params: dict, mode=None) -> dict:
         with self.lock:
             charge = self._charge_for(params)
@@ -757,8 +808,12 @@ class StandinState:
         return snapshot
 
     def dispute_close(self, dispute_id: str, outcome: str, mode=None) -> dict:
-        if outcome not in {"won", "lost"}:
-            raise ApiError(400, "outcome must be won or lost", param="outcome")
+        if outcome not in DISPUTE_CLOSED_STATUSES:
+            raise ApiError(
+                400,
+                "outcome must be one of " + ", ".join(sorted(DISPUTE_CLOSED_STATUSES)),
+                param="outcome",
+            )
         with self.lock:
             dispute = self.get(dispute_id, "dispute")
             dispute["status"] = outcome

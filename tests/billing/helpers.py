@@ -48,3 +48,20 @@ SESSION = {
     "cancel_url": "http://127.0.0.1:1/cancelled",
     "metadata": {"purchase_id": "1"},
 }
+
+
+def paid_without_charge(standin, monkeypatch, program):
+    """A purchase paid before the site stored charges (no stripe_charge_id): Stripe's answer
+    names no charge when it is fulfilled. Money columns never change once set, so such a row is
+    made as it was, not by clearing a stored charge."""
+    from billing import services
+    from tests import factories
+
+    purchase = services.purchase_start(user=factories.user_factory(), program=program)
+    standin.pay(purchase.stripe_checkout_session_id, deliver="none")
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "_latest_charge_id", lambda payment_intent: "")
+        services.purchase_check_session(session_id=purchase.stripe_checkout_session_id)
+    purchase.refresh_from_db()
+    assert purchase.status == "paid" and purchase.stripe_charge_id == ""
+    return purchase

@@ -33,28 +33,16 @@ def test_purchase_admin_shows_history_and_allows_no_change_or_delete(admin_clien
     assert admin_client_.get(reverse("admin:billing_purchase_changelist")).status_code == 200
 
 
-def test_webhook_admin_process_again_reruns_a_failed_event(admin_client_, program):
+def test_webhook_admin_process_again_reruns_a_failed_event(admin_client_, standin, program):
+    from billing import services
+
     user = factories.user_factory()
-    purchase = factories.purchase_factory(
-        user=user, program=program, stripe_checkout_session_id="cs_test_admin"
-    )
+    purchase = services.purchase_start(user=user, program=program)
+    paid = standin.pay(purchase.stripe_checkout_session_id, deliver="none")
     event = WebhookEvent.objects.create(
-        stripe_event_id="evt_admin",
+        stripe_event_id=paid["event"]["event"]["id"],
         type="checkout.session.completed",
-        body={
-            "data": {
-                "object": {
-                    "id": "cs_test_admin",
-                    "object": "checkout.session",
-                    "mode": "payment",
-                    "amount_total": purchase.amount_cents,
-                    "currency": purchase.currency,
-                    "metadata": {"purchase_id": str(purchase.pk), "user_id": str(user.pk)},
-                    "payment_status": "paid",
-                    "payment_intent": "pi_a",
-                }
-            }
-        },
+        body=paid["event"]["event"],
         error="Boom",
         processing_attempts=1,
     )

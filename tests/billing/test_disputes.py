@@ -86,10 +86,9 @@ def test_a_dispute_closed_without_a_chargeback_ends_the_disputed_flag(
     purchase.refresh_from_db()
     assert purchase.disputed
 
-    closed = standin.emit(
-        "charge.dispute.closed", object={**dispute, "status": status}, deliver="none"
-    )
-    assert deliver_event(closed["event"]["id"]).status_code == 200
+    standin.dispute_close(dispute["id"], outcome=status, deliver="none")
+    (closed,) = standin_events(dispute["id"], "charge.dispute.closed")
+    assert deliver_event(closed["id"]).status_code == 200
 
     purchase.refresh_from_db()
     assert not purchase.disputed and purchase.status == Purchase.Status.PAID
@@ -100,11 +99,14 @@ def test_a_dispute_closed_without_a_chargeback_ends_the_disputed_flag(
 
 
 def test_a_dispute_stores_the_charge_of_a_purchase_that_had_none(
-    standin, paid_purchase_factory, standin_events, deliver_event
+    standin, standin_events, deliver_event, monkeypatch, program
 ):
-    purchase = paid_purchase_factory()
-    charge_id = purchase.stripe_charge_id
-    Purchase.objects.filter(pk=purchase.pk).update(stripe_charge_id="")
+    from billing.stripe_client import stripe_client
+    from tests.billing.helpers import paid_without_charge
+
+    purchase = paid_without_charge(standin, monkeypatch, program)
+    intent = stripe_client().v1.payment_intents.retrieve(purchase.stripe_payment_intent_id)
+    charge_id = intent.latest_charge
     dispute = standin.dispute(payment_intent=purchase.stripe_payment_intent_id, deliver="none")
     (opened,) = standin_events(dispute["id"], "charge.dispute.created")
     assert deliver_event(opened["id"]).status_code == 200

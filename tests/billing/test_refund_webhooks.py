@@ -102,11 +102,14 @@ def test_charge_refunded_before_refund_created_revokes_once(
 
 
 def test_charge_refunded_stores_the_charge_of_a_purchase_that_had_none(
-    standin, paid_purchase_factory, standin_events, deliver_event
+    standin, standin_events, deliver_event, monkeypatch, program
 ):
-    purchase = paid_purchase_factory()
-    charge_id = purchase.stripe_charge_id
-    Purchase.objects.filter(pk=purchase.pk).update(stripe_charge_id="")
+    from billing.stripe_client import stripe_client
+    from tests.billing.helpers import paid_without_charge
+
+    purchase = paid_without_charge(standin, monkeypatch, program)
+    intent = stripe_client().v1.payment_intents.retrieve(purchase.stripe_payment_intent_id)
+    charge_id = intent.latest_charge
     standin.refund(payment_intent=purchase.stripe_payment_intent_id, deliver="none")
     (charge_event,) = standin_events(charge_id, "charge.refunded")
     assert deliver_event(charge_event["id"]).status_code == 200

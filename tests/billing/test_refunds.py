@@ -245,11 +245,12 @@ def test_acting_again_on_a_decided_request_says_nothing_was_done(
 
 
 def test_closing_a_closed_request_again_says_nothing_was_done(
-    client, paid_purchase_factory, admin_user, settings
+    client, program, admin_user, settings
 ):
-    purchase = paid_purchase_factory()
-    purchase.stripe_payment_intent_id = None  # paid outside Stripe: nothing to ask Stripe
-    purchase.save(update_fields=["stripe_payment_intent_id"])
+    # Paid outside Stripe: nothing to ask Stripe.
+    purchase = factories.purchase_factory(
+        user=factories.user_factory(), program=program, status="paid", stripe_payment_intent_id=None
+    )
     ask(client, purchase)
     request = RefundRequest.objects.get()
     close_outside(client, admin_user, request, "Bank transfer 3 May.")
@@ -703,12 +704,40 @@ def test_staff_see_stripes_own_reason_for_a_refusal_word_for_word(
 
 
 def test_approval_refunds_what_stripe_captured_not_the_local_price(
-    paid_purchase_factory, stripe_standin_server, admin_user, program
+    standin, stripe_standin_server, admin_user, program
 ):
-    purchase = paid_purchase_factory()
-    captured = purchase.amount_cents
+    from billing.stripe_client import stripe_client
+    from tests import factories
+
+    session = stripe_client().v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": program.currency,
+                        "unit_amount": program.price_cents,
+                        "product_data": {"name": program.title},
+                    },
+                }
+            ],
+            "success_url": "https://example.com/ok",
+        }
+    )
+    paid = standin.pay(session.id, deliver="none")["session"]
+    intent = stripe_client().v1.payment_intents.retrieve(paid["payment_intent"])
+    captured = program.price_cents
     # The local record says less than Stripe took (tax or a currency setting at Stripe).
-    Purchase.objects.filter(pk=purchase.pk).update(amount_cents=captured - 700)
+    purchase = factories.purchase_factory(
+        user=factories.user_factory(),
+        program=program,
+        status="paid",
+        amount_cents=captured - 700,
+        stripe_checkout_session_id=session.id,
+        stripe_payment_intent_id=intent.id,
+        stripe_charge_id=intent.latest_charge,
+    )
     request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
 
     result = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)

@@ -114,26 +114,17 @@ def test_verified_event_is_stored_with_headers_and_body(client):
     assert event.is_processed and not event.api_version_mismatch
 
 
-def test_duplicate_of_a_processed_event_answers_200_without_running_again(client, program):
+def test_duplicate_of_a_processed_event_answers_200_without_running_again(
+    client, standin, program, settings
+):
+    from billing import services
+
     user = factories.user_factory()
-    purchase = factories.purchase_factory(
-        user=user, program=program, stripe_checkout_session_id="cs_test_dup"
-    )
-    body = event_body(
-        obj={
-            "id": "cs_test_dup",
-            "object": "checkout.session",
-            "mode": "payment",
-            "amount_total": purchase.amount_cents,
-            "currency": purchase.currency,
-            "payment_status": "paid",
-            "payment_intent": "pi_dup",
-            "client_reference_id": str(purchase.pk),
-            "metadata": {"purchase_id": str(purchase.pk), "user_id": str(user.pk)},
-        }
-    )
+    purchase = services.purchase_start(user=user, program=program)
+    paid = standin.pay(purchase.stripe_checkout_session_id, deliver="none")
+    body = paid["event"]["event"]
     for _ in range(3):
-        assert signed_post(client, body, secret=SECRET).status_code == 200
+        assert signed_post(client, body, secret=settings.STRIPE_WEBHOOK_SECRET).status_code == 200
     event = WebhookEvent.objects.get()
     assert event.processing_attempts == 1
     purchase.refresh_from_db()
@@ -175,12 +166,22 @@ def test_an_event_from_the_other_mode_than_the_key_changes_nothing(
     assert not purchase.events.exists()
 
 
-def test_an_event_of_the_same_mode_as_the_key_is_handled(client, program, settings):
-    settings.STRIPE_SECRET_KEY = "sk_live_51Abc"
+@pytest.mark.parametrize(("key", "livemode"), [("sk_test_standin", False), ("sk_live_51Abc", True)])
+def test_an_event_of_the_same_mode_as_the_key_is_not_refused(settings, key, livemode):
+    from billing.webhooks import _mode_refusal
+
+    settings.STRIPE_SECRET_KEY = key
+    assert _mode_refusal(WebhookEvent(livemode=livemode)) == ""
+
+
+def test_an_event_of_the_same_mode_as_the_key_is_handled(client, standin, program, settings):
+    from billing import services
+
     user = factories.user_factory()
-    purchase = factories.purchase_factory(user=user, program=program)
-    body = event_body(obj=matching_session(purchase), livemode=True)
-    assert signed_post(client, body, secret=SECRET).status_code == 200
+    purchase = services.purchase_start(user=user, program=program)
+    paid = standin.pay(purchase.stripe_checkout_session_id, deliver="none")
+    secret = settings.STRIPE_WEBHOOK_SECRET
+    assert signed_post(client, paid["event"]["event"], secret=secret).status_code == 200
     purchase.refresh_from_db()
     assert purchase.status == Purchase.Status.PAID
     assert not WebhookEvent.objects.get().refused
@@ -205,11 +206,14 @@ def test_the_handler_table_is_declared_in_one_module_without_import_side_effects
     from django.apps import apps
 
     from billing import refund_services, services, webhooks
+    from core import schedule
 
-    # billing's ready() only adds the Buy box to program's pages: running it adds no handler.
+    # billing's ready() adds the Buy box to program's pages and registers the reconciliation:
+    # running it adds no webhook handler.
     before = dict(webhooks.WEBHOOK_HANDLERS)
     apps.get_app_config("billing").ready()
     assert dict(webhooks.WEBHOOK_HANDLERS) == before
+    assert "stripe-reconcile" in {job.name for job in schedule.registered()}
     assert not hasattr(refund_services, "WEBHOOK_HANDLERS")
     assert not hasattr(services, "WEBHOOK_HANDLERS")
     refund_and_dispute = {
@@ -236,3 +240,14 @@ def test_the_deploy_guide_names_every_event_the_site_handles_and_no_other():
     named = set(re.findall(r"`([a-z_]+(?:\.[a-z_]+)+)`", step))
     named.discard("billing.webhooks.WEBHOOK_HANDLERS")
     assert named == set(WEBHOOK_HANDLERS)
+
+
+def test_while_rolling_secrets_a_stale_event_signed_with_the_first_secret_is_refused(
+    client, settings
+):
+    settings.STRIPE_WEBHOOK_SECRET = f"whsec_new_one, {SECRET}"
+    stale = int(time.time()) - 3600
+    body = event_body("invoice.paid", {"id": "in_1", "object": "invoice"}, id="evt_stale")
+    assert signed_post(client, body, secret="whsec_new_one", timestamp=stale).status_code == 400
+    assert signed_post(client, body, secret=SECRET, timestamp=stale).status_code == 400
+    assert not WebhookEvent.objects.exists()

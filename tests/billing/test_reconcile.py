@@ -125,10 +125,11 @@ def approve_and_die(monkeypatch, request, admin_user, *, after_stripe: bool):
         class v1:  # noqa: N801
             refunds = DyingRefunds()
 
-    monkeypatch.setattr(refund_services, "stripe_client", lambda: Client)
-    with pytest.raises(Killed):
-        refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
-    monkeypatch.undo()
+    # A context of its own: undoing the shared monkeypatch would also undo other fixtures' patches.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(refund_services, "stripe_client", lambda: Client)
+        with pytest.raises(Killed):
+            refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
     request.refresh_from_db()
     assert request.status == RefundRequest.Status.PROCESSING
 

@@ -308,7 +308,7 @@ def export_for_download(*, user: User, export_id: int) -> DataExport | None:
 def refundable_purchases(*, user: User) -> list[Purchase]:
     """Purchases the member may still ask a refund of, without an open request."""
     return list(
-        Purchase.objects.refundable()
+        Purchase.objects.holding_payment()
         .filter(user=user)
         .exclude(refund_requests__status__in=RefundRequest.OPEN_STATUSES)
         .select_related("program")

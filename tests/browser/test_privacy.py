@@ -49,7 +49,7 @@ def test_member_downloads_their_data_then_deletes_the_account_on_a_phone(page, p
     expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
     _fits_the_phone(page)
     page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("heading", name="Delete your account", level=1)).to_be_visible()
     expect(page.get_by_role("link", name="Ask for a refund of")).to_be_visible()
     _fits_the_phone(page)

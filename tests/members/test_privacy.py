@@ -291,7 +291,16 @@ def test_a_deleted_account_cannot_sign_in(client, member):
 
 # --- retention --------------------------------------------------------------------------------
 def _stored_event(event_id, *, days_old, email="ann@example.com"):
-    event = WebhookEvent.objects.create(
+    # Stored as it was received `days_old` days ago: received_at never changes after the insert
+    # (append-only), so the clock is set back while the row is made.
+    then = timezone.now() - timedelta(days=days_old)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: then)
+        return _stored_event_now(event_id, email=email)
+
+
+def _stored_event_now(event_id, *, email):
+    return WebhookEvent.objects.create(
         stripe_event_id=event_id,
         type="checkout.session.completed",
         object_id=f"cs_{event_id}",
@@ -313,10 +322,6 @@ def _stored_event(event_id, *, days_old, email="ann@example.com"):
             },
         },
     )
-    WebhookEvent.objects.filter(pk=event.pk).update(
-        received_at=timezone.now() - timedelta(days=days_old)
-    )
-    return event
 
 
 def test_stored_event_bodies_lose_personal_fields_after_the_retention_period(settings):

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
-from django.apps import apps
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.sessions.models import Session
@@ -61,10 +61,16 @@ from members.models import (
 )
 from program.models import (
     AccessEvent,
+    DailyCheckIn,
     JournalEntry,
     LessonProgress,
+    OfflineAction,
     PracticeEvent,
+    PracticePreference,
+    ReminderSent,
+    ReportShare,
     SafetyAcknowledgement,
+    SafetyStop,
     Subscriber,
 )
 
@@ -269,6 +275,12 @@ def _remove_personal_records(user: User, *, emails: set[str], comments: str) -> 
         "lesson progress": LessonProgress.objects.filter(user=user),
         "practice events": PracticeEvent.objects.filter(user=user),
         "safety acknowledgement": SafetyAcknowledgement.objects.filter(user=user),
+        "safety stops": SafetyStop.objects.filter(user=user),
+        "practice preferences": PracticePreference.objects.filter(user=user),
+        "reminders sent": ReminderSent.objects.filter(user=user),
+        "daily check-ins": DailyCheckIn.objects.filter(user=user),
+        "shared progress reports": ReportShare.objects.filter(user=user),
+        "offline actions": OfflineAction.objects.filter(user=user),
         "consultation forms": ConsultationRequest.objects.filter(
             Q(user=user) | _email_q("email", emails)
         ),
@@ -291,10 +303,7 @@ def _remove_personal_records(user: User, *, emails: set[str], comments: str) -> 
     for label, queryset in querysets.items():
         removed[label] = queryset.count()
         queryset.delete()
-    if apps.is_installed("allauth.mfa"):
-        from allauth.mfa.models import Authenticator
-
-        removed["MFA authenticators"], _ = Authenticator.objects.filter(user=user).delete()
+    removed["MFA authenticators"], _ = Authenticator.objects.filter(user=user).delete()
     removed["sessions"] = _delete_sessions(user)
     if files:
         storage = DataExport._meta.get_field("file").storage

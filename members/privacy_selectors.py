@@ -27,10 +27,16 @@ from members.models import DataExport
 from program.models import (
     Access,
     AccessEvent,
+    DailyCheckIn,
     JournalEntry,
     LessonProgress,
+    OfflineAction,
     PracticeEvent,
+    PracticePreference,
+    ReminderSent,
+    ReportShare,
     SafetyAcknowledgement,
+    SafetyStop,
     Subscriber,
 )
 
@@ -262,6 +268,70 @@ def email_course(user: User) -> Iterator[Row]:
         }
 
 
+def safety_stops(user: User) -> Iterator[Row]:
+    for stop in SafetyStop.objects.filter(user=user).order_by("created_at", "id"):
+        yield {"when": stop.created_at, "warning_signs": "; ".join(stop.signs), "pain": stop.pain}
+
+
+def practice_preferences(user: User) -> Iterator[Row]:
+    for p in PracticePreference.objects.filter(user=user):
+        yield {
+            "ask_warning_signs_every_time": p.always_check_safety,
+            "larger_text": p.comfort,
+            "reminders_on": p.reminders_on,
+            "reminder_days": ", ".join(str(d) for d in p.reminder_days),
+            "reminder_time": p.reminder_time,
+            "time_zone": p.time_zone,
+            "calendar_feed_on": bool(p.calendar_token),
+        }
+
+
+def reminders(user: User) -> Iterator[Row]:
+    sent = ReminderSent.objects.filter(user=user).order_by("local_date", "id")
+    answers = dict(DailyCheckIn.objects.filter(user=user).values_list("local_date", "answer"))
+    days = sorted({r.local_date for r in sent} | set(answers))
+    sent_days = {r.local_date for r in sent}
+    labels = dict(DailyCheckIn.Answer.choices)
+    for day in days:
+        yield {
+            "day": day,
+            "reminder_sent": day in sent_days,
+            "your_answer": labels.get(answers.get(day, ""), ""),
+        }
+
+
+def report_shares(user: User) -> Iterator[Row]:
+    rows = ReportShare.objects.filter(user=user).prefetch_related("views")
+    for share in rows.order_by("created_at", "id"):
+        yield {
+            "made": share.created_at,
+            "period_from": share.period_start,
+            "period_to": share.period_end,
+            "notes_included": len(share.note_ids),
+            "works_until": share.expires_at,
+            "withdrawn": share.withdrawn_at,
+            "opened": "; ".join(str(v.viewed_at) for v in share.views.all()),
+        }
+
+
+def offline_actions(user: User) -> Iterator[Row]:
+    rows = OfflineAction.objects.filter(user=user).select_related("lesson")
+    for action in rows.order_by("created_at", "id"):
+        yield {
+            "sent": action.created_at,
+            "made_offline": action.recorded_offline_at,
+            "what": action.get_kind_display(),
+            "lesson": action.lesson.title if action.lesson else "",
+        }
+
+
+def two_factor(user: User) -> Iterator[Row]:
+    from allauth.mfa.models import Authenticator
+
+    for a in Authenticator.objects.filter(user=user).order_by("created_at", "id"):
+        yield {"kind": a.get_type_display(), "added": a.created_at, "last_used": a.last_used_at}
+
+
 #: (file name, what it holds, reader), in the archive's order.
 SECTIONS: list[tuple[str, str, Callable[[User], Iterable[Row]]]] = [
     ("account", "your account", account),
@@ -278,6 +348,12 @@ SECTIONS: list[tuple[str, str, Callable[[User], Iterable[Row]]]] = [
     ("lesson_progress", "lesson progress", lesson_progress),
     ("practice_log", "each time you marked a lesson practised", practice_log),
     ("safety_acknowledgement", "the safety note you acknowledged", safety_acknowledgement),
+    ("safety_stops", "warning signs you answered yes to", safety_stops),
+    ("practice_preferences", "your reminder and comfort choices", practice_preferences),
+    ("reminders", "practice reminders and your answers", reminders),
+    ("report_shares", "progress reports you shared with a clinician", report_shares),
+    ("offline_actions", "practice recorded offline and sent later", offline_actions),
+    ("two_factor", "your two-factor sign-in methods (no secrets)", two_factor),
     ("comments", "your comments and questions", comments),
     ("consultation_forms", "consultation forms", consultation_forms),
     ("mentoring_forms", "mentoring requests", mentoring_forms),

@@ -6,11 +6,14 @@ each kind of record."""
 
 import io
 import json
+import uuid
 import zipfile
-from datetime import timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.apps import apps
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -38,8 +41,24 @@ from help.models import MentoringRequest
 from members import privacy, privacy_selectors
 from members.models import AccountDeletion, DataExport, Redaction
 from members.services import member_access_grant, staff_note_create
-from program.models import Access, AccessEvent, JournalEntry, Subscriber
+from program.models import (
+    Access,
+    AccessEvent,
+    DailyCheckIn,
+    JournalEntry,
+    OfflineAction,
+    PracticePreference,
+    PracticeSettings,
+    ReminderSent,
+    ReportShare,
+    SafetyStop,
+    Subscriber,
+    WarningSign,
+)
+from program.offline.services import offline_action_record
 from program.practice import services as practice
+from program.practice.report_selectors import ReportPeriod
+from program.practice.report_services import report_share_create
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -98,6 +117,27 @@ def full_history(
     practice.lesson_mark_practised(user=user, lesson=lesson)
     practice.lesson_mark_practised(user=user, lesson=lesson)
     practice.safety_acknowledge(user=user)
+    # What Today, reminders, the clinician report, offline practice and two-factor sign-in keep.
+    sign = WarningSign.objects.create(
+        practice_settings=PracticeSettings.objects.create(program=program), text="Fever"
+    )
+    practice.safety_check_answer(user=user, program=program, sign_ids=[sign.pk], pain=8)
+    practice.practice_preference_update(
+        user=user,
+        always_check_safety=True,
+        reminders_on=True,
+        reminder_days=[0, 3],
+        reminder_time=time(8, 30),
+        time_zone="Europe/Paris",
+    )
+    ReminderSent.objects.create(user=user, local_date=date(2026, 11, 30))
+    practice.daily_check_in_record(user_id=user.pk, local_date=date(2026, 11, 30), answer="practised")
+    today = timezone.localdate()
+    report_share_create(
+        user=user, program=program, period=ReportPeriod(start=today - timedelta(days=7), end=today)
+    )
+    offline_action_record(user=user, client_id=uuid.uuid4(), kind="practised", lesson=lesson)
+    TOTP.activate(user, generate_totp_secret())
     question = factories.comment_factory(target=lesson, author=user, body="Is twice a day ok?")
     factories.comment_factory(
         target=lesson, author=admin_user, parent=question, body="Yes.", is_practitioner_answer=True
@@ -204,6 +244,10 @@ def test_deleting_a_member_with_a_full_history_leaves_no_name_or_address_and_kee
     assert not Session.objects.exists()
     assert not JournalEntry.objects.filter(user=user).exists()
     assert not DataExport.objects.filter(user=user).exists()
+    for model in (SafetyStop, PracticePreference, ReminderSent, DailyCheckIn, ReportShare):
+        assert not model.objects.filter(user=user).exists(), model.__name__
+    assert not OfflineAction.objects.filter(user=user).exists()
+    assert not Authenticator.objects.filter(user=user).exists()
     assert not Subscriber.objects.exists()
     kept = Comment.objects.get(author=user)
     assert kept.author_display == "A former member" and kept.replies.count() == 1

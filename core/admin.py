@@ -1,6 +1,7 @@
 """The admin site itself, and admin pages for records the site writes itself: staff may look,
 never add, edit or delete."""
 
+from collections.abc import Callable
 from functools import wraps
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -11,7 +12,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -59,7 +60,9 @@ class StaffAdminSite(admin.AdminSite):
     list, where Django itself would answer 500.
     """
 
-    def login(self, request, extra_context=None):
+    def login(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         """Staff sign in through the site's sign-in (allauth: rate limits, two-factor step), not
         the admin's own password form, which would skip both."""
         next_url = request.GET.get("next") or reverse("admin:index", current_app=self.name)
@@ -69,14 +72,14 @@ class StaffAdminSite(admin.AdminSite):
             f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': next_url})}"
         )
 
-    def admin_view(self, view, cacheable=False):
+    def admin_view(self, view: Callable[..., Any], cacheable: bool = False) -> Any:
         inner = super().admin_view(view, cacheable)
         model_admin = getattr(view, "__self__", None)
         if not isinstance(model_admin, admin.ModelAdmin):
             return inner
 
         @wraps(inner)
-        def checked(request, *args, **kwargs):
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             if request.method == "POST" and not _valid_ids(
                 model_admin.model, request.POST.getlist(ACTION_CHECKBOX_NAME)
             ):
@@ -89,7 +92,7 @@ class StaffAdminSite(admin.AdminSite):
         return checked
 
 
-def _valid_ids(model, values: list[str]) -> bool:
+def _valid_ids(model: type[models.Model], values: list[str]) -> bool:
     field = model._meta.pk
     try:
         for value in values:

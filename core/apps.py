@@ -7,7 +7,7 @@ class CoreConfig(AppConfig):
     name = "core"
     verbose_name = "Shared helpers"
 
-    def ready(self):
+    def ready(self) -> None:
         # Registers the deploy checks (production settings that would half-work).
         from django.apps import apps
         from django.db.models.signals import pre_delete

@@ -2,6 +2,8 @@
 (the site up, but no email leaves, no payment or webhook gets through) is an error here, before
 the first sign-up answers 500. They run only with DEBUG off: the local run has its defaults."""
 
+from typing import Any
+
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
@@ -18,7 +20,7 @@ EMAIL_HINT = (
 
 
 @register(Tags.security, deploy=True)
-def secret_key_check(app_configs=None, **kwargs) -> list[Error]:
+def secret_key_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     if settings.DEBUG:
         return []
     key = str(settings.SECRET_KEY or "")
@@ -36,7 +38,7 @@ def secret_key_check(app_configs=None, **kwargs) -> list[Error]:
 
 
 @register(Tags.security, deploy=True)
-def email_check(app_configs=None, **kwargs) -> list[Error]:
+def email_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     if settings.DEBUG:
         return []
     if not getattr(settings, "EMAIL_FROM_ENVIRONMENT", True):
@@ -68,7 +70,7 @@ def email_check(app_configs=None, **kwargs) -> list[Error]:
 
 
 @register(Tags.security, deploy=True)
-def stripe_check(app_configs=None, **kwargs) -> list[Error]:
+def stripe_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     if settings.DEBUG:
         return []
     errors = []

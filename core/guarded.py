@@ -25,6 +25,7 @@ keep going through each app's transitions.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from django.db import IntegrityError, models
@@ -43,26 +44,24 @@ def _is_set(value: Any) -> bool:
     return not any(value == empty and type(value) is type(empty) for empty in EMPTY)
 
 
-def _attname(model, name: str) -> str:
-    return model._meta.get_field(name).attname
-
-
-class GuardedQuerySet(models.QuerySet):
-    def update(self, **kwargs):
+class GuardedQuerySet(models.QuerySet[Any]):
+    def update(self, **kwargs: Any) -> int:
         self.model.guard_bulk_change(set(kwargs))
         return super().update(**kwargs)
 
-    def bulk_update(self, objs, fields, batch_size=None):
+    def bulk_update(
+        self, objs: Iterable[Any], fields: Iterable[str], batch_size: int | None = None
+    ) -> int:
         self.model.guard_bulk_change(set(fields))
         return super().bulk_update(objs, fields, batch_size=batch_size)
 
-    def delete(self):
+    def delete(self) -> tuple[int, dict[str, int]]:
         raise ChangeRefused(f"{self.model.__name__} rows are never deleted.")
 
     delete.alters_data = True  # type: ignore[attr-defined]
     delete.queryset_only = True  # type: ignore[attr-defined]
 
-    def _raw_delete(self, using):
+    def _raw_delete(self, using: str | None) -> int:
         raise ChangeRefused(f"{self.model.__name__} rows are never deleted.")
 
 
@@ -77,12 +76,12 @@ class Guarded(models.Model):
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding and self.pk is not None and not kwargs.get("force_insert"):
             self.guard_save(kwargs.get("update_fields"))
-        return super().save(*args, **kwargs)
+        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ChangeRefused(f"{type(self).__name__} rows are never deleted.")
 
     # -- the rules -----------------------------------------------------------------------------
@@ -111,7 +110,7 @@ class Guarded(models.Model):
                 f"{cls.__name__}: {', '.join(sorted(frozen))} never change once set."
             )
 
-    def guard_save(self, update_fields) -> None:
+    def guard_save(self, update_fields: Iterable[str] | None) -> None:
         cls = type(self)
         if update_fields is not None:
             names = cls._names(set(update_fields))
@@ -143,7 +142,7 @@ class Guarded(models.Model):
             )
 
 
-def refuse_delete(sender, instance, **kwargs) -> None:
+def refuse_delete(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
     """pre_delete for every Guarded model (connected in core.apps): a cascade from a deleted
     parent row deletes without calling delete(), so it is refused here."""
     raise ChangeRefused(f"{sender.__name__} rows are never deleted (a cascade tried).")
@@ -202,10 +201,10 @@ END $$;
 """
 
 
-def trigger_spec(model) -> tuple[str, str, tuple[str, ...]]:
+def trigger_spec(model: type[Guarded]) -> tuple[str, str, tuple[str, ...]]:
     """(table, function, arguments) of the trigger enforcing `model`'s declaration: what a
     migration writes out literally (a test keeps the two equal)."""
-    column = {f.name: f.column for f in model._meta.concrete_fields}
+    column = {f.name: str(f.column) for f in model._meta.concrete_fields}
     if model.append_only:
         arguments = tuple(column[n] for n in model.redactable_fields)
         return model._meta.db_table, "si_refuse_history_change", arguments
@@ -215,7 +214,7 @@ def trigger_spec(model) -> tuple[str, str, tuple[str, ...]]:
     return model._meta.db_table, "si_refuse_money_change", arguments
 
 
-def _trigger_sql(table: str, function: str, arguments) -> tuple[str, str]:
+def _trigger_sql(table: str, function: str, arguments: Iterable[str]) -> tuple[str, str]:
     name = f"si_{table}_guard"
     quoted = ", ".join("'" + a.replace("'", "''") + "'" for a in arguments)
     drop = f"DROP TRIGGER IF EXISTS {name} ON {table};"
@@ -226,13 +225,15 @@ def _trigger_sql(table: str, function: str, arguments) -> tuple[str, str]:
     return f"{drop} {create}", drop
 
 
-def install_triggers(specs, *, functions: bool = True):
+def install_triggers(
+    specs: Iterable[tuple[str, str, tuple[str, ...]]], *, functions: bool = True
+) -> Any:
     """A reversible migration operation creating the triggers `specs` (see trigger_spec) on
     PostgreSQL; on SQLite it does nothing (the model layer guards there). With `functions`, the
     trigger functions are created first (once, by the first app's migration that needs them)."""
     from django.db import migrations
 
-    def forward(apps, schema_editor):
+    def forward(apps: Any, schema_editor: Any) -> None:
         if schema_editor.connection.vendor != "postgresql":
             return
         if functions:
@@ -240,7 +241,7 @@ def install_triggers(specs, *, functions: bool = True):
         for spec in specs:
             schema_editor.execute(_trigger_sql(*spec)[0], params=None)
 
-    def backward(apps, schema_editor):
+    def backward(apps: Any, schema_editor: Any) -> None:
         if schema_editor.connection.vendor != "postgresql":
             return
         for spec in specs:

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from core.models import ScheduledJob
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ def registered() -> list[Recurring]:
     return sorted(_registry.values(), key=lambda job: job.name)
 
 
-def _job_row(name: str):
+def _job_row(name: str) -> ScheduledJob:
     from core.models import ScheduledJob
 
     try:

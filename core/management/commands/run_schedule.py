@@ -1,7 +1,9 @@
 import signal
 import time
+from types import FrameType
+from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from core.schedule import registered, schedule_enqueue_due
 
@@ -12,16 +14,16 @@ class Command(BaseCommand):
         "they are due; db_worker runs them. Runs until stopped, or once with --once."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="Check once and exit.")
         parser.add_argument(
             "--interval", type=float, default=15.0, help="Seconds between checks (default 15)."
         )
 
-    def handle(self, *args, once: bool, interval: float, **options):
+    def handle(self, *args: Any, once: bool, interval: float, **options: Any) -> None:
         stopping = False
 
-        def stop(signum, frame):
+        def stop(signum: int, frame: FrameType | None) -> None:
             nonlocal stopping
             stopping = True
 

@@ -15,6 +15,15 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v ffmpeg >/dev/null 2>&1;
   fi
 fi
 
+# axe-core (pinned in tools/axe, from the npm registry) for the browser tests' accessibility checks.
+if [ ! -f tools/axe/node_modules/axe-core/axe.min.js ]; then
+  if command -v npm >/dev/null 2>&1; then
+    npm ci --silent --no-audit --no-fund --prefix tools/axe >/dev/null
+  else
+    echo "npm is missing: the accessibility (axe) browser tests will be skipped." >&2
+  fi
+fi
+
 "$VENV_PY" -m ruff check --quiet .
 # mypy against its baseline (mypy-baseline.txt may only shrink); cached in .mypy_cache.
 # SKIP_MYPY=1 leaves it out of a quick loop on a few tests.

@@ -1,6 +1,6 @@
 """axe-core on the new pages (Today, the safety check and stop page, settings, comfort, the
-reminder's check-in page), when axe-core is installed: tools/page-quality/node_modules (see
-scripts/page_quality.sh) or AXE_JS naming axe.min.js."""
+reminder's check-in page). axe-core is pinned in tools/axe and installed by scripts/test.sh
+(npm ci); AXE_JS may name another axe.min.js."""
 
 import os
 from pathlib import Path
@@ -19,12 +19,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 AXE_JS = Path(
     os.environ.get(
         "AXE_JS",
-        Path(__file__).resolve().parents[2] / "tools/page-quality/node_modules/axe-core/axe.min.js",
+        Path(__file__).resolve().parents[2] / "tools/axe/node_modules/axe-core/axe.min.js",
     )
 )
 
 
-@pytest.mark.skipif(not AXE_JS.exists(), reason="axe-core is not installed (page_quality.sh)")
+@pytest.mark.skipif(
+    not AXE_JS.exists(), reason="axe-core is not installed (scripts/test.sh installs it with npm)"
+)
 def test_new_pages_have_no_axe_violations(browser, live_server):
     program = program_factory(units=2, lessons_per_unit=2)
     member = user_factory()

@@ -6,22 +6,11 @@ from datetime import datetime
 from django.conf import settings
 from django.core import signing
 
+from core.signing import ClockSigner
+
 CONFIRM_SALT = "program.course.confirm"
 UNSUBSCRIBE_SALT = "program.course.unsubscribe"
 CONFIRM_MAX_AGE_DAYS = 7
-
-
-class _ClockSigner(signing.TimestampSigner):
-    """A TimestampSigner whose clock can be set, so tests can make a link that is already old."""
-
-    def __init__(self, *, now: datetime | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self._now = now
-
-    def timestamp(self):
-        if self._now is None:
-            return super().timestamp()
-        return signing.b62_encode(int(self._now.timestamp()))
 
 
 @dataclass(frozen=True)
@@ -39,7 +28,7 @@ def _max_age_seconds() -> int:
 
 
 def confirm_token_make(*, subscriber_id: int, now: datetime | None = None) -> str:
-    return _ClockSigner(salt=CONFIRM_SALT, now=now).sign(str(subscriber_id))
+    return ClockSigner(salt=CONFIRM_SALT, now=now).sign(str(subscriber_id))
 
 
 def _as_id(value: str) -> int | None:

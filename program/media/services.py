@@ -78,19 +78,15 @@ def _delete_after_commit(storage, prefixes: list[str]) -> None:
         transaction.on_commit(lambda prefix=prefix: storage_delete_tree(storage, prefix))
 
 
-@transaction.atomic
-def video_hls_queue(*, video: Video) -> Video:
-    """Mark the video's streaming versions as waiting for the worker.
-
-    When the file changed since the last transcode, the old ladder (of the old file) is dropped
-    at once, so the new MP4 plays until the new ladder is ready; re-queuing the same file keeps
-    the current ladder playing until its replacement is installed."""
-    video = Video.objects.select_for_update().get(pk=video.pk)
+def _hls_restart(video: Video, *, source: str, status: str) -> None:
+    """Put a (locked) video's ladder back to `status` at 0 %. A ladder made from another file
+    than `source` is forgotten now and its files deleted after commit; one made from the same
+    file keeps playing until its replacement is installed."""
     old = []
-    if video.hls_source != video.file.name:
+    if video.hls_source != source:
         old = _forget_ladder(video)
-        video.hls_source = video.file.name
-    video.hls_status = HlsStatus.QUEUED
+        video.hls_source = source
+    video.hls_status = status
     video.hls_progress = 0
     video.hls_error = ""
     video.save(
@@ -105,6 +101,17 @@ def video_hls_queue(*, video: Video) -> Video:
         ]
     )
     _delete_after_commit(video.file.storage, old)
+
+
+@transaction.atomic
+def video_hls_queue(*, video: Video) -> Video:
+    """Mark the video's streaming versions as waiting for the worker.
+
+    When the file changed since the last transcode, the old ladder (of the old file) is dropped
+    at once, so the new MP4 plays until the new ladder is ready; re-queuing the same file keeps
+    the current ladder playing until its replacement is installed."""
+    video = Video.objects.select_for_update().get(pk=video.pk)
+    _hls_restart(video, source=video.file.name or "", status=HlsStatus.QUEUED)
     return video
 
 
@@ -115,25 +122,7 @@ def video_hls_start(*, video_id: int, source: str) -> bool:
     video = Video.objects.select_for_update().filter(pk=video_id).first()
     if video is None or video.file.name != source:
         return False
-    old = []
-    if video.hls_source != source:
-        old = _forget_ladder(video)
-        video.hls_source = source
-    video.hls_status = HlsStatus.RUNNING
-    video.hls_progress = 0
-    video.hls_error = ""
-    video.save(
-        update_fields=[
-            "hls_status",
-            "hls_progress",
-            "hls_error",
-            "hls_source",
-            "hls_folder",
-            "hls_renditions",
-            "updated_at",
-        ]
-    )
-    _delete_after_commit(video.file.storage, old)
+    _hls_restart(video, source=source, status=HlsStatus.RUNNING)
     return True
 
 

@@ -6,22 +6,11 @@ from datetime import date, datetime
 
 from django.core import signing
 
+from core.signing import ClockSigner
+
 CHECK_IN_SALT = "program.practice.check-in"
 UNSUBSCRIBE_SALT = "program.practice.reminders-unsubscribe"
 CHECK_IN_MAX_AGE_SECONDS = 48 * 3600
-
-
-class _ClockSigner(signing.TimestampSigner):
-    """A TimestampSigner whose clock can be set (the reminder job passes its `now`)."""
-
-    def __init__(self, *, now: datetime | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self._now = now
-
-    def timestamp(self):
-        if self._now is None:
-            return super().timestamp()
-        return signing.b62_encode(int(self._now.timestamp()))
 
 
 @dataclass(frozen=True)
@@ -34,7 +23,7 @@ class CheckInToken:
 
 
 def check_in_token_make(*, user_id: int, local_date: date, now: datetime | None = None) -> str:
-    return _ClockSigner(salt=CHECK_IN_SALT, now=now).sign(f"{user_id}:{local_date.isoformat()}")
+    return ClockSigner(salt=CHECK_IN_SALT, now=now).sign(f"{user_id}:{local_date.isoformat()}")
 
 
 def check_in_token_check(token: str, *, max_age: int = CHECK_IN_MAX_AGE_SECONDS) -> CheckInToken:

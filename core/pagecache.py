@@ -27,14 +27,14 @@ def content_version() -> str:
         cache.add(VERSION_KEY, secrets.token_hex(8), timeout=None)
         # Another process may have added its own token first: everyone uses the stored one.
         version = cache.get(VERSION_KEY) or "unstored"
-    return version
+    return str(version)
 
 
 def _replace_version() -> None:
     cache.set(VERSION_KEY, secrets.token_hex(8), timeout=None)
 
 
-def content_changed(**_ignored) -> None:
+def content_changed(**_ignored: object) -> None:
     """Replace the content version (a signal receiver, also called after bulk updates).
 
     Replaced now and again once the transaction commits: a visitor's page rendered in between

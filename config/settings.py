@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Answers visitors' public pages from the cache, before anything else runs (config.caching).
+    "config.caching.OriginCacheMiddleware",
     # Compresses pages (WhiteNoise serves static files pre-compressed; media is never touched).
     "config.caching.PageGZipMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -134,11 +136,23 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 
 # ------------------------------------------------------------------------------
-# Cache: rate limits (allauth's and core.ratelimit's) count here, so with several gunicorn
-# workers or hosts it must be shared: production keeps it in a database table
-# (`manage.py createcachetable` at deploy). Pages are cached by the browser and CDN, not here.
+# Cache: rate limits (allauth's and core.ratelimit's) and visitors' public pages
+# (config.caching.OriginCacheMiddleware) live here, so with several gunicorn workers or hosts it
+# must be shared: REDIS_URL (redis://host:6379/0) selects Django's Redis backend; without it
+# production keeps it in a database table (`manage.py createcachetable` at deploy).
 # ------------------------------------------------------------------------------
-if DEBUG:
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    try:
+        import redis  # noqa: F401  (Django's Redis backend needs it; fail at start, not per request)
+    except ImportError as missing:
+        raise ImproperlyConfigured(
+            "REDIS_URL is set but the redis package is not installed"
+        ) from missing
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+elif DEBUG:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
     CACHES = {

@@ -357,3 +357,15 @@ def sign_in(db):
         return client
 
     return sign
+
+
+@pytest.fixture(autouse=True)
+def _fresh_content_version():
+    """Each test starts from a new content version: the database is rolled back between tests
+    but the cache is not, and a page stored by one test must not answer the next (the origin
+    cache, config.caching.OriginCacheMiddleware)."""
+    from django.core.cache import cache
+
+    from core import pagecache
+
+    cache.delete(pagecache.VERSION_KEY)  # the next reader makes a new one

@@ -4,6 +4,7 @@ from django.core.files.base import File
 from django.core.files.storage import FileSystemStorage
 from django.db import transaction
 
+from core import pagecache
 from program.media.captions import captions_cues
 from program.media.types import content_type_for
 from program.models import HlsStatus, Video
@@ -138,6 +139,8 @@ def video_hls_fail(*, video_id: int, source: str, reason: str) -> None:
     Video.objects.filter(pk=video_id, hls_source=source).update(
         hls_status=HlsStatus.FAILED, hls_error=reason[:2000]
     )
+    # An UPDATE sends no post_save; the lesson page's player depends on the status.
+    pagecache.content_changed()
 
 
 @transaction.atomic

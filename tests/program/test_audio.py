@@ -123,7 +123,8 @@ def test_saving_a_video_in_the_admin_makes_its_audio(
             reverse("admin:program_video_change", args=[video.pk]),
             {"title": "Renamed", "duration_seconds": "2", "content_type": "video/mp4"},
         )
-    assert callbacks == []
+    # (The only callback left is core.pagecache's: a saved video makes stored pages stale.)
+    assert [c for c in callbacks if c.__module__ != "core.pagecache"] == []
 
 
 def test_audio_follows_the_same_access_rules_as_video(client, video_factory, program, user_factory):

@@ -1,0 +1,52 @@
+"""The content version: one small cache key that names the current state of everything a public
+page shows (config.caching keys stored pages and their ETags by it).
+
+Saving or deleting content (program's Program, Unit, Lesson, Video, Article; comments) replaces
+the version, so every page stored or ETag issued under the old one is unreachable at once, on
+every web host that shares the cache; no timeout is needed. A `migrate` (each release runs it)
+replaces it too, so pages rendered by the previous code are never served after a deploy.
+
+The version is a random token rather than a counter: if the cache ever loses the key (a restart,
+an eviction), the next reader makes a new token, and pages stored under any earlier value can
+never match it again (a counter restarting at 0 could).
+"""
+
+import secrets
+from collections.abc import Iterable
+
+from django.core.cache import cache
+from django.db import models, transaction
+from django.db.models.signals import post_delete, post_save
+
+VERSION_KEY = "pagecache:content-version"
+
+
+def content_version() -> str:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        cache.add(VERSION_KEY, secrets.token_hex(8), timeout=None)
+        # Another process may have added its own token first: everyone uses the stored one.
+        version = cache.get(VERSION_KEY) or "unstored"
+    return str(version)
+
+
+def _replace_version() -> None:
+    cache.set(VERSION_KEY, secrets.token_hex(8), timeout=None)
+
+
+def content_changed(**_ignored: object) -> None:
+    """Replace the content version (a signal receiver, also called after bulk updates).
+
+    Replaced now and again once the transaction commits: a visitor's page rendered in between
+    still read the old rows, and would otherwise be stored under the new version for good.
+    """
+    _replace_version()
+    transaction.on_commit(_replace_version)
+
+
+def watch(models_shown: Iterable[type[models.Model]]) -> None:
+    """Replace the content version whenever one of these models is saved or deleted."""
+    for model in models_shown:
+        uid = f"pagecache-{model._meta.label}"
+        post_save.connect(content_changed, sender=model, dispatch_uid=f"{uid}-save")
+        post_delete.connect(content_changed, sender=model, dispatch_uid=f"{uid}-delete")

@@ -237,3 +237,39 @@ def test_a_missing_page_is_never_stored(client, program):
     assert client.get(url).status_code == 404
     again = client.get(url)
     assert again.status_code == 404 and again.templates
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """Django's Redis backend on the Redis every web host would share (127.0.0.1:6379 here),
+    in a database of its own that the test empties."""
+    import redis
+
+    location = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(location, socket_connect_timeout=1).flushdb()
+    except redis.ConnectionError:
+        pytest.skip("No Redis server on 127.0.0.1:6379 (CI machines run one)")
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": location}
+    }
+    from django.core.cache import caches
+
+    yield caches["default"]
+    caches["default"].clear()
+
+
+def test_with_redis_a_visitor_page_is_shared_from_redis_and_an_edit_shows_at_once(
+    client, article, redis_cache, django_assert_num_queries
+):
+    import redis
+
+    client.get(article_url())
+    with django_assert_num_queries(0):
+        assert client.get(article_url()).templates == []  # from Redis
+    assert redis.Redis.from_url("redis://127.0.0.1:6379/15").dbsize() >= 2  # version + page
+
+    article.title = "Sitting well, revised"
+    article.save()
+    again = client.get(article_url())
+    assert again.templates and "Sitting well, revised" in again.content.decode()

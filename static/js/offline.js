@@ -126,7 +126,11 @@
     if (!USER || SHELL || !CSRF || !navigator.onLine || flushing) return Promise.resolve();
     flushing = true;
     return store("readonly", function (queue) { return queue.getAll(); }).then(function (items) {
-      return (items || []).filter(function (item) { return item.user === USER; }).reduce(function (previous, item) {
+      // In the order they were made (the store lists them by their random id): skipped, then
+      // practised, must end practised.
+      var mine = (items || []).filter(function (item) { return item.user === USER; });
+      mine.sort(function (a, b) { return a.done_at - b.done_at; });
+      return mine.reduce(function (previous, item) {
         return previous.then(function () {
           return fetch(SYNC_URL, {
             method: "POST",

@@ -10,7 +10,14 @@ from playwright.sync_api import expect
 
 from accounts.models import User
 from program.media.tasks import transcode_hls
-from program.models import JournalEntry, Lesson, OfflineAction, Program
+from program.models import (
+    JournalEntry,
+    Lesson,
+    LessonProgress,
+    OfflineAction,
+    PracticeEvent,
+    Program,
+)
 from program.practice.services import safety_acknowledge
 from program.services import access_revoke
 from tests.browser.conftest import login
@@ -29,13 +36,13 @@ SAVED_LESSON_IDS = """async () => {
 }"""
 
 
-def test_member_saves_a_unit_practises_offline_and_the_journal_syncs_once(page):
+def save_unit_for_offline(page) -> tuple[Lesson, User, Program]:
+    """The demo, the back-lift ladder made, the member signed in, the unit saved (small video)."""
     call_command("seed_demo", password=PASSWORD, stdout=io.StringIO())
     lesson = Lesson.objects.get(slug="back-lift")
     assert transcode_hls.enqueue(lesson.video.pk).return_value["status"] == "done"
     member = User.objects.get(email="member@example.com")
     safety_acknowledge(user=member)
-    program = Program.objects.get()
     login(page, member.email, PASSWORD)
 
     page.goto(UNIT)
@@ -48,6 +55,11 @@ def test_member_saves_a_unit_practises_offline_and_the_journal_syncs_once(page):
     assert lesson.pk in page.evaluate(SAVED_LESSON_IDS)
     # The page is controlled by the service worker from here on (it claimed the page).
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    return lesson, member, Program.objects.get()
+
+
+def test_member_saves_a_unit_practises_offline_and_the_journal_syncs_once(page):
+    lesson, member, program = save_unit_for_offline(page)
 
     page.context.set_offline(True)
     page.goto("/symptoms/")  # not saved: the offline page says what works
@@ -67,6 +79,13 @@ def test_member_saves_a_unit_practises_offline_and_the_journal_syncs_once(page):
     assert page.evaluate("() => document.querySelector('main video[data-hls-js]')") is None
     assert media and all(from_worker for _, from_worker in media), media  # the saved copy
     assert {status for status, _ in media} <= {200, 206}
+    # Skipped for now, then practised after all: both queued, sent in that order.
+    saved_here = "Saved on this device. It will be sent"
+    page.get_by_role("button", name="Skip for now").click()
+    expect(page.get_by_text(saved_here)).to_have_count(1)
+    page.get_by_role("button", name="Practised").click()
+    expect(page.get_by_text(saved_here)).to_have_count(2)
+    assert not LessonProgress.objects.filter(user=member).exists()
 
     page.goto(f"/journal/?program={program.slug}")
     page.get_by_label("Left").check()
@@ -82,12 +101,50 @@ def test_member_saves_a_unit_practises_offline_and_the_journal_syncs_once(page):
     page.wait_for_selector("html[data-offline-synced]", state="attached")
     entry = JournalEntry.objects.get(user=member)
     assert (entry.side, entry.pain) == ("left", 3)
-    assert OfflineAction.objects.filter(user=member).count() == 1
+    kinds = OfflineAction.objects.filter(user=member).values_list("kind", flat=True)
+    assert sorted(kinds) == ["journal", "practised", "skip"]  # each recorded once
+    assert PracticeEvent.objects.filter(user=member, lesson=lesson).count() == 1
+    progress = LessonProgress.objects.get(user=member, lesson=lesson)
+    assert (progress.state, progress.times_practised) == ("practised", 1)
 
     # A refund: the next online visit's check removes the saved paid lessons.
     access_revoke(user=member, program=program, source="refund", reason="refunded")
     page.goto("/")
     page.wait_for_selector("html[data-offline-checked]", state="attached")
     assert lesson.pk not in page.evaluate(SAVED_LESSON_IDS)
+    saved_file = f"/media/{lesson.video.pk}/offline/"
+    assert page.evaluate("url => caches.match(url).then(r => r === undefined)", saved_file)
+
+
+# Move the device's record of the last online check back by `days`.
+AGE_LAST_CHECK = """async days => {
+    const name = (await caches.keys()).find(n => n.startsWith('si-user-'));
+    const cache = await caches.open(name);
+    const index = await (await cache.match('/__offline/index')).json();
+    index.lastCheck = Date.now() - days * 24 * 60 * 60 * 1000;
+    await cache.put('/__offline/index', new Response(JSON.stringify(index),
+        {headers: {'Content-Type': 'application/json'}}));
+}"""
+
+
+def test_saved_copies_go_after_30_days_without_an_online_check(page):
+    lesson, _, _ = save_unit_for_offline(page)
+    page.context.set_offline(True)
+
+    # 29 days without a check: the saved lesson still opens and stays.
+    page.evaluate(AGE_LAST_CHECK, 29)
+    page.goto(LESSON)
+    page.wait_for_selector("html[data-offline-checked]", state="attached")
+    assert lesson.pk in page.evaluate(SAVED_LESSON_IDS)
+
+    # 31 days: the service worker removes every saved copy at the next load, so the lesson is no
+    # longer there and the offline page shows instead.
+    page.evaluate(AGE_LAST_CHECK, 31)
+    page.goto(LESSON)
+    expect(page.get_by_role("heading", name="You are offline")).to_be_visible()
+    assert (
+        page.evaluate("async () => (await caches.keys()).filter(n => n.startsWith('si-user-'))")
+        == []
+    )
     saved_file = f"/media/{lesson.video.pk}/offline/"
     assert page.evaluate("url => caches.match(url).then(r => r === undefined)", saved_file)

@@ -14,9 +14,10 @@ from tests.browser.conftest import login_staff
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WIDE_JS = (
-    "() => Array.from(document.querySelectorAll('body *')).filter(e => "
-    "e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)"
-    ".map(e => e.tagName + '.' + e.className)"
+    "() => Array.from(document.querySelectorAll('body, body *')).filter(e => "
+    "e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5 "
+    "|| e.scrollWidth > document.documentElement.clientWidth + 0.5)"
+    ".map(e => e.tagName + '.' + e.className + ' ' + e.scrollWidth)"
 )
 OVERFLOW_JS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 # Visible buttons and links inside the page's content that are shorter than 44 px.
@@ -27,7 +28,7 @@ SHORT_JS = """(selector) => Array.from(document.querySelectorAll(selector))
 
 
 def _fits(page):
-    assert page.evaluate(OVERFLOW_JS) <= 0, page.evaluate(WIDE_JS)
+    assert page.evaluate(OVERFLOW_JS) <= 0, "; ".join(page.evaluate(WIDE_JS))
 
 
 def test_refund_queue_fits_a_phone_and_opens_on_requests_needing_a_decision(

@@ -266,8 +266,9 @@ class RefundQueueFilter(admin.SimpleListFilter):
 
 @admin.register(RefundRequest)
 class RefundRequestAdmin(ReadOnlyAdmin):
-    """The queue: opens on the requests needing a decision, oldest waiting first. Approve, decline (note), retry a failed refund, or close as
-    refunded outside Stripe (note). Every action goes through billing.refund_services."""
+    """The queue: opens on the requests needing a decision, oldest waiting first. Approve,
+    decline (note), retry a failed refund, or close as refunded outside Stripe (note). Every
+    action goes through billing.refund_services."""
 
     list_display = [
         "id",

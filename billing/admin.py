@@ -227,10 +227,48 @@ class RequestRefundInline(RefundInline):
     fk_name = "request"
 
 
+class RefundQueueFilter(admin.SimpleListFilter):
+    """The queue opens on what staff must act on; every status, and all of them, one tap away.
+    The parameter keeps the name `status`, so links like ?status=failed keep working."""
+
+    title = "status"
+    parameter_name = "status"
+    NEEDS_DECISION = (RefundRequest.Status.REQUESTED, RefundRequest.Status.FAILED)
+
+    def lookups(self, request, model_admin):
+        return [("all", "All"), *RefundRequest.Status.choices]
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "Needs a decision",
+        }
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": self.value() == str(value),
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            if request.method == "POST" and request.POST.get("select_across") != "1":
+                # An action on rows staff ticked acts on those rows even if another staff
+                # member decided one meanwhile: the action then says "Nothing was done".
+                return queryset
+            return queryset.filter(status__in=self.NEEDS_DECISION)
+        if value in RefundRequest.Status.values:
+            return queryset.filter(status=value)
+        return queryset
+
+
 @admin.register(RefundRequest)
 class RefundRequestAdmin(ReadOnlyAdmin):
-    """The queue: oldest first. Approve, decline (note), retry a failed refund, or close as
-    refunded outside Stripe (note). Every action goes through billing.refund_services."""
+    """The queue: opens on the requests needing a decision, oldest waiting first. Approve,
+    decline (note), retry a failed refund, or close as refunded outside Stripe (note). Every
+    action goes through billing.refund_services."""
 
     list_display = [
         "id",
@@ -242,7 +280,9 @@ class RefundRequestAdmin(ReadOnlyAdmin):
         "status",
         "failure_reason",
     ]
-    list_filter = ["status"]
+    # The member's address opens the request too: on a phone the id column is hidden.
+    list_display_links = ["id", "member"]
+    list_filter = [RefundQueueFilter]
     search_fields = ["user__email", "user__name", "purchase__stripe_payment_intent_id"]
     list_select_related = ["user", "purchase"]
     ordering = ["created_at", "id"]

@@ -1,6 +1,7 @@
 """Reads for billing."""
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from billing.models import Purchase, PurchaseEvent, RefundRequest
 from program.models import Program
@@ -12,11 +13,15 @@ def purchases_for_user(*, user) -> QuerySet[Purchase]:
 
     `payment_processing` (in the same query) is true when Stripe said the checkout was completed
     but the payment itself is still on its way (a delayed method such as a bank debit): such a
-    purchase is pending like a checkout that was never completed, and must not read like one."""
+    purchase is pending like a checkout that was never completed, and must not read like one.
+
+    `member_number` counts the member's own purchases, oldest first (1, 2, ...): the page shows
+    it instead of the site-wide id, which would tell a member how many purchases others made."""
     return (
         Purchase.objects.for_user(user)
         .select_related("program")
         .annotate(
+            member_number=Window(RowNumber(), order_by=[F("created_at").asc(), F("id").asc()]),
             payment_processing=Exists(
                 PurchaseEvent.objects.filter(
                     purchase=OuterRef("pk"), kind=PurchaseEvent.Kind.AWAITING_PAYMENT

@@ -275,6 +275,19 @@ Walk for two or three minutes. Notice whether each step lands more evenly than b
     },
 ]
 
+# The safety check on the Today page (staff edit these in the admin, under Practice settings):
+# asked before practice when pain is at or above the threshold or the member opts in; the
+# gentle lessons are offered on days of high pain.
+PAIN_THRESHOLD = 7
+GENTLE_LESSONS = ("resting-and-noticing", "waist-rest")
+WARNING_SIGNS = [
+    "New numbness in the groin, buttocks or inner thighs",
+    "New trouble controlling your bladder or bowels",
+    "Weakness in a leg that is getting worse",
+    "Fever, or feeling generally unwell, with the pain",
+    "Pain after a recent fall or accident that has not been checked",
+]
+
 ARTICLES = [
     {
         "page": "home",

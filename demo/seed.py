@@ -18,11 +18,12 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.db import transaction
+from django.utils import timezone
 
 from demo import content
 from program.course.services import course_seed_default_steps
 from program.media.services import video_update_file_info
-from program.models import Article, Lesson, Program, Unit, Video
+from program.models import Article, Lesson, PracticeSettings, Program, Unit, Video, WarningSign
 from program.services import access_grant
 
 MEDIA_DIR = Path(__file__).resolve().parent / "media"
@@ -109,10 +110,15 @@ def _program(report: SeedReport) -> Program:
         for lesson_position, lesson_data in enumerate(lessons, start=1):
             lesson_data = dict(lesson_data)
             sample = lesson_data.pop("sample")
+            slug = lesson_data.pop("slug")
             lesson, created = Lesson.objects.get_or_create(
                 unit=unit,
-                slug=lesson_data.pop("slug"),
-                defaults={**lesson_data, "position": lesson_position},
+                slug=slug,
+                defaults={
+                    **lesson_data,
+                    "position": lesson_position,
+                    "is_gentle": slug in content.GENTLE_LESSONS,
+                },
             )
             if created:
                 report.add(f"lesson {lesson.title!r}")
@@ -131,6 +137,31 @@ def _program(report: SeedReport) -> Program:
             elif lesson.video.title == title:  # still the demo video: restore missing files
                 _demo_video(**media)
     return program
+
+
+def _safety(program: Program, report: SeedReport) -> None:
+    """The practitioner's safety check, so the local run shows it: a pain threshold, warning
+    signs and gentle lessons. Only what is missing is added: a sign or threshold staff changed
+    stays as they left it, and gentle lessons are marked only while none is."""
+    row, created = PracticeSettings.objects.get_or_create(
+        program=program, defaults={"pain_threshold": content.PAIN_THRESHOLD}
+    )
+    if created:
+        report.add(f"safety check: pain threshold {row.pain_threshold}")
+    if not row.warning_signs.exists():
+        WarningSign.objects.bulk_create(
+            WarningSign(practice_settings=row, position=position, text=text)
+            for position, text in enumerate(content.WARNING_SIGNS, start=1)
+        )
+        report.add(f"{len(content.WARNING_SIGNS)} warning signs")
+    lessons = Lesson.objects.filter(unit__program=program)
+    if lessons.filter(is_gentle=True).exists():
+        return
+    marked = lessons.filter(slug__in=content.GENTLE_LESSONS).update(
+        is_gentle=True, updated_at=timezone.now()
+    )
+    if marked:
+        report.add(f"{marked} lessons marked gentle")
 
 
 def _articles(report: SeedReport) -> None:
@@ -181,6 +212,7 @@ def _demo_rows(*, password: str, report: SeedReport) -> tuple[Program, list]:
     """Content and accounts, in one transaction; returns the program and the accounts that
     should have bought it."""
     program = _program(report)
+    _safety(program, report)
     _articles(report)
     steps = course_seed_default_steps()
     if steps:

@@ -15,11 +15,11 @@ from tests.billing.helpers import start_checkout
 
 
 def status_cells(html: str) -> dict[str, str]:
-    """Purchase number -> the text of its status cell."""
-    rows = re.findall(r"<tr>(.*?)</tr>", html, flags=re.S)
+    """Purchase id -> the text of its status cell."""
+    rows = re.findall(r"<tr (data-purchase-id=\"\d+\">.*?)</tr>", html, flags=re.S)
     cells = {}
     for row in rows:
-        number = re.search(r"Purchase number (\d+)", row)
+        number = re.search(r"data-purchase-id=\"(\d+)\"", row)
         status = re.search(r"data-purchase-status=\"\w+\">(.*?)</td>", row, flags=re.S)
         if number and status:
             cells[number.group(1)] = re.sub(r"<[^>]+>", " ", status.group(1))
@@ -74,19 +74,29 @@ def test_query_count_stays_the_same_with_delayed_payments(client, program):
 
 
 @pytest.mark.django_db
-def test_each_purchase_has_the_same_number_in_the_table_and_in_its_refund_section(client, program):
+def test_each_purchase_has_the_members_own_number_in_the_table_and_its_refund_section(
+    client, program
+):
+    """The member's purchases are numbered 1, 2, ... oldest first; the site-wide id (how many
+    purchases everyone made) is not shown."""
+    someone_else = factories.user_factory()
+    for _ in range(3):
+        factories.purchase_factory(user=someone_else, program=program)
     user = factories.user_factory()
     first = factories.purchase_factory(user=user, program=program, status="refunded")
     factories.refund_request_factory(purchase=first, status="refunded")
     second = factories.purchase_factory(user=user, program=program, status="paid")
+    assert (first.pk, second.pk) != (1, 2)
     client.force_login(user)
     html = client.get(reverse("billing:purchases")).content.decode()
     table = html.split("</table>")[0]
-    for purchase in (first, second):
-        assert f"Purchase number {purchase.pk}<" in table
+    for purchase, number in ((first, 1), (second, 2)):
+        row = table.split(f'data-purchase-id="{purchase.pk}"')[1].split("</tr>")[0]
+        assert f"Your purchase {number}<" in row
         section = html.split(f'id="refund-{purchase.pk}"')[1].split("</section>")[0]
-        assert f"Refund of purchase number {purchase.pk}<" in section
-    assert "Refund of purchase 1 " not in html and "Refund of purchase 1(" not in html
+        assert f"Refund of your purchase {number}<" in section
+    assert "Purchase number" not in html
+    assert f"purchase {second.pk}<" not in html
 
 
 @pytest.mark.django_db

@@ -33,7 +33,7 @@ def test_queue_lists_oldest_first_with_member_amount_and_date_paid(client, admin
     html = client.get(url).content.decode()
     assert html.index(first.user.email) < html.index(second.user.email)
     assert "97.00 USD" in html and f"#{first.purchase_id}" in html
-    filtered = client.get(url + "?status__exact=requested")
+    filtered = client.get(url + "?status=requested")
     assert filtered.context["cl"].result_count == 2
 
 
@@ -113,3 +113,20 @@ def test_staff_are_told_of_a_new_request_by_their_own_address_when_none_is_set(
     assert reverse("admin:billing_refundrequest_change", args=[1]).rsplit("/", 3)[0] in (
         staff_mail[0].body
     )
+
+
+def test_queue_opens_on_requests_needing_a_decision_and_all_is_one_click_away(
+    client, admin_user, program
+):
+    (waiting,) = add_requests(program, 1)
+    (failed,) = add_requests(program, 1, status="failed")
+    add_requests(program, 1, status="declined")
+    add_requests(program, 1, status="processing")
+    client.force_login(admin_user)
+    url = reverse("admin:billing_refundrequest_changelist")
+    shown = client.get(url).context["cl"].result_list
+    assert [r.pk for r in shown] == [waiting.pk, failed.pk]
+    html = client.get(url).content.decode()
+    assert "Needs a decision" in html and 'href="?status=all"' in html
+    assert client.get(url + "?status=all").context["cl"].result_count == 4
+    assert client.get(url + "?status=processing").context["cl"].result_count == 1

@@ -28,6 +28,7 @@ def test_support_grants_complimentary_access_and_member_opens_a_paid_lesson(
     page.get_by_role("heading", name="Ann Walker").wait_for()
 
     # No reason: the error is shown next to the field and the program stays chosen.
+    page.get_by_text("Grant complimentary access").click()
     page.get_by_label("Program").select_option(label="Comforting Your S-I Joints")
     page.get_by_role("button", name="Grant access").click()
     expect(page.get_by_text("Say why: the reason is recorded with your name.")).to_be_visible()

@@ -155,3 +155,19 @@ def test_audio_only_player_knows_its_length_before_it_is_played(page, site, tmp_
         " return a && isFinite(a.duration) && a.duration > 2; }",
         timeout=10_000,
     )
+
+
+def test_self_check_transcript_plays_the_video_from_a_line(page, private_media, tmp_path):
+    from program.models import Article
+    from tests.factories import article_factory, make_sample_video
+
+    vtt = "WEBVTT\n\n00:00:01.500 --> 00:00:02.500\nLet one knee drift to the side.\n"
+    source = make_sample_video(tmp_path / "check.mp4", seconds=3)
+    video = video_factory(title="Self-check", source=source, captions=vtt)
+    article_factory(page=Article.Page.SELF_CHECK, title="Self-check", video=video)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/self-check/")
+    expect(page.get_by_role("heading", name="Transcript")).to_be_visible()
+    page.get_by_role("button", name="Play from 0:01").click()
+    page.wait_for_function("() => document.querySelector('main video').currentTime >= 1.4")
+    assert page.evaluate(OVERFLOW_JS) <= 0

@@ -10,13 +10,36 @@ from django.db.models import Max
 from django.urls import reverse
 
 from accounts.models import User
-from program.models import Access, AccessEvent, Article, Lesson, Program, Unit, Video
+from program.models import (
+    Access,
+    AccessEvent,
+    Article,
+    Lesson,
+    PracticeSettings,
+    Program,
+    Unit,
+    Video,
+    WarningSign,
+)
+from program.practice.selectors import safety_settings
 from program.selectors import user_has_access
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "demo-password-for-tests-7"
-MODELS = [Program, Unit, Lesson, Video, Article, User, EmailAddress, Access, AccessEvent]
+MODELS = [
+    Program,
+    Unit,
+    Lesson,
+    Video,
+    Article,
+    User,
+    EmailAddress,
+    Access,
+    AccessEvent,
+    PracticeSettings,
+    WarningSign,
+]
 DEMO_MEDIA = Path(__file__).resolve().parents[2] / "demo" / "media"
 
 
@@ -71,6 +94,40 @@ def test_running_twice_changes_nothing(seeded):
     call_command("seed_demo", password=PASSWORD, stdout=io.StringIO())
     assert snapshot() == before
     assert before["Program"] == 1 and before["User"] == 3 and before["Access"] == 1
+
+
+def test_demo_has_a_safety_check_with_warning_signs_a_threshold_and_gentle_lessons(seeded):
+    safety = safety_settings(program=seeded)
+    assert safety.pain_threshold == 7
+    assert len(safety.signs) >= 3
+    assert any("bladder" in sign.text for sign in safety.signs)
+    gentle = Lesson.objects.filter(unit__program=seeded, is_gentle=True)
+    assert 1 <= gentle.count() <= 2
+    assert gentle.filter(unit__is_free=True).exists(), "a visitor on Unit 1 can see it too"
+
+
+def test_seeding_an_older_demo_adds_the_safety_check_and_keeps_what_staff_changed(seeded):
+    """A database seeded before the safety check existed gets it on the next run; a sign or
+    threshold staff changed afterwards is left as they set it."""
+    PracticeSettings.objects.all().delete()
+    Lesson.objects.update(is_gentle=False)
+    call_command("seed_demo", password=PASSWORD, stdout=io.StringIO())
+    assert safety_settings(program=seeded).signs
+    assert Lesson.objects.filter(is_gentle=True).count() == 2
+
+    row = PracticeSettings.objects.get(program=seeded)
+    row.pain_threshold = 5
+    row.save()
+    WarningSign.objects.filter(practice_settings=row).exclude(position=1).delete()
+    WarningSign.objects.filter(practice_settings=row).update(text="Staff's own words")
+    Lesson.objects.filter(slug="waist-rest").update(is_gentle=False)
+    call_command("seed_demo", password=PASSWORD, stdout=io.StringIO())
+    safety = safety_settings(program=seeded)
+    assert safety.pain_threshold == 5
+    assert [sign.text for sign in safety.signs] == ["Staff's own words"]
+    assert list(Lesson.objects.filter(is_gentle=True).values_list("slug", flat=True)) == [
+        "resting-and-noticing"
+    ]
 
 
 def test_program_has_units_lessons_and_videos(seeded):

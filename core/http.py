@@ -9,7 +9,26 @@ from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
+
+
+def safe_next_path(request: HttpRequest, fallback: str) -> str:
+    """The `next` a form or link carries, when it is a path on this site, else `fallback`.
+
+    Only a path ("/...") counts: a bare word or "app:name" would be read as a view name by
+    redirect() (a 500), and anything with a scheme or another host is someone else's page.
+    Redirect to the result with HttpResponseRedirect, never redirect()."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if (
+        target.startswith("/")
+        and not target.startswith(("//", "/\\"))
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
+        return target
+    return fallback
 
 
 def client_ip(request: HttpRequest) -> str:

@@ -9,14 +9,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from core.http import safe_next_path
 from program.models import DailyCheckIn
 from program.practice import calendar, selectors, services, tokens
 from program.practice.forms import PracticePreferenceForm, SafetyCheckForm, TodayForm
@@ -298,12 +299,7 @@ def comfort(request):
     if request.method != "POST":
         return render(request, "program/practice/comfort.html", {"comfort_on": current})
     wanted = request.POST.get("comfort") == "on"
-    target = request.POST.get("next") or ""
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = reverse("program:comfort")
-    response = redirect(target)
+    response = HttpResponseRedirect(safe_next_path(request, reverse("program:comfort")))
     if request.user.is_authenticated:
         services.comfort_set(user=request.user, comfort=wanted)
         request.session[COMFORT_SESSION_KEY] = wanted

@@ -10,35 +10,20 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonRespons
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.http import safe_next_path
 from program.practice import selectors, services
 from program.practice.forms import JournalEntryForm, PositionForm
 
 PARTIAL_HEADER = "X-Practice-Partial"
 
 
-def _safe_next(request, fallback: str) -> str:
-    """A path on this site to go back to, or the fallback. Only a path ("/...") counts: a bare
-    word or "app:name" would be read as a view name by redirect(), and anything with a scheme or
-    another host is someone else's page."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if (
-        target.startswith("/")
-        and not target.startswith(("//", "/\\"))
-        and url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        )
-    ):
-        return target
-    return fallback
-
-
 def _redirect_next(request, fallback: str) -> HttpResponseRedirect:
     # A URL, never a view name: redirect() would try reverse() on it first.
-    return HttpResponseRedirect(_safe_next(request, fallback))
+    return HttpResponseRedirect(safe_next_path(request, fallback))
 
 
 def _safety_redirect(request, next_url: str):
@@ -93,7 +78,7 @@ def journal(request):
             "program": program,
             "form": form,
             "entries": selectors.journal_entries(user=request.user),
-            "next": _safe_next(request, ""),
+            "next": safe_next_path(request, ""),
         },
         status=400 if form.is_bound and form.errors else 200,
     )
@@ -249,7 +234,7 @@ def journal_export_json(request):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def safety(request):
-    next_url = _safe_next(request, reverse("program:journal"))
+    next_url = safe_next_path(request, reverse("program:journal"))
     if request.method == "POST":
         services.safety_acknowledge(user=request.user)
         return HttpResponseRedirect(next_url)

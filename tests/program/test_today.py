@@ -208,3 +208,11 @@ def test_a_members_comfort_choice_is_remembered_and_a_foreign_next_is_ignored(
     )
     assert response["Location"] == reverse("program:comfort")
     assert member.practice_preference.comfort is True
+
+
+@pytest.mark.parametrize("next_value", ["x", "home", "[x](javascript:alert(1))", "//evil.example/"])
+def test_the_comfort_choice_goes_back_only_to_a_path_on_this_site(client, next_value):
+    response = client.post(reverse("program:comfort"), {"comfort": "on", "next": next_value})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("program:comfort")
+    assert response.cookies["comfort"].value == "1"

@@ -414,9 +414,6 @@ def test_staff_check_a_refund_request_left_processing_in_the_admin(
     request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
     approve_and_die(monkeypatch, request, admin_user, after_stripe=False)
     monkeypatch.setattr(reconcile, "PROCESSING_GRACE", timedelta(0))
-    monkeypatch.setattr(
-        reconcile.refund_request_check_with_stripe, "__kwdefaults__", {"grace": timedelta(0)}
-    )
     client.force_login(admin_user)
 
     response = client.post(

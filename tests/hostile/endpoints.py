@@ -18,7 +18,11 @@ from program.models import (
     Access,
     JournalEntry,
     LessonProgress,
+    OfflineAction,
+    PracticePreference,
+    ReportShare,
     SafetyAcknowledgement,
+    SafetyStop,
     Subscriber,
 )
 
@@ -220,6 +224,45 @@ ENDPOINTS: list[Endpoint] = [
         writes=(Access,),
     ),
     # --- query-string filters a page reads (GET) ------------------------------------------
+    # --- Today, reminders, comfort, the clinician report, offline practice -------------------
+    Endpoint(
+        "today's self-check",
+        lambda w: reverse("program:today"),
+        ("side", "pain", "lesson", "check_safety", "lesson_id"),
+        writes=(JournalEntry,),
+    ),
+    Endpoint(
+        "today's safety check",
+        lambda w: f"{reverse('program:today-check')}?lesson={w.paid_lesson.pk}",
+        ("signs", "pain"),
+        writes=(SafetyStop,),
+    ),
+    Endpoint(
+        "practice settings",
+        lambda w: reverse("program:practice-settings"),
+        ("always_check_safety", "reminders_on", "reminder_days", "reminder_time", "time_zone"),
+        writes=(PracticePreference,),
+    ),
+    Endpoint("comfort", lambda w: reverse("program:comfort"), ("comfort", "next")),
+    Endpoint(
+        "progress report",
+        lambda w: reverse("program:progress-report"),
+        ("start", "end", "note"),
+        method="get",
+    ),
+    Endpoint(
+        "share a progress report",
+        lambda w: reverse("program:report-share-create"),
+        ("start", "end", "note", "expires_in_days"),
+        writes=(ReportShare,),
+    ),
+    Endpoint(
+        "offline sync",
+        lambda w: reverse("program:offline-sync"),
+        ("actions", "client_id", "kind", "lesson", "side", "pain", "note"),
+        writes=(OfflineAction, JournalEntry),
+        accepted=(200,),
+    ),
     Endpoint("home", lambda w: reverse("home"), ("page", "next"), method="get"),
     Endpoint(
         "journal page",

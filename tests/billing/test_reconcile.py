@@ -98,6 +98,11 @@ def test_an_event_that_may_be_ours_but_cannot_be_placed_waits_and_is_retried(
     assert event.processed_at is None and event.next_attempt_at is not None
     assert event.note.startswith("Waiting:")
 
+    # Before its next attempt is due the reconciliation leaves it alone (the backoff holds).
+    stripe_reconcile(now=event.next_attempt_at - timedelta(seconds=1))
+    event.refresh_from_db()
+    assert event.processing_attempts == 1
+
     report = stripe_reconcile(now=event.next_attempt_at + timedelta(seconds=1))
     event.refresh_from_db()
     assert event.processing_attempts == 2 and event.processed_at is None

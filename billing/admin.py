@@ -325,7 +325,7 @@ class RefundRequestAdmin(ReadOnlyAdmin):
     def _each(self, request, queryset, do, done_word: str) -> None:
         for item in queryset.order_by("created_at", "id"):
             try:
-                result = do(item)
+                decision = do(item)
             except refund_services.RefundFoundAtStripe as exc:
                 self.message_user(
                     request, f"Request #{item.pk}: {_refund_found_text(exc)}", messages.WARNING
@@ -339,7 +339,8 @@ class RefundRequestAdmin(ReadOnlyAdmin):
             except refund_services.RefundNotAllowed as exc:
                 self.message_user(request, f"Request #{item.pk}: {exc.message}", messages.ERROR)
                 continue
-            if getattr(result, "unchanged", False):
+            result = decision.request
+            if decision.unchanged:
                 self.message_user(
                     request,
                     f"Request #{item.pk} {_nothing_done(result)}",

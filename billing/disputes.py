@@ -4,12 +4,12 @@ Every change appends a DisputeEvent and a PurchaseEvent; access changes go throu
 program.services with the Stripe event that caused them. Safe twice and out of order.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
-from billing.models import Dispute, DisputeEvent, Purchase, PurchaseEvent, RefundRequest
+from billing.models import Dispute, Purchase, PurchaseEvent, RefundRequest
 from billing.services import (
     PURCHASE_ALLOWED_FROM,
     purchase_record,
@@ -21,13 +21,14 @@ from billing.stripe_sync import (
     purchase_charge_fill,
     purchase_for_stripe_object,
     purchase_lock,
-    refund_request_status_set,
+)
+from billing.transitions import (
+    DISPUTE_ENDED,
+    dispute_open,
+    dispute_transition,
+    refund_request_transition,
 )
 from program.services import access_grant
-
-# Stripe's dispute statuses that end it: won and lost, and an inquiry that closed without a
-# chargeback (warning_closed) or a dispute the card network prevented. Only "lost" takes money.
-DISPUTE_ENDED = frozenset({"won", "lost", "warning_closed", "prevented"})
 
 
 def dispute_sync_from_stripe(*, dispute: Any, source_label: str) -> Dispute | None:
@@ -37,55 +38,55 @@ def dispute_sync_from_stripe(*, dispute: Any, source_label: str) -> Dispute | No
     win): the purchase is flagged for staff. Lost: the money went back through the bank, so the
     purchase is charged back and access revoked. Won, closed as a warning or prevented: the
     disputed flag ends and access is granted again if anything revoked it meanwhile
-    (access_grant does nothing when it is active). A closed dispute does not change again.
+    (access_grant does nothing when it is active). A closed dispute does not change again
+    (billing.transitions.DISPUTE_ALLOWED_FROM).
     """
     dispute = as_dict(dispute)
-    dispute_id = dispute.get("id")
-    purchase = purchase_for_stripe_object(dispute)
-    if not dispute_id or purchase is None:
+    dispute_id = str(dispute.get("id") or "")
+    found = purchase_for_stripe_object(dispute)
+    if not dispute_id or found is None:
         return None
     status = str(dispute.get("status") or "")
     with transaction.atomic():
-        purchase = purchase_lock(purchase.pk)
+        purchase = purchase_lock(found.pk)
         purchase_charge_fill(
             purchase, obj=dispute, charge_id=id_of(dispute.get("charge")), label=source_label
         )
         row = Dispute.objects.select_for_update().filter(stripe_dispute_id=dispute_id).first()
-        created = row is None
-        if created:
-            row = Dispute.objects.create(
-                purchase=purchase,
-                stripe_dispute_id=dispute_id,
-                status=status,
-                reason=str(dispute.get("reason") or "")[:100],
-                amount_cents=int(dispute.get("amount") or 0),
-                currency=str(dispute.get("currency") or purchase.currency).lower(),
-            )
-            DisputeEvent.objects.create(dispute=row, status=status, source_label=source_label)
-            purchase_record(
-                purchase=purchase,
-                kind=PurchaseEvent.Kind.DISPUTE_OPENED,
-                source_label=source_label,
-                data={"dispute": dispute_id, "reason": row.reason},
-                changes={"disputed": True, "needs_attention": True},
-            )
-        if row.closed_at or status == row.status and status not in DISPUTE_ENDED:
-            return row
-        row.status = status
-        fields = ["status", "updated_at"]
-        if status in DISPUTE_ENDED:
-            row.closed_at = timezone.now()
-            fields.append("closed_at")
-        if status in ("won", "lost"):
-            row.outcome = status
-            fields.append("outcome")
-        row.save(update_fields=fields)
-        if not created:
-            DisputeEvent.objects.create(dispute=row, status=status, source_label=source_label)
-        if status == "lost":
+        if row is None:
+            row = _dispute_opened(purchase, dispute, status=status, label=source_label)
+            ended = status in DISPUTE_ENDED
+        else:
+            moved = dispute_transition(dispute=row, to=status, source_label=source_label)
+            ended = moved and status in DISPUTE_ENDED
+        if ended and status == Dispute.Outcome.LOST:
             _dispute_lost(purchase, row, label=source_label)
-        elif status in DISPUTE_ENDED:
+        elif ended:
             _dispute_won(purchase, row, label=source_label)
+    return row
+
+
+def _dispute_opened(
+    purchase: Purchase, dispute: Mapping[str, Any], *, status: str, label: str
+) -> Dispute:
+    """The first word of a dispute (its status may already be an ending one, when the events
+    before it were lost): recorded, and the purchase flagged for staff."""
+    row = dispute_open(
+        source_label=label,
+        status=status,
+        purchase=purchase,
+        stripe_dispute_id=str(dispute["id"]),
+        reason=str(dispute.get("reason") or "")[:100],
+        amount_cents=int(dispute.get("amount") or 0),
+        currency=str(dispute.get("currency") or purchase.currency).lower(),
+    )
+    purchase_record(
+        purchase=purchase,
+        kind=PurchaseEvent.Kind.DISPUTE_OPENED,
+        source_label=label,
+        data={"dispute": row.stripe_dispute_id, "reason": row.reason},
+        changes={"disputed": True, "needs_attention": True},
+    )
     return row
 
 
@@ -116,11 +117,9 @@ def _dispute_lost(purchase: Purchase, dispute: Dispute, *, label: str) -> None:
         actor=None,
         label=label,
     )
-    for request in purchase.refund_requests.select_for_update().filter(
-        status__in=RefundRequest.OPEN_STATUSES
-    ):
-        refund_request_status_set(
-            request,
+    for request in purchase.refund_requests.filter(status__in=RefundRequest.OPEN_STATUSES):
+        refund_request_transition(
+            request=request,
             to=RefundRequest.Status.CLOSED_OUTSIDE,
             note="Your bank returned the payment to you (a card dispute).",
             actor_label=label,

@@ -200,7 +200,8 @@ def purchase_sync(
             session_id, params={"expand": ["payment_intent"]}
         )
         applied = services.purchase_sync_from_session(session=session, source_label=source_label)
-        refused = refused or getattr(applied, "refused", "")
+        if applied is not None and not refused:
+            refused = applied.refused
     purchase.refresh_from_db()
     intent = purchase.stripe_payment_intent_id
     if intent:

@@ -8,33 +8,37 @@ refund is recorded by billing.stripe_sync; disputes are billing.disputes.
 """
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import stripe
 from django.db import transaction
 from django.utils import timezone
 
-from billing.models import (
-    Purchase,
-    PurchaseEvent,
-    Refund,
-    RefundEvent,
-    RefundRequest,
-)
+from accounts.models import User
+from billing.models import Purchase, PurchaseEvent, Refund, RefundRequest
 from billing.services import purchase_record
 from billing.stripe_client import stripe_client
 from billing.stripe_sync import (
     payment_refunds_record,
     purchase_lock,
     purchase_refunds_settle,
-    refund_request_status_set,
     refund_sync_from_stripe,
 )
 from billing.tasks import refund_request_email_staff
+from billing.transitions import (
+    refund_open,
+    refund_record,
+    refund_request_open,
+    refund_request_transition,
+    refund_transition,
+)
 
 logger = logging.getLogger(__name__)
 
 Status = RefundRequest.Status
+#: The statuses staff decide from: a new request, or one whose refund failed.
+DECIDABLE = (Status.REQUESTED, Status.FAILED)
 
 
 class RefundNotAllowed(Exception):
@@ -61,28 +65,40 @@ class RefundFoundAtStripe(RefundNotAllowed):
     did not know about: they are now recorded, and the action that would have refunded by
     other means was not done. `request` is the request as it is now."""
 
-    def __init__(self, *, news: list[dict], request: RefundRequest):
+    def __init__(self, *, news: list[dict[str, Any]], request: RefundRequest):
         super().__init__("refund_at_stripe", "Stripe has refunds of this payment.")
         self.news = news
         self.request = request
 
 
-def _actor_name(actor) -> str:
+@dataclass(frozen=True)
+class RefundDecision:
+    """What a staff action left: the request as it is now, and whether the action did nothing
+    because the request was already past it (decided, refunded, or someone else got there
+    first), so callers say so instead of reporting success."""
+
+    request: RefundRequest
+    unchanged: bool = False
+
+
+@dataclass(frozen=True)
+class RefundsFound:
+    """Refunds Stripe had of the request's payment that we did not know of (`news`, Stripe's
+    refund objects), now recorded; `request` as it is after recording them."""
+
+    request: RefundRequest
+    news: list[dict[str, Any]]
+
+
+def _actor_name(actor: User | None) -> str:
     return f"staff {actor.email}" if actor is not None else ""
-
-
-def _unchanged(request: RefundRequest) -> RefundRequest:
-    """The action did nothing: the request was already past it (decided, refunded, or someone
-    else got there first). Marked so that callers can say so instead of reporting success."""
-    request.unchanged = True
-    return request
 
 
 # ------------------------------------------------------------------------------------------------
 # The member's request
 # ------------------------------------------------------------------------------------------------
 def refund_request_create(
-    *, user, purchase_id: int, reason: str = ""
+    *, user: User, purchase_id: int, reason: str = ""
 ) -> tuple[RefundRequest, bool]:
     """Ask for a refund of one of `user`'s purchases: (request, created).
 
@@ -100,8 +116,7 @@ def refund_request_create(
             return existing, False
         if not purchase.holds_payment:
             raise RefundNotAllowed("not_refundable", "This purchase has no payment left to refund.")
-        request = RefundRequest.objects.create(purchase=purchase, user=user, reason=reason.strip())
-        refund_request_status_set(request, to=Status.REQUESTED, note=request.reason, actor=user)
+        request = refund_request_open(purchase=purchase, user=user, reason=reason.strip())
         purchase_record(
             purchase=purchase,
             kind=PurchaseEvent.Kind.REFUND_REQUESTED,
@@ -126,7 +141,12 @@ def _locked_request(request_id: int) -> tuple[Purchase, RefundRequest]:
     return purchase, request
 
 
-def refund_request_approve(*, request_id: int, actor) -> RefundRequest:
+def _last_site_attempt(request: RefundRequest) -> Refund | None:
+    """The request's latest refund attempt at Stripe made from the site."""
+    return request.refunds.filter(source=Refund.Source.SITE).order_by("-attempt").first()
+
+
+def refund_request_approve(*, request_id: int, actor: User) -> RefundDecision:
     """Approve a requested refund: one Stripe refund of what is left of the payment.
 
     Two staff at once or a double click: the request row is locked and moves to "processing"
@@ -137,69 +157,81 @@ def refund_request_approve(*, request_id: int, actor) -> RefundRequest:
     return _refund_request_attempt(request_id=request_id, actor=actor, from_status=Status.REQUESTED)
 
 
-def refund_request_retry(*, request_id: int, actor) -> RefundRequest:
+def refund_request_retry(*, request_id: int, actor: User) -> RefundDecision:
     """Try a failed refund again. A new attempt (new idempotency key) only after a definite
     failure; when Stripe never answered, the same key is sent again, so it cannot refund twice."""
     return _refund_request_attempt(request_id=request_id, actor=actor, from_status=Status.FAILED)
 
 
-def _refund_request_attempt(*, request_id: int, actor, from_status: str) -> RefundRequest:
+def _refund_request_attempt(*, request_id: int, actor: User, from_status: str) -> RefundDecision:
+    """Approve or retry: (1) a retry first asks Stripe whether the unanswered attempt was made
+    after all; (2) the request moves to processing with its attempt; (3) Stripe is asked to
+    refund, and its answer (or silence) is recorded."""
     if from_status == Status.FAILED:
-        # The last attempt may have had no answer: if Stripe made that refund after all, record
-        # it instead of asking again (Stripe forgets idempotency keys after 24 hours).
         found = _unknown_attempt_check(request_id=request_id, actor=actor)
         if found is not None:
-            if found.status in (Status.REFUNDED, Status.PROCESSING):
-                return found
-            raise RefundFoundAtStripe(
-                news=found.news,
-                request=RefundRequest.objects.select_related("purchase").get(pk=request_id),
-            )
+            if found.request.status in (Status.REFUNDED, Status.PROCESSING):
+                return RefundDecision(found.request)
+            raise RefundFoundAtStripe(news=found.news, request=found.request)
     with transaction.atomic():
         purchase, request = _locked_request(request_id)
         if request.status != from_status:
-            return _unchanged(request)  # someone else got there first; nothing more to do
-        remaining = purchase.amount_cents - purchase.amount_refunded_cents
-        if remaining <= 0 or not purchase.stripe_payment_intent_id:
-            raise RefundNotAllowed(
-                "nothing_at_stripe",
-                "There is no Stripe payment left to refund; close it as refunded outside Stripe.",
-            )
-        last = request.refunds.filter(source=Refund.Source.SITE).order_by("-attempt").first()
-        if last is not None and last.status == Refund.Status.PENDING:
-            refund = last  # no definite answer to the last attempt: same attempt, same key
-        else:
-            request.attempts += 1
-            refund = Refund.objects.create(
-                purchase=purchase,
-                request=request,
-                attempt=request.attempts,
-                amount_cents=remaining,
-                currency=purchase.currency,
-                source=Refund.Source.SITE,
-            )
-            RefundEvent.objects.create(
-                refund=refund, status=refund.status, source_label=_actor_name(actor)
-            )
-        if from_status == Status.REQUESTED:
-            request.decided_by = actor
-            request.decided_at = timezone.now()
-        request.failure_reason = ""
-        request.save(
-            update_fields=["attempts", "decided_by", "decided_at", "failure_reason", "updated_at"]
+            return RefundDecision(request, unchanged=True)  # someone else got there first
+        refund = _attempt_start(purchase, request, actor=actor, from_status=from_status)
+    _attempt_send(purchase, request, refund, actor=actor)
+    return RefundDecision(RefundRequest.objects.select_related("purchase").get(pk=request.pk))
+
+
+def _attempt_start(
+    purchase: Purchase, request: RefundRequest, *, actor: User, from_status: str
+) -> Refund:
+    """Under the locks: the attempt to send (the unanswered one again, with its key, or a new
+    one), and the request moved to processing."""
+    remaining = purchase.amount_cents - purchase.amount_refunded_cents
+    if remaining <= 0 or not purchase.stripe_payment_intent_id:
+        raise RefundNotAllowed(
+            "nothing_at_stripe",
+            "There is no Stripe payment left to refund; close it as refunded outside Stripe.",
         )
-        refund_request_status_set(
-            request,
-            to=Status.PROCESSING,
-            note="Approved" if from_status == Status.REQUESTED else "Retried",
-            actor=actor,
+    last = _last_site_attempt(request)
+    attempts = request.attempts
+    if last is not None and last.status == Refund.Status.PENDING:
+        refund = last  # no definite answer to the last attempt: same attempt, same key
+    else:
+        attempts += 1
+        refund = refund_open(
+            source_label=_actor_name(actor),
+            purchase=purchase,
+            request=request,
+            attempt=attempts,
+            amount_cents=remaining,
+            currency=purchase.currency,
+            source=Refund.Source.SITE,
         )
-    # No amount: Stripe refunds what the payment captured less what is already refunded, so
-    # tax or a currency setting at Stripe never leaves part of the payment unrefunded, and a
-    # dashboard refund we have not heard of yet is not refunded twice. The row's amount is
-    # our estimate until Stripe's answer or event says what was refunded.
-    params: dict[str, Any] = {
-        "payment_intent": purchase.stripe_payment_intent_id,
+    changes: dict[str, Any] = {"attempts": attempts, "failure_reason": ""}
+    if from_status == Status.REQUESTED:
+        changes.update(decided_by=actor, decided_at=timezone.now())
+    refund_request_transition(
+        request=request,
+        to=Status.PROCESSING,
+        note="Approved" if from_status == Status.REQUESTED else "Retried",
+        actor=actor,
+        changes=changes,
+    )
+    return refund
+
+
+def _attempt_send(
+    purchase: Purchase, request: RefundRequest, refund: Refund, *, actor: User
+) -> None:
+    """Ask Stripe for the refund and record its answer; no answer leaves the attempt open.
+
+    No amount: Stripe refunds what the payment captured less what is already refunded, so tax
+    or a currency setting at Stripe never leaves part of the payment unrefunded, and a dashboard
+    refund we have not heard of yet is not refunded twice. The row's amount is our estimate
+    until Stripe's answer or event says what was refunded."""
+    params: stripe.params.RefundCreateParams = {
+        "payment_intent": str(purchase.stripe_payment_intent_id),
         "reason": "requested_by_customer",
         "metadata": {
             "refund_request_id": str(request.pk),
@@ -213,46 +245,53 @@ def _refund_request_attempt(*, request_id: int, actor, from_status: str) -> Refu
             params=params, options={"idempotency_key": request.idempotency_key(refund.attempt)}
         )
     except stripe.StripeError as exc:
-        status = exc.http_status or 0
-        # A 4xx other than a conflict or rate limit is Stripe's definite "no"; anything else
-        # (no answer, 5xx) might still have refunded, so the same attempt is kept open.
-        definite = 400 <= status < 500 and status not in (409, 429)
-        reason = _stripe_error_reason(exc)
-        if not definite:
-            reason = (
-                f"Stripe did not answer clearly ({reason}), so Stripe may or may not have made "
-                "the refund; retrying is safe (it cannot refund twice)."
-            )
-        _refund_attempt_failed(refund_pk=refund.pk, reason=reason, definite=definite, actor=actor)
-        if not definite:
-            _unknown_attempt_check(request_id=request.pk, actor=actor)
+        _attempt_error(request, refund, exc, actor=actor)
     else:
         refund_sync_from_stripe(
             refund=answer, source_label=f"Stripe's answer to {_actor_name(actor)}", actor=actor
         )
-    return RefundRequest.objects.get(pk=request.pk)
 
 
-def _refund_attempt_failed(*, refund_pk: int, reason: str, definite: bool, actor) -> None:
+def _attempt_error(
+    request: RefundRequest, refund: Refund, exc: stripe.StripeError, *, actor: User
+) -> None:
+    """Stripe said no, or did not answer. A 4xx other than a conflict or rate limit is Stripe's
+    definite "no"; anything else (no answer, 5xx) might still have refunded, so the same attempt
+    is kept open and Stripe is asked at once whether it made the refund."""
+    status = exc.http_status or 0
+    definite = 400 <= status < 500 and status not in (409, 429)
+    reason = _stripe_error_reason(exc)
+    if not definite:
+        reason = (
+            f"Stripe did not answer clearly ({reason}), so Stripe may or may not have made "
+            "the refund; retrying is safe (it cannot refund twice)."
+        )
+    _refund_attempt_failed(refund_pk=refund.pk, reason=reason, definite=definite, actor=actor)
+    if not definite:
+        _unknown_attempt_check(request_id=request.pk, actor=actor)
+
+
+def _refund_attempt_failed(*, refund_pk: int, reason: str, definite: bool, actor: User) -> None:
     purchase_id = Refund.objects.values_list("purchase_id", flat=True).get(pk=refund_pk)
     with transaction.atomic():
         purchase_lock(purchase_id)
         refund = Refund.objects.select_for_update().get(pk=refund_pk)
         request = RefundRequest.objects.select_for_update().get(pk=refund.request_id)
         if definite and refund.status == Refund.Status.PENDING:
-            refund.status = Refund.Status.FAILED
-            refund.failure_reason = reason[:500]
-            refund.save(update_fields=["status", "failure_reason", "updated_at"])
-            RefundEvent.objects.create(
+            refund_transition(
                 refund=refund,
-                status=refund.status,
-                failure_reason=refund.failure_reason,
+                to=Refund.Status.FAILED,
+                failure_reason=reason,
                 source_label=f"Stripe's answer to {_actor_name(actor)}",
             )
         if request.status == Status.PROCESSING:
-            request.failure_reason = reason
-            request.save(update_fields=["failure_reason", "updated_at"])
-            refund_request_status_set(request, to=Status.FAILED, note=reason, actor=actor)
+            refund_request_transition(
+                request=request,
+                to=Status.FAILED,
+                note=reason,
+                actor=actor,
+                changes={"failure_reason": reason},
+            )
 
 
 def refund_attempt_not_sent(*, refund_pk: int, reason: str, label: str) -> None:
@@ -266,10 +305,14 @@ def refund_attempt_not_sent(*, refund_pk: int, reason: str, label: str) -> None:
         request = RefundRequest.objects.select_for_update().get(pk=refund.request_id)
         if request.status != Status.PROCESSING or refund.stripe_refund_id:
             return
-        RefundEvent.objects.create(refund=refund, status=refund.status, source_label=label[:200])
-        request.failure_reason = reason
-        request.save(update_fields=["failure_reason", "updated_at"])
-        refund_request_status_set(request, to=Status.FAILED, note=reason, actor_label=label)
+        refund_record(refund=refund, source_label=label)
+        refund_request_transition(
+            request=request,
+            to=Status.FAILED,
+            note=reason,
+            actor_label=label,
+            changes={"failure_reason": reason},
+        )
         purchase_record(
             purchase=purchase,
             source_label=label,
@@ -279,26 +322,36 @@ def refund_attempt_not_sent(*, refund_pk: int, reason: str, label: str) -> None:
         )
 
 
-def refund_request_decline(*, request_id: int, actor, note: str) -> RefundRequest:
+def refund_request_decline(*, request_id: int, actor: User, note: str) -> RefundDecision:
     """Decline a request with a note for the member (required)."""
     note = note.strip()
     if not note:
         raise RefundNotAllowed("note_required", "Please write a note for the member.")
     with transaction.atomic():
         _purchase, request = _locked_request(request_id)
-        if request.status not in (Status.REQUESTED, Status.FAILED):
-            return _unchanged(request)
-        request.staff_note = note
-        request.decided_by = actor
-        request.decided_at = timezone.now()
-        request.save(update_fields=["staff_note", "decided_by", "decided_at", "updated_at"])
-        refund_request_status_set(request, to=Status.DECLINED, note=note, actor=actor)
-    return request
+        if request.status not in DECIDABLE:
+            return RefundDecision(request, unchanged=True)
+        refund_request_transition(
+            request=request,
+            to=Status.DECLINED,
+            note=note,
+            actor=actor,
+            changes={"staff_note": note, "decided_by": actor, "decided_at": timezone.now()},
+        )
+    return RefundDecision(request)
+
+
+@dataclass(frozen=True)
+class StripeCheck:
+    """What asking Stripe for the payment's refunds found, recorded on the purchase."""
+
+    data: dict[str, Any]
+    note: str
 
 
 def refund_request_close_outside(
-    *, request_id: int, actor, note: str, dashboard_checked: bool = False
-) -> RefundRequest:
+    *, request_id: int, actor: User, note: str, dashboard_checked: bool = False
+) -> RefundDecision:
     """Record that the member was refunded by other means (e.g. a bank transfer when the card is
     too old for Stripe): the request closes, a Refund from outside Stripe is recorded, the
     purchase is refunded and access is revoked the same way. A note is required.
@@ -318,101 +371,118 @@ def refund_request_close_outside(
     request = RefundRequest.objects.select_related("purchase").filter(pk=request_id).first()
     if request is None:
         raise RefundNotAllowed("not_found", "No such refund request.")
-    if request.status not in (Status.REQUESTED, Status.FAILED):
-        return _unchanged(request)
-    purchase = request.purchase
-    intent = purchase.stripe_payment_intent_id
-    check: dict[str, Any] = {"refund_request": request.pk, "checked_by": getattr(actor, "pk", None)}
-    if not intent:
-        check["stripe_check"] = "no_stripe_payment"
-        check_note = "No Stripe payment to check for refunds."
-    else:
-        try:
-            news = payment_refunds_record(purchase, actor=actor, label=_check_label(actor, intent))
-        except stripe.StripeError as exc:
-            error = _stripe_error_text(exc)
-            if not dashboard_checked:
-                raise StripeUnreachable(intent=intent, error=error) from exc
-            check.update(stripe_check="unreachable_dashboard_checked", stripe_error=str(exc)[:500])
-            check_note = (
-                f"Stripe could not be reached to check for refunds of {intent} ({error}); "
-                f"{_actor_name(actor)} confirmed they checked the Stripe dashboard and found none."
-            )
-        else:
-            if news:
-                purchase_record(
-                    purchase=purchase,
-                    source_label=_actor_name(actor),
-                    note=(
-                        f"Not closed as refunded outside Stripe: Stripe has refund(s) of {intent} "
-                        "that are now recorded."
-                    ),
-                    data={
-                        **check,
-                        "stripe_check": "refund_found",
-                        "stripe_refunds": [r["id"] for r in news],
-                    },
-                )
-                raise RefundFoundAtStripe(
-                    news=news,
-                    request=RefundRequest.objects.select_related("purchase").get(pk=request.pk),
-                )
-            check["stripe_check"] = "no_refund_at_stripe"
-            check_note = f"Stripe has no refund in progress or made for {intent}."
+    if request.status not in DECIDABLE:
+        return RefundDecision(request, unchanged=True)
+    check = _stripe_refunds_check(request, actor=actor, dashboard_checked=dashboard_checked)
     with transaction.atomic():
         purchase, request = _locked_request(request_id)
-        if request.status not in (Status.REQUESTED, Status.FAILED):
-            return _unchanged(request)
-        purchase_record(
-            purchase=purchase,
-            source_label=_actor_name(actor),
-            note=f"Closing refund request #{request.pk} as refunded outside Stripe. {check_note}",
-            data=check,
+        if request.status not in DECIDABLE:
+            return RefundDecision(request, unchanged=True)
+        _close_outside(purchase, request, check, actor=actor, note=note)
+    return RefundDecision(request)
+
+
+def _stripe_refunds_check(
+    request: RefundRequest, *, actor: User, dashboard_checked: bool
+) -> StripeCheck:
+    """Ask Stripe which refunds the request's payment has, before it is closed as refunded
+    outside Stripe (see refund_request_close_outside for what each answer means)."""
+    purchase = request.purchase
+    intent = purchase.stripe_payment_intent_id
+    data: dict[str, Any] = {"refund_request": request.pk, "checked_by": actor.pk if actor else None}
+    if not intent:
+        return StripeCheck(
+            {**data, "stripe_check": "no_stripe_payment"}, "No Stripe payment to check for refunds."
         )
-        for unknown in request.refunds.filter(
-            source=Refund.Source.SITE, status=Refund.Status.PENDING
-        ):
-            # The attempt that got no answer never became a refund at Stripe (or staff checked
-            # the dashboard): said in its history; its status stays as Stripe last told us.
-            RefundEvent.objects.create(
-                refund=unknown,
-                status=unknown.status,
-                source_label=f"{check_note} Checked by {_actor_name(actor)}."[:200],
+    try:
+        news = payment_refunds_record(purchase, actor=actor, label=_check_label(actor, intent))
+    except stripe.StripeError as exc:
+        error = _stripe_error_text(exc)
+        if not dashboard_checked:
+            raise StripeUnreachable(intent=intent, error=error) from exc
+        return StripeCheck(
+            {
+                **data,
+                "stripe_check": "unreachable_dashboard_checked",
+                "stripe_error": str(exc)[:500],
+            },
+            f"Stripe could not be reached to check for refunds of {intent} ({error}); "
+            f"{_actor_name(actor)} confirmed they checked the Stripe dashboard and found none.",
+        )
+    if news:
+        with transaction.atomic():
+            purchase_record(
+                purchase=purchase_lock(purchase.pk),
+                source_label=_actor_name(actor),
+                note=(
+                    f"Not closed as refunded outside Stripe: Stripe has refund(s) of {intent} "
+                    "that are now recorded."
+                ),
+                data={
+                    **data,
+                    "stripe_check": "refund_found",
+                    "stripe_refunds": [r["id"] for r in news],
+                },
             )
-        remaining = max(purchase.amount_cents - purchase.amount_refunded_cents, 0)
-        refund = Refund.objects.create(
-            purchase=purchase,
-            request=request,
-            amount_cents=remaining,
-            currency=purchase.currency,
-            status=Refund.Status.SUCCEEDED,
-            source=Refund.Source.OUTSIDE_STRIPE,
-            note=note,
+        raise RefundFoundAtStripe(
+            news=news, request=RefundRequest.objects.select_related("purchase").get(pk=request.pk)
         )
-        RefundEvent.objects.create(
-            refund=refund, status=refund.status, source_label=_actor_name(actor)
-        )
-        request.staff_note = note
-        request.decided_by = actor
-        request.decided_at = timezone.now()
-        request.save(update_fields=["staff_note", "decided_by", "decided_at", "updated_at"])
-        refund_request_status_set(request, to=Status.CLOSED_OUTSIDE, note=note, actor=actor)
-        purchase_refunds_settle(purchase, label=_actor_name(actor), actor=actor, reason=note)
-    return request
+    return StripeCheck(
+        {**data, "stripe_check": "no_refund_at_stripe"},
+        f"Stripe has no refund in progress or made for {intent}.",
+    )
+
+
+def _close_outside(
+    purchase: Purchase, request: RefundRequest, check: StripeCheck, *, actor: User, note: str
+) -> None:
+    """Under the locks: the check recorded, the unanswered attempts noted, the refund from
+    outside Stripe recorded, the request closed and the purchase settled."""
+    label = _actor_name(actor)
+    purchase_record(
+        purchase=purchase,
+        source_label=label,
+        note=f"Closing refund request #{request.pk} as refunded outside Stripe. {check.note}",
+        data=check.data,
+    )
+    for unknown in request.refunds.filter(source=Refund.Source.SITE, status=Refund.Status.PENDING):
+        # The attempt that got no answer never became a refund at Stripe (or staff checked
+        # the dashboard): said in its history; its status stays as Stripe last told us.
+        refund_record(refund=unknown, source_label=f"{check.note} Checked by {label}.")
+    refund_open(
+        source_label=label,
+        purchase=purchase,
+        request=request,
+        amount_cents=max(purchase.amount_cents - purchase.amount_refunded_cents, 0),
+        currency=purchase.currency,
+        status=Refund.Status.SUCCEEDED,
+        source=Refund.Source.OUTSIDE_STRIPE,
+        note=note,
+    )
+    refund_request_transition(
+        request=request,
+        to=Status.CLOSED_OUTSIDE,
+        note=note,
+        actor=actor,
+        changes={"staff_note": note, "decided_by": actor, "decided_at": timezone.now()},
+    )
+    purchase_refunds_settle(purchase, label=label, actor=actor, reason=note)
 
 
 # ------------------------------------------------------------------------------------------------
 # Asking Stripe which refunds a payment has
 # ------------------------------------------------------------------------------------------------
-def _check_label(actor, intent: str) -> str:
+def _check_label(actor: User | None, intent: str) -> str:
     return f"Stripe's refunds of {intent}, asked for {_actor_name(actor) or 'the site'}"[:200]
 
 
 def _stripe_error_reason(exc: stripe.StripeError) -> str:
     """Stripe's own message with its error code, as staff see it."""
-    error = getattr(exc, "error", None)
-    code = getattr(error, "code", None) or exc.code or ""
-    message = (getattr(error, "message", None) or str(exc) or type(exc).__name__).strip()
+    error = exc.error
+    code = (error.code if error is not None else None) or exc.code or ""
+    message = (
+        (error.message if error is not None else None) or str(exc) or type(exc).__name__
+    ).strip()
     return f"{message} ({code})" if code else message
 
 
@@ -423,15 +493,16 @@ def _stripe_error_text(exc: stripe.StripeError) -> str:
     return _stripe_error_reason(exc)[:300]
 
 
-def _unknown_attempt_check(*, request_id: int, actor) -> RefundRequest | None:
+def _unknown_attempt_check(*, request_id: int, actor: User) -> RefundsFound | None:
     """When the request's last Stripe attempt has no definite answer, ask Stripe which refunds
-    the payment has and record them. Returns the request (with `.news`, the refunds Stripe had
-    that we did not know of) when there were any, else None (also when Stripe cannot be asked:
-    the caller goes on, and a retry sends the same idempotency key)."""
+    the payment has and record them (Stripe forgets idempotency keys after 24 hours, so a refund
+    it made after all must be found, not asked for again). Returns what Stripe had that we did
+    not know of, or None (also when Stripe cannot be asked: the caller goes on, and a retry
+    sends the same idempotency key)."""
     request = RefundRequest.objects.select_related("purchase").filter(pk=request_id).first()
     if request is None or not request.purchase.stripe_payment_intent_id:
         return None
-    last = request.refunds.filter(source=Refund.Source.SITE).order_by("-attempt").first()
+    last = _last_site_attempt(request)
     if last is None or last.status != Refund.Status.PENDING:
         return None
     intent = request.purchase.stripe_payment_intent_id
@@ -450,13 +521,13 @@ def _unknown_attempt_check(*, request_id: int, actor) -> RefundRequest | None:
         ).first()
         if request.status == Status.FAILED and in_flight is not None:
             # Stripe took the attempt after all and is still working on it.
-            request.failure_reason = ""
-            request.save(update_fields=["failure_reason", "updated_at"])
-            refund_request_status_set(
-                request,
+            refund_request_transition(
+                request=request,
                 to=Status.PROCESSING,
                 note=f"Stripe is making refund {in_flight.stripe_refund_id}",
                 actor=actor,
+                changes={"failure_reason": ""},
             )
-    request.news = news
-    return request
+    return RefundsFound(
+        request=RefundRequest.objects.select_related("purchase").get(pk=request_id), news=news
+    )

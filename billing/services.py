@@ -8,6 +8,7 @@ Webhook events reach it through billing.webhooks.
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -312,6 +313,15 @@ def purchase_transition(
 # ------------------------------------------------------------------------------------------------
 # Fulfilment: the single path used by the webhook, the success page and a second Buy
 # ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SessionApplied:
+    """What applying a Checkout Session did to its purchase: the purchase as it is now, and
+    why the session was refused ("" when it was not), for the webhook's record."""
+
+    purchase: Purchase
+    refused: str = ""
+
+
 def _purchase_for_session_locked(session: Mapping) -> Purchase | None:
     """The purchase a Checkout Session belongs to, row-locked for the current transaction.
 
@@ -365,14 +375,18 @@ def _session_mismatches(session: Mapping, purchase: Purchase) -> list[str]:
     ]
 
 
-def _session_refused(purchase: Purchase, session: Mapping, mismatches: list[str], label: str):
+def _session_refused(
+    purchase: Purchase, session: Mapping[str, Any], mismatches: list[str], label: str
+) -> "SessionApplied":
     """Record, for staff, a session that names this purchase but does not match it: once per
     session, however often its event or its success page comes back."""
-    purchase.refused = "the session does not match the purchase: " + "; ".join(mismatches)
+    refused = SessionApplied(
+        purchase, refused="the session does not match the purchase: " + "; ".join(mismatches)
+    )
     if purchase.events.filter(
         kind=PurchaseEvent.Kind.NOTE, data__checkout_session=session.get("id")
     ).exists():
-        return
+        return refused
     purchase_record(
         purchase=purchase,
         source_label=label,
@@ -383,6 +397,7 @@ def _session_refused(purchase: Purchase, session: Mapping, mismatches: list[str]
         ),
         data={"checkout_session": session.get("id"), "mismatch": mismatches},
     )
+    return refused
 
 
 def _charge_wanted(session: Mapping) -> bool:
@@ -413,14 +428,14 @@ def _latest_charge_id(payment_intent: Any) -> str:
     return id_of(intent.get("latest_charge")) or ""
 
 
-def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase | None:
+def purchase_fulfil_from_session(*, session: Any, source_label: str) -> SessionApplied | None:
     """Mark the session's purchase paid, grant access and send the receipt: exactly once.
 
     Safe to call any number of times, in any order, concurrently: the Purchase row is locked and
     nothing happens once it is paid, so there is one paid purchase, one access grant and one
     receipt however often Stripe delivers the event or the member reloads the success page.
     Only a session that matches the purchase (id, metadata, mode, amount and currency) pays it;
-    any other is recorded for staff and grants nothing (`purchase.refused` says why), as is a
+    any other is recorded for staff and grants nothing (`refused` says why), as is a
     paid session for a purchase already refunded or charged back. Returns None for a session
     that is not ours; does nothing while payment is not complete.
     """
@@ -440,15 +455,15 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
                     data={"charge": charge_id},
                     changes={"stripe_charge_id": charge_id},
                 )
-            return purchase
+            return SessionApplied(purchase)
         if session.get("payment_status") not in PAID_PAYMENT_STATUSES:
-            return purchase
+            return SessionApplied(purchase)
         if purchase.status in PAID_BEFORE:
-            return purchase  # paid, then refunded or charged back: the session says so too
+            # Paid, then refunded or charged back: the session says so too.
+            return SessionApplied(purchase)
         mismatches = _session_mismatches(session, purchase)
         if mismatches:
-            _session_refused(purchase, session, mismatches, source_label)
-            return purchase
+            return _session_refused(purchase, session, mismatches, source_label)
         payment_intent = session.get("payment_intent")
         changes: dict[str, Any] = {
             "paid_at": timezone.now(),
@@ -472,8 +487,9 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
             changes=changes,
         )
         if not paid:
-            purchase.refused = f"a paid session cannot make a {purchase.status} purchase paid"
-            return purchase
+            return SessionApplied(
+                purchase, refused=f"a paid session cannot make a {purchase.status} purchase paid"
+            )
         first = (
             Purchase.objects.holding_payment()
             .filter(user=purchase.user, program=purchase.program)
@@ -496,7 +512,7 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
             # Enqueued in this transaction: the task exists if and only if the payment is
             # recorded, and the task itself sends at most once (receipt_sent_at).
             purchase_receipt_send.enqueue(purchase_id=purchase.pk)
-    return purchase
+    return SessionApplied(purchase)
 
 
 def _duplicate_payment_refund(purchase: Purchase, *, first: Purchase, source_label: str) -> None:
@@ -504,8 +520,9 @@ def _duplicate_payment_refund(purchase: Purchase, *, first: Purchase, source_lab
     paid in two tabs, or an old page paid after a new one): no second access and no receipt;
     the later payment is refunded in full, once (one Refund row, one Idempotency-Key), and the
     member and staff are told. Runs inside the locked fulfilment that made it paid."""
-    from billing.models import Refund, RefundEvent
+    from billing.models import Refund
     from billing.tasks import purchase_duplicate_refund_send, purchase_duplicate_tell
+    from billing.transitions import refund_open
 
     if purchase.refunds.filter(source=Refund.Source.DUPLICATE).exists():
         return
@@ -520,38 +537,38 @@ def _duplicate_payment_refund(purchase: Purchase, *, first: Purchase, source_lab
         data={"first_purchase": first.pk},
         changes={"needs_attention": True},
     )
-    refund = Refund.objects.create(
+    refund = refund_open(
+        source_label=source_label,
         purchase=purchase,
         amount_cents=purchase.amount_cents,
         currency=purchase.currency,
         source=Refund.Source.DUPLICATE,
         note=f"Second payment; purchase #{first.pk} was paid first.",
     )
-    RefundEvent.objects.create(refund=refund, status=refund.status, source_label=source_label)
     # Enqueued in this transaction: the refund is asked for if and only if it is recorded.
     purchase_duplicate_refund_send.enqueue(refund_id=refund.pk)
     purchase_duplicate_tell.enqueue(purchase_id=purchase.pk, first_purchase_id=first.pk)
 
 
 def purchase_checkout_ended(
-    *, session: Mapping, to: str, kind: str, source_label: str
-) -> Purchase | None:
+    *, session: Mapping[str, Any], to: str, kind: str, source_label: str
+) -> SessionApplied | None:
     """A checkout that will not be paid now: delayed (`to` pending, noted as awaiting payment),
     failed or expired (only from pending). A session that does not match the purchase it names
-    changes nothing (`purchase.refused` says why)."""
+    changes nothing (`refused` says why)."""
     with transaction.atomic():
         purchase = _purchase_for_session_locked(session)
         if purchase is None:
             return None
         mismatches = _session_mismatches(session, purchase)
         if mismatches:
-            _session_refused(purchase, session, mismatches, source_label)
-            return purchase
+            return _session_refused(purchase, session, mismatches, source_label)
         if (
             kind == PurchaseEvent.Kind.AWAITING_PAYMENT
             and purchase.events.filter(kind=kind).exists()
         ):
-            return purchase  # the webhook and the site's own look at the session both say so
+            # The webhook and the site's own look at the session both say so.
+            return SessionApplied(purchase)
         payment_intent = id_of(session.get("payment_intent"))
         changes: dict[str, Any] = {}
         if payment_intent and not purchase.stripe_payment_intent_id:
@@ -566,10 +583,10 @@ def purchase_checkout_ended(
             data={"checkout_session": session.get("id"), "payment_intent": payment_intent},
             changes=changes,
         )
-        return purchase
+        return SessionApplied(purchase)
 
 
-def purchase_sync_from_session(*, session: Any, source_label: str) -> Purchase | None:
+def purchase_sync_from_session(*, session: Any, source_label: str) -> SessionApplied | None:
     """Act on Stripe's view of a completed Checkout Session: paid -> fulfil; completed while a
     delayed payment method (a bank debit) is still collecting -> recorded as processing, which
     keeps the member from paying a second time."""
@@ -603,7 +620,8 @@ def purchase_sync_from_session(*, session: Any, source_label: str) -> Purchase |
             kind=PurchaseEvent.Kind.AWAITING_PAYMENT,
             source_label=source_label,
         )
-    return Purchase.objects.filter(stripe_checkout_session_id=session.get("id")).first()
+    found = Purchase.objects.filter(stripe_checkout_session_id=session.get("id")).first()
+    return SessionApplied(found) if found is not None else None
 
 
 def purchase_check_session(*, session_id: str) -> Purchase | None:

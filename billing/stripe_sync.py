@@ -16,14 +16,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Sum
 
-from billing.models import (
-    Purchase,
-    PurchaseEvent,
-    Refund,
-    RefundEvent,
-    RefundRequest,
-    RefundRequestEvent,
-)
+from accounts.models import User
+from billing.models import Purchase, PurchaseEvent, Refund, RefundRequest
 from billing.services import (
     PURCHASE_ALLOWED_FROM,
     purchase_record,
@@ -31,21 +25,17 @@ from billing.services import (
 )
 from billing.stripe_client import stripe_client
 from billing.stripe_objects import as_dict, id_of
-from billing.tasks import refund_request_email_member
+from billing.transitions import (
+    refund_open,
+    refund_request_transition,
+    refund_transition,
+)
 from core.money import money_format
 from program.services import access_grant, access_revoke
 
 logger = logging.getLogger(__name__)
 
 Status = RefundRequest.Status
-# Stripe's refund states move forward only (pending -> succeeded -> failed is possible; failed
-# never becomes succeeded), so an event that arrives late cannot undo a newer one.
-REFUND_RANK = {
-    Refund.Status.PENDING: 0,
-    Refund.Status.SUCCEEDED: 1,
-    Refund.Status.FAILED: 2,
-    Refund.Status.CANCELED: 2,
-}
 STRIPE_REFUND_STATUS = {
     "pending": Refund.Status.PENDING,
     "requires_action": Refund.Status.PENDING,
@@ -87,22 +77,6 @@ def refund_failure_text(*, code: str, status: str) -> str:
 
 
 IN_FLIGHT = {Refund.Status.PENDING}
-
-
-def refund_request_status_set(
-    request: RefundRequest, *, to: str, note: str = "", actor=None, actor_label: str = ""
-) -> RefundRequestEvent:
-    """Change a locked request's status, append its history row and email the member."""
-    request.status = to
-    request.save(update_fields=["status", "updated_at"])
-    event = RefundRequestEvent.objects.create(
-        request=request, status=to, note=note, actor=actor, actor_label=actor_label
-    )
-    # Enqueued in the same transaction: the email exists if and only if the change does.
-    # "Processing" lasts the second of the Stripe call; the member hears its outcome instead.
-    if to != Status.PROCESSING:
-        refund_request_email_member.enqueue(event_id=event.pk)
-    return event
 
 
 def purchase_lock(purchase_id: int) -> Purchase:
@@ -153,38 +127,53 @@ def purchase_charge_fill(
     )
 
 
+def _refunded_total(purchase: Purchase) -> int:
+    """What the purchase's succeeded Refund rows add up to."""
+    succeeded = purchase.refunds.filter(status=Refund.Status.SUCCEEDED).aggregate(
+        total=Sum("amount_cents")
+    )["total"]
+    return int(succeeded or 0)
+
+
+def _refunded_status(purchase: Purchase, total: int) -> str | None:
+    """The status a refunded total gives the purchase (None for nothing refunded)."""
+    if total >= purchase.amount_cents:
+        return Purchase.Status.REFUNDED
+    if total > 0:
+        return Purchase.Status.PARTIALLY_REFUNDED
+    return None
+
+
+REFUND_KIND = {
+    Purchase.Status.REFUNDED: PurchaseEvent.Kind.REFUNDED,
+    Purchase.Status.PARTIALLY_REFUNDED: PurchaseEvent.Kind.PARTIALLY_REFUNDED,
+}
+
+
 def purchase_refunds_settle(
-    purchase: Purchase, *, label: str, actor=None, reason: str = ""
+    purchase: Purchase, *, label: str, actor: User | None = None, reason: str = ""
 ) -> None:
     """Bring a locked purchase in line with its refunds: totals, status, flag, access.
 
     The refunded total is the sum of the purchase's succeeded Refund rows, each kept at
     Stripe's latest word, so a late or repeated event cannot bring back a refund that failed."""
-    succeeded = purchase.refunds.filter(status=Refund.Status.SUCCEEDED).aggregate(
-        total=Sum("amount_cents")
-    )["total"]
-    total = succeeded or 0
+    total = _refunded_total(purchase)
     if total == purchase.amount_refunded_cents:
         return
     status_before = purchase.status
     if total < purchase.amount_refunded_cents and status_before in REFUND_REVERSIBLE:
         _refund_reversed(purchase, total=total, label=label)
         return
-    target = None
-    if total >= purchase.amount_cents:
-        target = Purchase.Status.REFUNDED
-    elif total > 0:
-        target = Purchase.Status.PARTIALLY_REFUNDED
+    target = _refunded_status(purchase, total)
     changes: dict[str, Any] = {"amount_refunded_cents": total}
     if target == Purchase.Status.PARTIALLY_REFUNDED:
         changes["needs_attention"] = True
     data = {"amount_refunded_cents": total}
-    moved = target is not None and status_before in PURCHASE_ALLOWED_FROM[target]
-    if moved:
+    if target is not None and status_before in PURCHASE_ALLOWED_FROM[target]:
         purchase_transition(
             purchase=purchase,
             to=target,
-            kind=PurchaseEvent.Kind(target),
+            kind=REFUND_KIND[target],
             source_label=label,
             note=reason,
             data=data,
@@ -201,29 +190,34 @@ def purchase_refunds_settle(
             data=data,
         )
     if purchase.status == Purchase.Status.REFUNDED and status_before != purchase.status:
-        approved = (
-            purchase.refund_requests.filter(status=Status.PROCESSING)
-            .select_related("decided_by")
-            .first()
+        _purchase_refunded_end(purchase, label=label, actor=actor, reason=reason)
+
+
+def _purchase_refunded_end(
+    purchase: Purchase, *, label: str, actor: User | None, reason: str
+) -> None:
+    """A purchase just refunded in full: access ends, and every open request is answered (a
+    refund made in the dashboard answers an open request too)."""
+    approved = (
+        purchase.refund_requests.filter(status=Status.PROCESSING)
+        .select_related("decided_by")
+        .first()
+    )
+    if actor is None and approved is not None:
+        # Stripe's event overtook the approver's own write: the approver still decided.
+        actor = approved.decided_by
+        reason = f"Refund request #{approved.pk} approved and refunded"
+    purchase_access_end(
+        purchase,
+        source="refund",
+        reason=reason or f"Purchase #{purchase.pk} refunded",
+        actor=actor,
+        label=label,
+    )
+    for request in purchase.refund_requests.filter(status__in=RefundRequest.OPEN_STATUSES):
+        refund_request_transition(
+            request=request, to=Status.REFUNDED, note="Refunded", actor=actor, actor_label=label
         )
-        if actor is None and approved is not None:
-            # Stripe's event overtook the approver's own write: the approver still decided.
-            actor = approved.decided_by
-            reason = f"Refund request #{approved.pk} approved and refunded"
-        purchase_access_end(
-            purchase,
-            source="refund",
-            reason=reason or f"Purchase #{purchase.pk} refunded",
-            actor=actor,
-            label=label,
-        )
-        # A refund made in the dashboard answers an open request too.
-        for request in purchase.refund_requests.select_for_update().filter(
-            status__in=RefundRequest.OPEN_STATUSES
-        ):
-            refund_request_status_set(
-                request, to=Status.REFUNDED, note="Refunded", actor=actor, actor_label=label
-            )
 
 
 REFUND_REVERSIBLE = {Purchase.Status.REFUNDED, Purchase.Status.PARTIALLY_REFUNDED}
@@ -260,7 +254,9 @@ def _refund_reversed(purchase: Purchase, *, total: int, label: str) -> None:
         )
 
 
-def purchase_access_end(purchase: Purchase, *, source: str, reason: str, actor, label: str) -> None:
+def purchase_access_end(
+    purchase: Purchase, *, source: str, reason: str, actor: User | None, label: str
+) -> None:
     """Revoke access for this purchase, unless the member holds another paid purchase of the
     program (they bought again after an earlier refund)."""
     if purchase.user is None:
@@ -283,98 +279,123 @@ def purchase_access_end(purchase: Purchase, *, source: str, reason: str, actor, 
     )
 
 
-def refund_sync_from_stripe(*, refund: Any, source_label: str, actor=None) -> Refund | None:
+def refund_sync_from_stripe(
+    *, refund: Any, source_label: str, actor: User | None = None
+) -> Refund | None:
     """Record Stripe's view of one refund; settle the purchase, the request and access.
 
     Safe to run twice and out of order: the Refund is found by its Stripe id, or (when our write
     after Stripe's answer never happened) by the local id in its metadata, or created for a
-    refund made in the dashboard; its status only moves forward. Returns None for a refund of a
-    payment that is not ours.
+    refund made in the dashboard; its status only moves forward (REFUND_ALLOWED_FROM). Returns
+    None for a refund of a payment that is not ours.
     """
     refund = as_dict(refund)
-    refund_id = refund.get("id")
-    purchase = purchase_for_stripe_object(refund)
-    if not refund_id or purchase is None:
+    refund_id = str(refund.get("id") or "")
+    found = purchase_for_stripe_object(refund)
+    if not refund_id or found is None:
         return None
     new_status = STRIPE_REFUND_STATUS.get(refund.get("status") or "", Refund.Status.PENDING)
     with transaction.atomic():
-        purchase = purchase_lock(purchase.pk)
-        row = Refund.objects.select_for_update().filter(stripe_refund_id=refund_id).first()
-        local_id = str((refund.get("metadata") or {}).get("refund_id") or "")
-        if row is None and local_id.isdigit():
-            row = (
-                Refund.objects.select_for_update()
-                .filter(pk=int(local_id), purchase=purchase, stripe_refund_id__isnull=True)
-                .first()
-            )
-            if row is not None:
-                row.stripe_refund_id = refund_id
-                row.amount_cents = int(refund.get("amount") or row.amount_cents)
-                row.save(update_fields=["stripe_refund_id", "amount_cents", "updated_at"])
-        if row is None:
-            row = Refund.objects.create(
+        purchase = purchase_lock(found.pk)
+        row = _refund_row(purchase, refund, source_label=source_label)
+        moved = refund_transition(
+            refund=row,
+            to=new_status,
+            source_label=source_label,
+            failure_reason=str(refund.get("failure_reason") or ""),
+        )
+        if moved and row.request_id and row.status in REFUND_ENDED_UNPAID:
+            _request_refund_failed(row, label=source_label)
+            purchase_record(
                 purchase=purchase,
-                stripe_refund_id=refund_id,
-                amount_cents=int(refund.get("amount") or 0),
-                currency=str(refund.get("currency") or purchase.currency).lower(),
-                status=Refund.Status.PENDING,
-                source=Refund.Source.DASHBOARD,
-            )
-            RefundEvent.objects.create(refund=row, status=row.status, source_label=source_label)
-        if REFUND_RANK[new_status] > REFUND_RANK[row.status]:
-            status_before = row.status
-            row.status = new_status
-            row.failure_reason = str(refund.get("failure_reason") or "")[:500]
-            row.save(update_fields=["status", "failure_reason", "updated_at"])
-            RefundEvent.objects.create(
-                refund=row,
-                status=row.status,
-                failure_reason=row.failure_reason,
                 source_label=source_label,
+                note=f"Refund {refund_id} {row.status}.",
+                data={"refund": refund_id},
+                changes={"needs_attention": True},
             )
-            if row.request_id and row.status in (Refund.Status.FAILED, Refund.Status.CANCELED):
-                _request_refund_failed(row, status_before=status_before, label=source_label)
-                purchase.needs_attention = True
-                purchase.save(update_fields=["needs_attention", "updated_at"])
         if actor is None and row.request_id:
             # The webhook got here before the approver's own write: the approver still decided.
             actor = RefundRequest.objects.get(pk=row.request_id).decided_by
-        if row.request_id:
-            reason = f"Refund request #{row.request_id} approved and refunded"
-        elif row.source == Refund.Source.DUPLICATE:
-            reason = f"Second payment refunded automatically (refund {refund_id})"
-        else:
-            reason = f"Refund {refund_id} made in the Stripe dashboard"
         purchase_refunds_settle(
-            purchase,
-            label=source_label,
-            actor=actor,
-            reason=reason,
+            purchase, label=source_label, actor=actor, reason=_refund_reason(row)
         )
         if row.request_id and row.status == Refund.Status.SUCCEEDED:
-            request = RefundRequest.objects.select_for_update().get(pk=row.request_id)
-            if request.is_open:
-                # A partial remainder (earlier dashboard refund) or a request answered late.
-                refund_request_status_set(
-                    request,
-                    to=Status.REFUNDED,
-                    note="Refunded",
-                    actor=actor,
-                    actor_label="" if actor else source_label,
-                )
+            _request_refunded(row, actor=actor, label=source_label)
     return row
 
 
-def _request_refund_failed(row: Refund, *, status_before: str, label: str) -> None:
+REFUND_ENDED_UNPAID = {Refund.Status.FAILED, Refund.Status.CANCELED}
+
+
+def _refund_row(purchase: Purchase, refund: Mapping[str, Any], *, source_label: str) -> Refund:
+    """The locked Refund row for Stripe's refund: by its Stripe id; else our own attempt named
+    in its metadata, which gets the Stripe id and amount now; else a new row for a refund made
+    in the dashboard."""
+    refund_id = str(refund["id"])
+    row = Refund.objects.select_for_update().filter(stripe_refund_id=refund_id).first()
+    if row is not None:
+        return row
+    local_id = str((refund.get("metadata") or {}).get("refund_id") or "")
+    if local_id.isdigit():
+        row = (
+            Refund.objects.select_for_update()
+            .filter(pk=int(local_id), purchase=purchase, stripe_refund_id__isnull=True)
+            .first()
+        )
+        if row is not None:
+            row.stripe_refund_id = refund_id
+            row.amount_cents = int(refund.get("amount") or row.amount_cents)
+            row.save(update_fields=["stripe_refund_id", "amount_cents", "updated_at"])
+            return row
+    return refund_open(
+        source_label=source_label,
+        purchase=purchase,
+        stripe_refund_id=refund_id,
+        amount_cents=int(refund.get("amount") or 0),
+        currency=str(refund.get("currency") or purchase.currency).lower(),
+        status=Refund.Status.PENDING,
+        source=Refund.Source.DASHBOARD,
+    )
+
+
+def _refund_reason(row: Refund) -> str:
+    """Why the purchase's refunded total changes, in its history and the access record."""
+    if row.request_id:
+        return f"Refund request #{row.request_id} approved and refunded"
+    if row.source == Refund.Source.DUPLICATE:
+        return f"Second payment refunded automatically (refund {row.stripe_refund_id})"
+    return f"Refund {row.stripe_refund_id} made in the Stripe dashboard"
+
+
+def _request_refunded(row: Refund, *, actor: User | None, label: str) -> None:
+    """The request's refund succeeded: a request still open (a partial remainder after an
+    earlier dashboard refund, or a request answered late) is refunded."""
     request = RefundRequest.objects.select_for_update().get(pk=row.request_id)
-    reason = refund_failure_text(code=row.failure_reason, status=row.status)
+    if request.is_open:
+        refund_request_transition(
+            request=request,
+            to=Status.REFUNDED,
+            note="Refunded",
+            actor=actor,
+            actor_label="" if actor else label,
+        )
+
+
+def _request_refund_failed(row: Refund, *, label: str) -> None:
+    """The request's refund failed or was cancelled: the request goes back to staff, unless a
+    newer attempt of it decides."""
+    request = RefundRequest.objects.select_for_update().get(pk=row.request_id)
     latest = request.refunds.order_by("-attempt", "-id").first()
     if latest is not None and latest.pk != row.pk:
         return  # an older attempt; the newer one decides
-    if request.status in (Status.PROCESSING, Status.REFUNDED, Status.REQUESTED):
-        request.failure_reason = reason
-        request.save(update_fields=["failure_reason", "updated_at"])
-        refund_request_status_set(request, to=Status.FAILED, note=reason, actor_label=label)
+    reason = refund_failure_text(code=row.failure_reason, status=row.status)
+    refund_request_transition(
+        request=request,
+        to=Status.FAILED,
+        note=reason,
+        actor_label=label,
+        changes={"failure_reason": reason},
+    )
 
 
 def charge_refunds_sync(*, charge: Mapping, source_label: str) -> Purchase | None:

@@ -161,7 +161,7 @@ def test_an_approval_that_died_before_stripe_goes_back_to_staff_and_retry_refund
     assert stripe_refunds(purchase) == []
     assert any(r.what == f"refund request #{request.pk}" for r in report.repairs)
 
-    retried = refund_services.refund_request_retry(request_id=request.pk, actor=admin_user)
+    retried = refund_services.refund_request_retry(request_id=request.pk, actor=admin_user).request
     assert retried.status == RefundRequest.Status.REFUNDED and retried.attempts == 1
     assert len(stripe_refunds(purchase)) == 1
     assert not user_has_access(user=purchase.user, program=program)

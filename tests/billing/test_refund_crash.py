@@ -123,13 +123,17 @@ def test_a_killed_approval_is_never_left_processing_and_retry_never_refunds_twic
         assert request.status == RefundRequest.Status.REFUNDED
         assert purchase.status == Purchase.Status.REFUNDED
         assert len(stripe_refunds(purchase)) == 1
-        retried = refund_services.refund_request_retry(request_id=request.pk, actor=admin_user)
+        retried = refund_services.refund_request_retry(
+            request_id=request.pk, actor=admin_user
+        ).request
         assert retried.status == RefundRequest.Status.REFUNDED
     else:
         assert request.status == RefundRequest.Status.FAILED
         assert "interrupted before Stripe received" in request.failure_reason
         assert stripe_refunds(purchase) == []
-        retried = refund_services.refund_request_retry(request_id=request.pk, actor=admin_user)
+        retried = refund_services.refund_request_retry(
+            request_id=request.pk, actor=admin_user
+        ).request
         assert retried.status == RefundRequest.Status.REFUNDED
         # The same attempt, the same Idempotency-Key: retrying again sends nothing new.
         assert retried.attempts == 1

@@ -54,9 +54,9 @@ def test_dashboard_partial_refund_is_recorded_and_flagged_without_revoking(
         email="boss@example.com", password="x-long-password-1", is_staff=True
     )
     request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
-    assert refund_services.refund_request_approve(request_id=request.pk, actor=admin).status == (
-        "refunded"
-    )
+    assert refund_services.refund_request_approve(
+        request_id=request.pk, actor=admin
+    ).request.status == ("refunded")
     assert list(Refund.objects.order_by("id").values_list("amount_cents", flat=True)) == [
         2000,
         purchase.amount_cents - 2000,
@@ -154,7 +154,7 @@ def test_a_late_charge_refunded_does_not_undo_a_failed_refund(
     standin.refund_failure(payment_intent=purchase.stripe_payment_intent_id, **{"as": "failed"})
     assert refund_services.refund_request_approve(
         request_id=request.pk, actor=admin_user
-    ).status == ("failed")
+    ).request.status == ("failed")
     (failed,) = standin_events(Refund.objects.get().stripe_refund_id, "refund.failed")
     assert deliver_event(failed["id"]).status_code == 200
 
@@ -173,7 +173,7 @@ def test_a_late_charge_refunded_does_not_undo_a_failed_refund(
     assert request.status == RefundRequest.Status.FAILED
 
     standin.refund_failure(payment_intent=purchase.stripe_payment_intent_id, **{"as": "none"})
-    retried = refund_services.refund_request_retry(request_id=request.pk, actor=admin_user)
+    retried = refund_services.refund_request_retry(request_id=request.pk, actor=admin_user).request
     assert retried.status == RefundRequest.Status.REFUNDED and retried.attempts == 2
     purchase.refresh_from_db()
     assert purchase.status == Purchase.Status.REFUNDED

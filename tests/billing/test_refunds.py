@@ -196,8 +196,8 @@ def test_a_double_click_issues_one_stripe_refund(
 ):
     purchase = paid_purchase_factory()
     request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
-    first = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
-    second = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
+    first = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user).request
+    second = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user).request
     assert first.status == second.status == "refunded"
     assert len(stripe_refunds_of(stripe_standin_server, purchase)) == 1
     assert Refund.objects.count() == 1
@@ -352,11 +352,13 @@ def test_retry_after_a_definite_failure_uses_a_new_attempt_and_refunds(
     standin.refund_failure(payment_intent=pi, **{"as": "api_error"})
     request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
     assert (
-        refund_services.refund_request_approve(request_id=request.pk, actor=admin_user).status
+        refund_services.refund_request_approve(
+            request_id=request.pk, actor=admin_user
+        ).request.status
         == "failed"
     )
     standin.refund_failure(payment_intent=pi, **{"as": "none"})
-    done = refund_services.refund_request_retry(request_id=request.pk, actor=admin_user)
+    done = refund_services.refund_request_retry(request_id=request.pk, actor=admin_user).request
     assert done.status == "refunded" and done.attempts == 2
     assert len(stripe_refunds_of(stripe_standin_server, purchase)) == 1
     assert not user_has_access(user=purchase.user, program=program)
@@ -368,7 +370,7 @@ def test_a_refund_that_fails_at_the_bank_shows_stripes_reason(
     purchase = paid_purchase_factory()
     standin.refund_failure(payment_intent=purchase.stripe_payment_intent_id, **{"as": "failed"})
     request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
-    result = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
+    result = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user).request
     assert result.status == "failed" and "expired_or_canceled_card" in result.failure_reason
     refund = Refund.objects.get()
     assert refund.status == "failed" and refund.failure_reason == "expired_or_canceled_card"
@@ -436,14 +438,14 @@ def test_no_answer_from_stripe_keeps_the_attempt_and_retry_sends_the_same_key(
     request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
     standin_base = settings.STRIPE_API_BASE
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens: no answer at all
-    result = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
+    result = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user).request
     assert result.status == "failed" and "retrying is safe" in result.failure_reason
     refund = Refund.objects.get()
     assert refund.status == "pending" and refund.attempt == 1
     assert user_has_access(user=purchase.user, program=program)
 
     settings.STRIPE_API_BASE = standin_base
-    done = refund_services.refund_request_retry(request_id=request.pk, actor=admin_user)
+    done = refund_services.refund_request_retry(request_id=request.pk, actor=admin_user).request
     assert done.status == "refunded" and done.attempts == 1
     assert Refund.objects.get().status == "succeeded"
     with stripe_standin_server.state.lock:
@@ -508,7 +510,7 @@ def test_answer_lost_then_close_outside_finds_the_refund_stripe_made(
     request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
     standin_base = settings.STRIPE_API_BASE
     settings.STRIPE_API_BASE = answer_lost.url  # Stripe refunds, the answer never arrives
-    result = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
+    result = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user).request
     assert result.status == "failed" and "retrying is safe" in result.failure_reason
     assert "POST /v1/refunds" in answer_lost.forwarded
     (at_stripe,) = stripe_refunds_of(stripe_standin_server, purchase)  # one, despite retries
@@ -559,7 +561,7 @@ def test_retry_after_a_lost_answer_records_stripes_refund_instead_of_asking_agai
         # again would not be recognised; asking Stripe first is what prevents a second refund.
         stripe_standin_server.state.idempotency.clear()
 
-    done = refund_services.refund_request_retry(request_id=request.pk, actor=admin_user)
+    done = refund_services.refund_request_retry(request_id=request.pk, actor=admin_user).request
     assert done.status == "refunded" and done.attempts == 1
     with stripe_standin_server.state.lock:
         assert stripe_standin_server.state.idempotency == {}  # nothing was sent again
@@ -740,7 +742,7 @@ def test_approval_refunds_what_stripe_captured_not_the_local_price(
     )
     request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
 
-    result = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
+    result = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user).request
 
     assert result.status == "refunded"
     (at_stripe,) = stripe_refunds_of(stripe_standin_server, purchase)
@@ -760,7 +762,7 @@ def test_approval_refunds_only_what_an_unseen_dashboard_refund_left(
     )
     request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
 
-    result = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
+    result = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user).request
 
     assert result.status == "refunded"
     amounts = sorted(r["amount"] for r in stripe_refunds_of(stripe_standin_server, purchase))

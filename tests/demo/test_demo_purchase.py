@@ -73,7 +73,9 @@ def test_the_demo_purchase_can_be_refunded_and_a_new_seed_leaves_it_refunded(sta
         user=member, purchase_id=purchase.pk, reason="trying the demo"
     )
     assert created
-    request = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
+    request = refund_services.refund_request_approve(
+        request_id=request.pk, actor=admin_user
+    ).request
     assert request.status == "refunded"
     purchase.refresh_from_db()
     assert purchase.status == "refunded"

@@ -2,9 +2,10 @@
 rule's condition is inverted or dropped)."""
 
 import pytest
+from django.db import transaction
 
-from billing import services
-from billing.models import Purchase, WebhookEvent
+from billing import reconcile, refund_services, services, stripe_sync
+from billing.models import Purchase, Refund, RefundRequest, WebhookEvent
 from program.selectors import user_has_access
 from tests import factories
 
@@ -87,3 +88,199 @@ def test_a_pending_checkout_at_an_old_price_is_not_reused(standin, program):
     third = services.purchase_start(user=user, program=program)
 
     assert third.pk != first.pk and third.amount_cents == program.price_cents
+
+
+# ------------------------------------------------------------------------------------------------
+# Refunds: the rarely taken branches
+# ------------------------------------------------------------------------------------------------
+def _site_attempt(purchase, request, *, attempt: int, status: str = "pending", stripe_id=None):
+    return factories.refund_row_factory(
+        purchase=purchase,
+        request=request,
+        attempt=attempt,
+        status=status,
+        source=Refund.Source.SITE,
+        stripe_refund_id=stripe_id,
+    )
+
+
+def _stripe_refund(purchase, refund_id: str, status: str, **extra) -> dict:
+    return {
+        "id": refund_id,
+        "object": "refund",
+        "status": status,
+        "payment_intent": purchase.stripe_payment_intent_id,
+        "amount": purchase.amount_cents,
+        "currency": purchase.currency,
+        **extra,
+    }
+
+
+def test_a_refund_of_a_charged_back_purchase_changes_its_total_not_its_status(member, program):
+    purchase = factories.purchase_factory(
+        user=member, program=program, status="paid", stripe_charge_id="ch_cb"
+    )
+    Purchase.objects.filter(pk=purchase.pk).update(status=Purchase.Status.CHARGED_BACK)
+    factories.refund_row_factory(purchase=purchase, amount_cents=300)
+
+    with transaction.atomic():
+        locked = stripe_sync.purchase_lock(purchase.pk)
+        stripe_sync.purchase_refunds_settle(locked, label="Stripe event evt_cb", reason="why")
+
+    purchase.refresh_from_db()
+    assert (purchase.status, purchase.amount_refunded_cents) == ("charged_back", 300)
+    event = purchase.events.get()
+    assert (event.kind, event.status_before, event.status_after) == (
+        "note",
+        "charged_back",
+        "charged_back",
+    )
+    assert event.source_label == "Stripe event evt_cb"
+    assert event.note.startswith("Refunded so far: ") and event.note.endswith(" why")
+    assert event.data == {"amount_refunded_cents": 300}
+
+
+def test_stripe_took_the_unanswered_attempt_after_all_and_the_retry_sends_nothing(
+    member, program, admin_user, monkeypatch
+):
+    purchase = factories.purchase_factory(user=member, program=program, status="paid")
+    request = factories.refund_request_factory(
+        purchase=purchase, status="failed", attempts=1, failure_reason="no answer"
+    )
+    attempt = _site_attempt(purchase, request, attempt=1)
+
+    def stripe_lists(listed_purchase, *, actor, label):
+        # Stripe made the refund from the attempt it never answered, and is still working on it.
+        refund = _stripe_refund(
+            listed_purchase, "re_after_all", "pending", metadata={"refund_id": str(attempt.pk)}
+        )
+        stripe_sync.refund_sync_from_stripe(refund=refund, source_label=label, actor=actor)
+        return [refund]
+
+    def no_second_refund():
+        raise AssertionError("Stripe must not be asked to refund again")
+
+    monkeypatch.setattr(refund_services, "payment_refunds_record", stripe_lists)
+    monkeypatch.setattr(refund_services, "stripe_client", no_second_refund)
+
+    decision = refund_services.refund_request_retry(request_id=request.pk, actor=admin_user)
+
+    assert not decision.unchanged
+    request.refresh_from_db()
+    assert (request.status, request.failure_reason, request.attempts) == ("processing", "", 1)
+    assert decision.request.status == "processing"
+    event = request.events.get()
+    assert event.note == "Stripe is making refund re_after_all" and event.actor == admin_user
+    assert Refund.objects.get().stripe_refund_id == "re_after_all"
+
+
+def test_a_refund_stripe_has_that_the_request_did_not_know_stops_a_retry(
+    member, program, admin_user, monkeypatch
+):
+    purchase = factories.purchase_factory(user=member, program=program, status="paid")
+    request = factories.refund_request_factory(purchase=purchase, status="failed", attempts=1)
+    _site_attempt(purchase, request, attempt=1)
+    dashboard = _stripe_refund(purchase, "re_dash", "pending", amount=100)
+
+    def stripe_lists(listed_purchase, *, actor, label):
+        stripe_sync.refund_sync_from_stripe(refund=dashboard, source_label=label, actor=actor)
+        return [dashboard]
+
+    monkeypatch.setattr(refund_services, "payment_refunds_record", stripe_lists)
+
+    with pytest.raises(refund_services.RefundFoundAtStripe) as raised:
+        refund_services.refund_request_retry(request_id=request.pk, actor=admin_user)
+
+    assert raised.value.news == [dashboard]
+    assert raised.value.request.status == "failed"
+    assert RefundRequest.objects.get(pk=request.pk).status == "failed"
+
+
+def test_an_older_attempts_failure_does_not_fail_the_request(member, program):
+    purchase = factories.purchase_factory(user=member, program=program, status="paid")
+    request = factories.refund_request_factory(purchase=purchase, status="processing", attempts=2)
+    # The newer attempt is created first, so only its attempt number says it is the newer one.
+    _site_attempt(purchase, request, attempt=2, stripe_id="re_new")
+    _site_attempt(purchase, request, attempt=1, stripe_id="re_old")
+
+    stripe_sync.refund_sync_from_stripe(
+        refund=_stripe_refund(purchase, "re_old", "failed", failure_reason="declined"),
+        source_label="Stripe event evt_old",
+    )
+
+    request.refresh_from_db()
+    assert request.status == "processing" and request.failure_reason == ""
+    assert Refund.objects.get(stripe_refund_id="re_old").status == "failed"
+
+    stripe_sync.refund_sync_from_stripe(
+        refund=_stripe_refund(purchase, "re_new", "failed", failure_reason="declined"),
+        source_label="Stripe event evt_new",
+    )
+    request.refresh_from_db()
+    assert request.status == "failed" and "(declined)" in request.failure_reason
+    purchase.refresh_from_db()
+    assert purchase.needs_attention
+
+
+@pytest.mark.parametrize(
+    "stored,named,intent_is_ours,kept",
+    [
+        ("ch_first", "ch_second", True, "ch_first"),  # never overwritten
+        ("", "ch_second", False, ""),  # another payment's charge
+        ("", None, True, ""),  # nothing named
+        ("", "ch_second", True, "ch_second"),  # the one case that fills it
+    ],
+)
+def test_a_charge_event_fills_a_missing_charge_id_and_never_overwrites_one(
+    member, program, stored, named, intent_is_ours, kept
+):
+    purchase = factories.purchase_factory(
+        user=member, program=program, status="paid", stripe_charge_id=stored
+    )
+    intent = purchase.stripe_payment_intent_id if intent_is_ours else "pi_someone_else"
+
+    with transaction.atomic():
+        locked = stripe_sync.purchase_lock(purchase.pk)
+        stripe_sync.purchase_charge_fill(
+            locked, obj={"payment_intent": intent}, charge_id=named, label="evt_charge"
+        )
+
+    purchase.refresh_from_db()
+    assert purchase.stripe_charge_id == kept
+    assert purchase.events.exists() is (kept != stored)
+
+
+# ------------------------------------------------------------------------------------------------
+# Finding the purchase of a Stripe object by the ids we hold, without asking Stripe
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["payment_intent", "charge", "refund", "dispute", "by_intent"])
+def test_a_stripe_object_is_placed_by_the_ids_we_hold_without_asking_stripe(
+    member, program, monkeypatch, kind
+):
+    other = factories.purchase_factory(user=member, program=program, status="paid")
+    purchase = factories.purchase_factory(
+        user=member, program=program, status="paid", stripe_charge_id="ch_ours"
+    )
+    factories.refund_row_factory(purchase=other, stripe_refund_id="re_other")
+    factories.refund_row_factory(purchase=purchase, stripe_refund_id="re_ours")
+    factories.dispute_row_factory(purchase=purchase, stripe_dispute_id="dp_ours")
+    obj = {
+        "payment_intent": {"object": "payment_intent", "id": purchase.stripe_payment_intent_id},
+        "charge": {"object": "charge", "id": "ch_ours"},
+        "refund": {"object": "refund", "id": "re_ours"},
+        "dispute": {"object": "dispute", "id": "dp_ours"},
+        "by_intent": {
+            "object": "refund",
+            "id": "re_unknown",
+            "payment_intent": purchase.stripe_payment_intent_id,
+        },
+    }[kind]
+
+    def no_stripe():
+        raise AssertionError("the ids we hold are enough")
+
+    monkeypatch.setattr(reconcile, "stripe_client", no_stripe)
+
+    located = reconcile.purchase_locate(obj)
+
+    assert located is not None and located.purchase == purchase and located.session_ids == ()

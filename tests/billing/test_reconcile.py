@@ -321,6 +321,7 @@ def test_the_reconciliation_pays_a_purchase_whose_every_webhook_was_lost(
     (repair,) = purchase.events.filter(kind=PurchaseEvent.Kind.RECONCILED)
     assert "status: 'pending' -> 'paid'" in repair.note
     assert repair.source_label == "manage.py stripe_reconcile"
+    assert "status: 'pending' -> 'paid'" in repair.data["changes"]
     assert f"Repaired purchase #{purchase.pk}" in out
 
     # A second run finds nothing to repair and sends nothing.

@@ -1,13 +1,20 @@
 """Money records in the admin: read-only, never deleted. Changes go through billing.services."""
 
+from collections.abc import Callable, Iterator
+from typing import Any, cast
+
 import stripe
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import display_for_value
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
+from accounts.models import User
 from billing import reconcile, refund_services, webhooks
 from billing.forms import CloseOutsideForm, StaffNoteForm
 from billing.models import (
@@ -26,17 +33,23 @@ from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from core.money import money_format
 
 
+def _staff(request: HttpRequest) -> User:
+    """The staff member acting (the admin lets only signed-in staff in)."""
+    return cast(User, request.user)
+
+
 def _nothing_done(result: RefundRequest) -> str:
     """Why an action left the request as it was, for the admin message."""
     status = RefundRequest.Status
-    why = {
+    reasons: dict[str, str] = {
         status.REFUNDED: "was already refunded",
         status.CLOSED_OUTSIDE: "was already closed as refunded by other means",
         status.DECLINED: "was already declined",
         status.PROCESSING: "is already being refunded",
         status.FAILED: "has a failed refund: use “Retry the failed refund”",
         status.REQUESTED: "has not been approved yet, so there is no failed refund to retry",
-    }.get(result.status, f"is {result.get_status_display().lower()}")
+    }
+    why = reasons.get(result.status, f"is {result.get_status_display().lower()}")
     return f"{why}. Nothing was done."
 
 
@@ -85,14 +98,21 @@ def _refund_found_text(exc: refund_services.RefundFoundAtStripe) -> str:
 
 class PurchaseEventInline(ReadOnlyInline):
     model = PurchaseEvent
-    fields = ["created_at", "kind", "status_before", "status_after", "source_label", "note", "data"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "created_at",
+        "kind",
+        "status_before",
+        "status_after",
+        "source_label",
+        "note",
+        "data",
+    )
 
 
 class RefundInline(ReadOnlyInline):
     model = Refund
     fk_name = "purchase"
-    fields = [
+    fields = readonly_fields = (
         "created_at",
         "source",
         "attempt",
@@ -102,14 +122,19 @@ class RefundInline(ReadOnlyInline):
         "status",
         "failure_reason",
         "note",
-    ]
-    readonly_fields = fields
+    )
 
 
 class DisputeInline(ReadOnlyInline):
     model = Dispute
-    fields = ["created_at", "stripe_dispute_id", "status", "outcome", "amount_cents", "closed_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "created_at",
+        "stripe_dispute_id",
+        "status",
+        "outcome",
+        "amount_cents",
+        "closed_at",
+    )
 
 
 @admin.register(Purchase)
@@ -138,15 +163,15 @@ class PurchaseAdmin(ReadOnlyAdmin):
     actions = ["check_with_stripe"]
 
     @admin.display(description="amount", ordering="amount_cents")
-    def amount_display(self, obj):
+    def amount_display(self, obj: Purchase) -> str:
         return obj.amount_display
 
     @admin.action(description="Check with Stripe (and repair what differs)")
-    def check_with_stripe(self, request, queryset):
+    def check_with_stripe(self, request: HttpRequest, queryset: QuerySet[Purchase]) -> None:
         for purchase in queryset.order_by("pk"):
             try:
                 result = reconcile.purchase_check_with_stripe(
-                    purchase_id=purchase.pk, source_label=f"staff {request.user.email}: check"
+                    purchase_id=purchase.pk, source_label=f"staff {_staff(request).email}: check"
                 )
             except stripe.StripeError as exc:
                 self.message_user(
@@ -193,11 +218,11 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     actions = ["process_again"]
 
     @admin.display(boolean=True, description="error")
-    def has_error(self, obj):
+    def has_error(self, obj: WebhookEvent) -> bool:
         return bool(obj.error)
 
     @admin.action(description="Process the selected events again")
-    def process_again(self, request, queryset):
+    def process_again(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
         done, failed = 0, 0
         for event in queryset.order_by("received_at", "id"):
             try:
@@ -219,8 +244,7 @@ class WebhookEventAdmin(ReadOnlyAdmin):
 # ------------------------------------------------------------------------------------------------
 class RefundRequestEventInline(ReadOnlyInline):
     model = RefundRequestEvent
-    fields = ["created_at", "status", "note", "actor", "actor_label"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "status", "note", "actor", "actor_label")
 
 
 class RequestRefundInline(RefundInline):
@@ -235,10 +259,10 @@ class RefundQueueFilter(admin.SimpleListFilter):
     parameter_name = "status"
     NEEDS_DECISION = (RefundRequest.Status.REQUESTED, RefundRequest.Status.FAILED)
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [("all", "All"), *RefundRequest.Status.choices]
 
-    def choices(self, changelist):
+    def choices(self, changelist: Any) -> Iterator[Any]:
         yield {
             "selected": self.value() is None,
             "query_string": changelist.get_query_string(remove=[self.parameter_name]),
@@ -251,7 +275,9 @@ class RefundQueueFilter(admin.SimpleListFilter):
                 "display": label,
             }
 
-    def queryset(self, request, queryset):
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[RefundRequest]
+    ) -> QuerySet[RefundRequest]:
         value = self.value()
         if value is None:
             if request.method == "POST" and request.POST.get("select_across") != "1":
@@ -287,7 +313,7 @@ class RefundRequestAdmin(ReadOnlyAdmin):
     list_select_related = ["user", "purchase"]
     ordering = ["created_at", "id"]
     actions = ["approve", "decline", "retry", "close_outside", "check_with_stripe"]
-    fields = [
+    fields = readonly_fields = (
         "purchase_link",
         "member",
         "amount",
@@ -300,29 +326,34 @@ class RefundRequestAdmin(ReadOnlyAdmin):
         "decided_by",
         "decided_at",
         "created_at",
-    ]
-    readonly_fields = fields
+    )
     inlines = [RefundRequestEventInline, RequestRefundInline]
 
     @admin.display(description="member", ordering="user__email")
-    def member(self, obj):
+    def member(self, obj: RefundRequest) -> str:
         return obj.user.email if obj.user else "(account deleted)"
 
     @admin.display(description="purchase", ordering="purchase_id")
-    def purchase_link(self, obj):
+    def purchase_link(self, obj: RefundRequest) -> SafeString:
         url = reverse("admin:billing_purchase_change", args=[obj.purchase_id])
         return format_html('<a href="{}">#{}</a>', url, obj.purchase_id)
 
     @admin.display(description="amount", ordering="purchase__amount_cents")
-    def amount(self, obj):
+    def amount(self, obj: RefundRequest) -> str:
         return obj.purchase.amount_display
 
     @admin.display(description="date paid", ordering="purchase__paid_at")
-    def paid_at(self, obj):
+    def paid_at(self, obj: RefundRequest) -> str:
         # The change page prints what a display method returns as it is; the list formats it.
         return display_for_value(obj.purchase.paid_at, self.get_empty_value_display())
 
-    def _each(self, request, queryset, do, done_word: str) -> None:
+    def _each(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[RefundRequest],
+        do: Callable[[RefundRequest], refund_services.RefundDecision],
+        done_word: str,
+    ) -> None:
         for item in queryset.order_by("created_at", "id"):
             try:
                 decision = do(item)
@@ -360,21 +391,23 @@ class RefundRequestAdmin(ReadOnlyAdmin):
                 )
 
     @admin.action(description="Approve: refund through Stripe")
-    def approve(self, request, queryset):
+    def approve(self, request: HttpRequest, queryset: QuerySet[RefundRequest]) -> None:
         self._each(
             request,
             queryset,
-            lambda r: refund_services.refund_request_approve(request_id=r.pk, actor=request.user),
+            lambda r: refund_services.refund_request_approve(
+                request_id=r.pk, actor=_staff(request)
+            ),
             "approved",
         )
 
     @admin.action(description="Check with Stripe (repairs an interrupted approval)")
-    def check_with_stripe(self, request, queryset):
+    def check_with_stripe(self, request: HttpRequest, queryset: QuerySet[RefundRequest]) -> None:
         for item in queryset.order_by("created_at", "id"):
             before = item.status
             try:
                 result = reconcile.refund_request_check_with_stripe(
-                    request_id=item.pk, source_label=f"staff {request.user.email}: check"
+                    request_id=item.pk, source_label=f"staff {_staff(request).email}: check"
                 )
             except stripe.StripeError as exc:
                 self.message_user(
@@ -395,25 +428,25 @@ class RefundRequestAdmin(ReadOnlyAdmin):
                 )
 
     @admin.action(description="Retry the failed refund")
-    def retry(self, request, queryset):
+    def retry(self, request: HttpRequest, queryset: QuerySet[RefundRequest]) -> None:
         self._each(
             request,
             queryset,
-            lambda r: refund_services.refund_request_retry(request_id=r.pk, actor=request.user),
+            lambda r: refund_services.refund_request_retry(request_id=r.pk, actor=_staff(request)),
             "retried",
         )
 
     def _with_note(
         self,
-        request,
-        queryset,
+        request: HttpRequest,
+        queryset: QuerySet[RefundRequest],
         *,
         action: str,
         title: str,
-        service,
+        service: Callable[..., refund_services.RefundDecision],
         done_word: str,
-        form_class=StaffNoteForm,
-    ):
+        form_class: type[StaffNoteForm] = StaffNoteForm,
+    ) -> TemplateResponse | None:
         """An intermediate page asks for the note; its form posts back to this action. Requests
         that could not be checked at Stripe come back to the page, note kept, with the box to
         confirm the Stripe dashboard was checked."""
@@ -422,9 +455,9 @@ class RefundRequestAdmin(ReadOnlyAdmin):
         if "apply" in request.POST and form.is_valid():
             values = form.cleaned_data
 
-            def do(item):
+            def do(item: RefundRequest) -> refund_services.RefundDecision:
                 try:
-                    return service(request_id=item.pk, actor=request.user, **values)
+                    return service(request_id=item.pk, actor=_staff(request), **values)
                 except refund_services.StripeUnreachable:
                     unreachable.append(item.pk)
                     raise
@@ -447,7 +480,9 @@ class RefundRequestAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/billing/refundrequest/note_action.html", context)
 
     @admin.action(description="Decline (with a note for the member)")
-    def decline(self, request, queryset):
+    def decline(
+        self, request: HttpRequest, queryset: QuerySet[RefundRequest]
+    ) -> TemplateResponse | None:
         return self._with_note(
             request,
             queryset,
@@ -458,7 +493,9 @@ class RefundRequestAdmin(ReadOnlyAdmin):
         )
 
     @admin.action(description="Close as refunded outside Stripe (with a note)")
-    def close_outside(self, request, queryset):
+    def close_outside(
+        self, request: HttpRequest, queryset: QuerySet[RefundRequest]
+    ) -> TemplateResponse | None:
         return self._with_note(
             request,
             queryset,
@@ -472,8 +509,7 @@ class RefundRequestAdmin(ReadOnlyAdmin):
 
 class RefundEventInline(ReadOnlyInline):
     model = RefundEvent
-    fields = ["created_at", "status", "failure_reason", "source_label"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "status", "failure_reason", "source_label")
 
 
 @admin.register(Refund)
@@ -496,8 +532,7 @@ class RefundAdmin(ReadOnlyAdmin):
 
 class DisputeEventInline(ReadOnlyInline):
     model = DisputeEvent
-    fields = ["created_at", "status", "source_label"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "status", "source_label")
 
 
 @admin.register(Dispute)

@@ -5,7 +5,7 @@ class BillingConfig(AppConfig):
     name = "billing"
     verbose_name = "Billing"
 
-    def ready(self):
+    def ready(self) -> None:
         from billing.panels import buy_box
         from program import panels
 

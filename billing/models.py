@@ -4,6 +4,8 @@ Money records are never deleted or edited by hand: status changes go through bil
 and every change adds a PurchaseEvent. Deleting an account keeps the purchase (user set to NULL).
 """
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -13,15 +15,18 @@ from core.models import TimeStamped
 from core.money import money_format
 from program.models import Program
 
+if TYPE_CHECKING:
+    from accounts.models import User
 
-class PurchaseQuerySet(GuardedQuerySet):
-    def for_user(self, user):
+
+class PurchaseQuerySet(GuardedQuerySet["Purchase"]):
+    def for_user(self, user: "User") -> "PurchaseQuerySet":
         return self.filter(user=user)
 
-    def paid(self):
+    def paid(self) -> "PurchaseQuerySet":
         return self.filter(status=Purchase.Status.PAID)
 
-    def holding_payment(self):
+    def holding_payment(self) -> "PurchaseQuerySet":
         """Purchases that hold the member's money and give access (Purchase.holds_payment)."""
         return self.filter(status__in=Purchase.HOLDS_PAYMENT)
 

@@ -22,7 +22,7 @@ answer, and tries again the webhook events that are due. Each repair is recorded
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import stripe
@@ -69,7 +69,7 @@ def _metadata_purchase(metadata: Any) -> int | None:
     return int(reference) if reference.isdigit() else None
 
 
-def _by_local_ids(obj: Mapping) -> Purchase | None:
+def _by_local_ids(obj: Mapping[str, Any]) -> Purchase | None:
     kind = obj.get("object")
     object_id = obj.get("id") or ""
     intent = object_id if kind == "payment_intent" else id_of(obj.get("payment_intent"))
@@ -88,7 +88,7 @@ def _by_local_ids(obj: Mapping) -> Purchase | None:
     return Purchase.objects.filter(named).order_by("pk").first()
 
 
-def _by_session(session: Mapping) -> Located | None:
+def _by_session(session: Mapping[str, Any]) -> Located | None:
     """A Checkout Session is ours when its id is saved on a purchase, or when its metadata names
     a purchase that has no session yet (the site stopped between Stripe's answer and its save).
     Whether it matches that purchase (amount, currency, user) is checked when it is applied."""
@@ -280,10 +280,11 @@ def refund_request_check_with_stripe(
 # Webhook events waiting to be placed
 # ------------------------------------------------------------------------------------------------
 def webhook_retry_delay(attempts: int) -> timedelta:
-    return min(RETRY_FIRST * 2 ** max(attempts - 1, 0), RETRY_MAX)
+    delay: timedelta = RETRY_FIRST * 2 ** max(attempts - 1, 0)
+    return min(delay, RETRY_MAX)
 
 
-def webhook_events_retry_due(*, now=None) -> list[WebhookEvent]:
+def webhook_events_retry_due(*, now: datetime | None = None) -> list[WebhookEvent]:
     """Process again every stored event not processed yet whose next attempt is due."""
     from billing.webhooks import webhook_event_process
 
@@ -321,7 +322,7 @@ class ReconcileReport:
         )
 
 
-def purchases_to_reconcile(*, now=None) -> list[int]:
+def purchases_to_reconcile(*, now: datetime | None = None) -> list[int]:
     """Every purchase that may still differ from Stripe: checkouts not finished, payments of
     the last RECENT_PAYMENTS, open disputes, and refunds or requests still in progress."""
     now = now or timezone.now()
@@ -336,7 +337,10 @@ def purchases_to_reconcile(*, now=None) -> list[int]:
 
 
 def stripe_reconcile(
-    *, source_label: str = "reconciliation", grace: timedelta | None = None, now=None
+    *,
+    source_label: str = "reconciliation",
+    grace: timedelta | None = None,
+    now: datetime | None = None,
 ) -> ReconcileReport:
     """Compare with Stripe and repair (see the module doc). Each purchase on its own: one that
     Stripe cannot answer for is reported and left for the next run."""

@@ -276,7 +276,7 @@ def _refund_attempt_failed(*, refund_pk: int, reason: str, definite: bool, actor
     with transaction.atomic():
         purchase_lock(purchase_id)
         refund = Refund.objects.select_for_update().get(pk=refund_pk)
-        request = RefundRequest.objects.select_for_update().get(pk=refund.request_id)
+        request = RefundRequest.objects.select_for_update().get(refunds=refund)
         if definite and refund.status == Refund.Status.PENDING:
             refund_transition(
                 refund=refund,
@@ -302,7 +302,7 @@ def refund_attempt_not_sent(*, refund_pk: int, reason: str, label: str) -> None:
     with transaction.atomic():
         purchase = purchase_lock(purchase_id)
         refund = Refund.objects.select_for_update().get(pk=refund_pk)
-        request = RefundRequest.objects.select_for_update().get(pk=refund.request_id)
+        request = RefundRequest.objects.select_for_update().get(refunds=refund)
         if request.status != Status.PROCESSING or refund.stripe_refund_id:
             return
         refund_record(refund=refund, source_label=label)

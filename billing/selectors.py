@@ -1,13 +1,18 @@
 """Reads for billing."""
 
+from typing import TYPE_CHECKING
+
 from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from billing.models import Purchase, PurchaseEvent, RefundRequest
 from program.models import Program
 
+if TYPE_CHECKING:
+    from accounts.models import User
 
-def purchases_for_user(*, user) -> QuerySet[Purchase]:
+
+def purchases_for_user(*, user: "User") -> QuerySet[Purchase]:
     """A member's purchases, newest first, with their program and refund requests (newest
     first, as `requests_newest`): two queries for the page, however many there are.
 

@@ -234,8 +234,8 @@ def purchase_record(
     kind: str = PurchaseEvent.Kind.NOTE,
     source_label: str,
     note: str = "",
-    data: dict | None = None,
-    changes: dict | None = None,
+    data: dict[str, Any] | None = None,
+    changes: dict[str, Any] | None = None,
 ) -> PurchaseEvent:
     """Record, in the purchase's history, something that leaves its status as it is; `changes`
     sets other fields of the purchase (disputed, needs_attention ...) in the same step."""
@@ -261,7 +261,7 @@ def purchase_transition(
     kind: str,
     source_label: str,
     note: str = "",
-    data: dict | None = None,
+    data: dict[str, Any] | None = None,
     changes: Mapping[str, Any] | None = None,
 ) -> bool:
     """Move a purchase to status `to` (with the other field `changes`) and append its history.
@@ -322,7 +322,7 @@ class SessionApplied:
     refused: str = ""
 
 
-def _purchase_for_session_locked(session: Mapping) -> Purchase | None:
+def _purchase_for_session_locked(session: Mapping[str, Any]) -> Purchase | None:
     """The purchase a Checkout Session belongs to, row-locked for the current transaction.
 
     Found by the saved session id; when that was never saved (the site stopped between
@@ -400,7 +400,7 @@ def _session_refused(
     return refused
 
 
-def _charge_wanted(session: Mapping) -> bool:
+def _charge_wanted(session: Mapping[str, Any]) -> bool:
     """Whether a paid session names a purchase of ours that has no charge id yet (so asking
     Stripe for it is worth a call; repeated events for a settled purchase ask nothing)."""
     if session.get("payment_status") not in PAID_PAYMENT_STATUSES or not session.get("id"):

@@ -7,7 +7,7 @@ from typing import Any
 import stripe
 
 
-def as_dict(obj: Any) -> dict:
+def as_dict(obj: Any) -> dict[str, Any]:
     """A plain, JSON-ready dict of a Stripe object (nested objects too)."""
     if isinstance(obj, stripe.StripeObject):
         return obj.to_dict(recursive=True, for_json=True)

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import stripe
 from django.db import transaction
 from django.db.models import Sum
 
@@ -87,7 +88,7 @@ def purchase_lock(purchase_id: int) -> Purchase:
 # ------------------------------------------------------------------------------------------------
 # Refunds as Stripe reports them
 # ------------------------------------------------------------------------------------------------
-def purchase_for_stripe_object(obj: Mapping) -> Purchase | None:
+def purchase_for_stripe_object(obj: Mapping[str, Any]) -> Purchase | None:
     """The purchase a refund, charge or dispute belongs to: by payment intent, then charge,
     then the purchase id in its metadata."""
     metadata = obj.get("metadata") or {}
@@ -108,7 +109,7 @@ def purchase_for_stripe_object(obj: Mapping) -> Purchase | None:
 
 
 def purchase_charge_fill(
-    purchase: Purchase, *, obj: Mapping, charge_id: str | None, label: str
+    purchase: Purchase, *, obj: Mapping[str, Any], charge_id: str | None, label: str
 ) -> None:
     """Store the charge a charge or dispute event names on a locked purchase that has none,
     when the event's payment intent is the purchase's own (a purchase paid from a session that
@@ -144,7 +145,7 @@ def _refunded_status(purchase: Purchase, total: int) -> str | None:
     return None
 
 
-REFUND_KIND = {
+REFUND_KIND: dict[str, str] = {
     Purchase.Status.REFUNDED: PurchaseEvent.Kind.REFUNDED,
     Purchase.Status.PARTIALLY_REFUNDED: PurchaseEvent.Kind.PARTIALLY_REFUNDED,
 }
@@ -370,7 +371,7 @@ def _refund_reason(row: Refund) -> str:
 def _request_refunded(row: Refund, *, actor: User | None, label: str) -> None:
     """The request's refund succeeded: a request still open (a partial remainder after an
     earlier dashboard refund, or a request answered late) is refunded."""
-    request = RefundRequest.objects.select_for_update().get(pk=row.request_id)
+    request = RefundRequest.objects.select_for_update().get(refunds=row)
     if request.is_open:
         refund_request_transition(
             request=request,
@@ -384,7 +385,7 @@ def _request_refunded(row: Refund, *, actor: User | None, label: str) -> None:
 def _request_refund_failed(row: Refund, *, label: str) -> None:
     """The request's refund failed or was cancelled: the request goes back to staff, unless a
     newer attempt of it decides."""
-    request = RefundRequest.objects.select_for_update().get(pk=row.request_id)
+    request = RefundRequest.objects.select_for_update().get(refunds=row)
     latest = request.refunds.order_by("-attempt", "-id").first()
     if latest is not None and latest.pk != row.pk:
         return  # an older attempt; the newer one decides
@@ -398,7 +399,7 @@ def _request_refund_failed(row: Refund, *, label: str) -> None:
     )
 
 
-def charge_refunds_sync(*, charge: Mapping, source_label: str) -> Purchase | None:
+def charge_refunds_sync(*, charge: Mapping[str, Any], source_label: str) -> Purchase | None:
     """Record every refund Stripe holds for a charge, read again from the API, and settle the
     purchase. An event's own amount_refunded may be older than a refund.failed that arrived
     first; Stripe's current list is not. Returns None for a charge that is not ours."""
@@ -418,14 +419,18 @@ def charge_refunds_sync(*, charge: Mapping, source_label: str) -> Purchase | Non
     return purchase
 
 
-def payment_refunds_record(purchase: Purchase, *, actor, label: str) -> list[dict]:
+def payment_refunds_record(
+    purchase: Purchase, *, actor: User | None, label: str
+) -> list[dict[str, Any]]:
     """Ask Stripe for every refund of the purchase's payment and record each one through
     refund_sync_from_stripe (the webhook's path). Returns the refunds that were news: in progress
     at Stripe, or succeeded there while not recorded as succeeded here. Raises stripe.StripeError
     when Stripe cannot be asked."""
-    listed = stripe_client().v1.refunds.list(
-        params={"payment_intent": purchase.stripe_payment_intent_id, "limit": 100}
-    )
+    params: stripe.params.RefundListParams = {
+        "payment_intent": str(purchase.stripe_payment_intent_id),
+        "limit": 100,
+    }
+    listed = stripe_client().v1.refunds.list(params=params)
     refunds = [as_dict(refund) for refund in listed.auto_paging_iter()]
     known = dict(
         purchase.refunds.filter(stripe_refund_id__isnull=False).values_list(
@@ -443,7 +448,9 @@ def payment_refunds_record(purchase: Purchase, *, actor, label: str) -> list[dic
     return news
 
 
-def duplicate_refund_send(*, refund_id: int, label: str = "automatic refund of a second payment"):
+def duplicate_refund_send(
+    *, refund_id: int, label: str = "automatic refund of a second payment"
+) -> Refund:
     """Ask Stripe to refund a second payment (see services._duplicate_payment_refund), with the
     purchase's own Idempotency-Key, so asking again (the worker, the reconciliation) can never
     refund twice; Stripe's answer is recorded through refund_sync_from_stripe. Returns the
@@ -453,12 +460,13 @@ def duplicate_refund_send(*, refund_id: int, label: str = "automatic refund of a
     if refund.stripe_refund_id or refund.status != Refund.Status.PENDING:
         return refund
     purchase = refund.purchase
+    params: stripe.params.RefundCreateParams = {
+        "payment_intent": str(purchase.stripe_payment_intent_id),
+        "reason": "duplicate",
+        "metadata": {"refund_id": str(refund.pk), "purchase_id": str(purchase.pk)},
+    }
     answer = stripe_client().v1.refunds.create(
-        params={
-            "payment_intent": purchase.stripe_payment_intent_id,
-            "reason": "duplicate",
-            "metadata": {"refund_id": str(refund.pk), "purchase_id": str(purchase.pk)},
-        },
+        params=params,
         options={"idempotency_key": purchase.duplicate_refund_idempotency_key},
     )
     refund_sync_from_stripe(refund=answer, source_label=f"Stripe's answer to the {label}")

@@ -1,5 +1,7 @@
 """Background work for billing (run by `manage.py db_worker`)."""
 
+from typing import Any
+
 from django.db import transaction
 from django.tasks import task
 from django.urls import reverse
@@ -58,7 +60,7 @@ def purchase_receipt_send(*, purchase_id: int, resend: bool = False) -> bool:
     return True
 
 
-def _send(*, template: str, subject: str, to: list[str], context: dict) -> None:
+def _send(*, template: str, subject: str, to: list[str], context: dict[str, Any]) -> None:
     email_message(
         to=to,
         subject=subject,
@@ -94,10 +96,11 @@ def refund_request_email_member(*, event_id: int) -> str:
     if event is None or event.request.user is None:
         return "nobody to tell"
     request = event.request
+    member = event.request.user
     _send(
         template="refund_member",
         subject=MEMBER_SUBJECTS.get(event.status, "About your refund request"),
-        to=[request.user.email],
+        to=[member.email],
         context={
             "event": event,
             "request": request,
@@ -151,7 +154,7 @@ def purchase_duplicate_refund_send(*, refund_id: int) -> str:
         refund = duplicate_refund_send(refund_id=refund_id)
     except stripe.StripeError as exc:
         return f"not sent yet ({type(exc).__name__}); the reconciliation asks again"
-    return refund.status
+    return str(refund.status)
 
 
 @task()

@@ -1,18 +1,20 @@
 import json
 import logging
 import re
+from typing import cast
 from urllib.parse import urlencode
 
 import stripe
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.models import User
 from billing import refund_services, selectors, services, webhooks
 from billing.forms import RefundRequestForm
 from billing.models import Purchase
@@ -105,7 +107,7 @@ def checkout_success(request):
 
 
 @require_GET
-def checkout_cancel(request):
+def checkout_cancel(request: HttpRequest) -> HttpResponse:
     """The member left Stripe's page without paying."""
     program = selectors.program_for_checkout(slug=request.GET.get("program", "")[:50])
     return render(request, "billing/checkout_cancel.html", {"program": program})
@@ -114,30 +116,31 @@ def checkout_cancel(request):
 @never_cache
 @login_required
 @require_GET
-def purchases(request):
-    items = selectors.purchases_for_user(user=request.user)
+def purchases(request: HttpRequest) -> HttpResponse:
+    items = selectors.purchases_for_user(user=cast(User, request.user))  # login_required
     return render(request, "billing/purchases.html", {"purchases": items})
 
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
-def refund_request(request, purchase: int):
+def refund_request(request: HttpRequest, purchase: int) -> HttpResponse:
     """The member asks for a refund of one of their purchases (lifetime guarantee).
 
     Opened by address (a reload, a bookmark, a sign-in's `next`), it shows the owner their
     purchases page at that purchase's refund section; anyone else gets a 404 as for a POST."""
+    user = cast(User, request.user)  # login_required
     if request.method != "POST":
-        if not Purchase.objects.for_user(request.user).filter(pk=purchase).exists():
+        if not Purchase.objects.for_user(user).filter(pk=purchase).exists():
             raise Http404("We could not find that purchase.")
         return redirect(f"{reverse('billing:purchases')}#refund-{purchase}")
     form = RefundRequestForm(request.POST)
     if not form.is_valid():
-        items = selectors.purchases_for_user(user=request.user)
+        items = selectors.purchases_for_user(user=user)
         context = {"purchases": items, "form": form, "form_purchase_id": purchase}
         return render(request, "billing/purchases.html", context, status=400)
     try:
         _obj, created = refund_services.refund_request_create(
-            user=request.user, purchase_id=purchase, reason=form.cleaned_data["reason"]
+            user=user, purchase_id=purchase, reason=form.cleaned_data["reason"]
         )
     except refund_services.RefundNotAllowed as exc:
         if exc.code == "not_found":
@@ -161,7 +164,7 @@ def _bad_request(reason: str) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
-def stripe_webhook(request):
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
     """Stripe's events: verify the signature over the raw body, store, then handle once."""
     payload = request.body
     try:

@@ -9,6 +9,8 @@ billing.stripe_sync (refunds) and billing.disputes. Every handler is safe to run
 import logging
 import traceback
 from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
 
 import stripe
 from django.conf import settings
@@ -56,7 +58,9 @@ def webhook_signature_verify(*, payload: bytes, header: str | None) -> None:
     stripe.WebhookSignature.verify_header(payload, header, secrets[-1], TOLERANCE_SECONDS)
 
 
-def webhook_event_record(*, body: dict, headers: Mapping[str, str]) -> tuple[WebhookEvent, bool]:
+def webhook_event_record(
+    *, body: dict[str, Any], headers: Mapping[str, str]
+) -> tuple[WebhookEvent, bool]:
     """Store a verified event first. A duplicate delivery, even a concurrent one, hits the
     unique stripe_event_id and gets the existing row back: (event, created)."""
     data_object = (body.get("data") or {}).get("object") or {}
@@ -155,7 +159,7 @@ def _mode_refusal(event: WebhookEvent) -> str:
     )
 
 
-def _next_attempt(event: WebhookEvent):
+def _next_attempt(event: WebhookEvent) -> datetime | None:
     """When to try an unprocessed event again (None once it has waited RETRY_FOR)."""
     now = timezone.now()
     if now - event.received_at > reconcile.RETRY_FOR:

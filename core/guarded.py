@@ -26,7 +26,7 @@ keep going through each app's transitions.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from django.db import IntegrityError, models
 
@@ -44,13 +44,16 @@ def _is_set(value: Any) -> bool:
     return not any(value == empty and type(value) is type(empty) for empty in EMPTY)
 
 
-class GuardedQuerySet(models.QuerySet[Any]):
+_M = TypeVar("_M", bound="Guarded")
+
+
+class GuardedQuerySet(models.QuerySet[_M, _M]):
     def update(self, **kwargs: Any) -> int:
         self.model.guard_bulk_change(set(kwargs))
         return super().update(**kwargs)
 
     def bulk_update(
-        self, objs: Iterable[Any], fields: Iterable[str], batch_size: int | None = None
+        self, objs: Iterable[_M], fields: Iterable[str], batch_size: int | None = None
     ) -> int:
         self.model.guard_bulk_change(set(fields))
         return super().bulk_update(objs, fields, batch_size=batch_size)

@@ -2,8 +2,9 @@
 schedule: billing.apps registers it). Safe to run at any time, any number of times."""
 
 from datetime import timedelta
+from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from billing.reconcile import PROCESSING_GRACE, stripe_reconcile
 
@@ -11,7 +12,7 @@ from billing.reconcile import PROCESSING_GRACE, stripe_reconcile
 class Command(BaseCommand):
     help = "Compare purchases, refunds, refund requests and disputes with Stripe; repair them."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--grace-seconds",
             type=int,
@@ -19,7 +20,7 @@ class Command(BaseCommand):
             help="Repair refund requests 'processing' for longer than this (default %(default)s).",
         )
 
-    def handle(self, *args, grace_seconds: int, **options):
+    def handle(self, *args: Any, grace_seconds: int, **options: Any) -> None:
         report = stripe_reconcile(
             source_label="manage.py stripe_reconcile", grace=timedelta(seconds=grace_seconds)
         )

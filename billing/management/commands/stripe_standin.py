@@ -1,7 +1,9 @@
 """Run the local Stripe stand-in: `manage.py stripe_standin --host 127.0.0.1 --port 12111`."""
 
+from typing import Any
+
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
 from billing.standin import make_server
@@ -11,7 +13,7 @@ from billing.stripe_client import STRIPE_API_VERSION
 class Command(BaseCommand):
     help = "Runs the local Stripe stand-in (Checkout, refunds, signed webhooks). DEBUG only."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=12111)
         parser.add_argument(
@@ -36,7 +38,7 @@ class Command(BaseCommand):
             "(loaded at start when it exists, saved after every change). Default: memory only.",
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
             raise CommandError(
                 "The Stripe stand-in only runs with DEBUG on (DJANGO_DEBUG=1). "

@@ -348,10 +348,33 @@ def stripe_reconcile(
     grace = PROCESSING_GRACE if grace is None else grace  # read at call time (tests set it)
     repairs: list[Repair] = []
     errors: list[str] = []
+    _events_retry(now=now, repairs=repairs)
+    purchase_ids = purchases_to_reconcile(now=now)
+    _purchases_check(purchase_ids, source_label=source_label, repairs=repairs, errors=errors)
+    _stuck_requests_repair(
+        now=now, grace=grace, source_label=source_label, repairs=repairs, errors=errors
+    )
+    _duplicate_refunds_resend(
+        now=now, grace=grace, source_label=source_label, repairs=repairs, errors=errors
+    )
+    report = ReconcileReport(
+        checked=len(purchase_ids), repairs=tuple(repairs), errors=tuple(errors)
+    )
+    logger.info("Stripe reconciliation: %s", report.summary)
+    return report
+
+
+def _events_retry(*, now: datetime, repairs: list[Repair]) -> None:
+    """Webhook events whose next attempt is due; each one now processed is a repair."""
     for event in webhook_events_retry_due(now=now):
         if event.is_processed:
             repairs.append(Repair(f"Stripe event {event.stripe_event_id}", event.note))
-    purchase_ids = purchases_to_reconcile(now=now)
+
+
+def _purchases_check(
+    purchase_ids: list[int], *, source_label: str, repairs: list[Repair], errors: list[str]
+) -> None:
+    """Each purchase that may differ from Stripe, read again and repaired."""
     for purchase_id in purchase_ids:
         try:
             result = purchase_check_with_stripe(purchase_id=purchase_id, source_label=source_label)
@@ -360,6 +383,17 @@ def stripe_reconcile(
             continue
         if result.changes:
             repairs.append(Repair(f"purchase #{purchase_id}", "; ".join(result.changes)))
+
+
+def _stuck_requests_repair(
+    *,
+    now: datetime,
+    grace: timedelta,
+    source_label: str,
+    repairs: list[Repair],
+    errors: list[str],
+) -> None:
+    """Refund requests "processing" for longer than `grace`: an approval was interrupted."""
     stuck = RefundRequest.objects.filter(
         status=RefundRequest.Status.PROCESSING, updated_at__lte=now - grace
     )
@@ -375,6 +409,18 @@ def stripe_reconcile(
             repairs.append(
                 Repair(f"refund request #{request_id}", f"processing -> {request.status}")
             )
+
+
+def _duplicate_refunds_resend(
+    *,
+    now: datetime,
+    grace: timedelta,
+    source_label: str,
+    repairs: list[Repair],
+    errors: list[str],
+) -> None:
+    """Automatic refunds of second payments that never reached Stripe, sent again (with their
+    own Idempotency-Key, so never twice)."""
     unsent = Refund.objects.filter(
         source=Refund.Source.DUPLICATE,
         status=Refund.Status.PENDING,
@@ -390,8 +436,3 @@ def stripe_reconcile(
         repairs.append(
             Repair(f"refund #{refund_id}", f"second payment refund sent: {refund.status}")
         )
-    report = ReconcileReport(
-        checked=len(purchase_ids), repairs=tuple(repairs), errors=tuple(errors)
-    )
-    logger.info("Stripe reconciliation: %s", report.summary)
-    return report

@@ -490,29 +490,35 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> SessionA
             return SessionApplied(
                 purchase, refused=f"a paid session cannot make a {purchase.status} purchase paid"
             )
-        first = (
-            Purchase.objects.holding_payment()
-            .filter(user=purchase.user, program=purchase.program)
-            .exclude(pk=purchase.pk)
-            .order_by("paid_at", "pk")
-            .first()
-            if purchase.user is not None
-            else None
-        )
-        if first is not None:
-            _duplicate_payment_refund(purchase, first=first, source_label=source_label)
-        elif purchase.user is not None:
-            access_grant(
-                user=purchase.user,
-                program=purchase.program,
-                source="purchase",
-                reason=f"Paid purchase #{purchase.pk}",
-                actor_label=source_label,
-            )
-            # Enqueued in this transaction: the task exists if and only if the payment is
-            # recorded, and the task itself sends at most once (receipt_sent_at).
-            purchase_receipt_send.enqueue(purchase_id=purchase.pk)
+        _purchase_paid_fulfil(purchase, source_label=source_label)
     return SessionApplied(purchase)
+
+
+def _purchase_paid_fulfil(purchase: Purchase, *, source_label: str) -> None:
+    """A purchase just made paid (inside its locked transaction): access and the receipt, or,
+    when the member already holds a paid purchase of the program, the second payment refunded."""
+    if purchase.user is None:
+        return
+    first = (
+        Purchase.objects.holding_payment()
+        .filter(user=purchase.user, program=purchase.program)
+        .exclude(pk=purchase.pk)
+        .order_by("paid_at", "pk")
+        .first()
+    )
+    if first is not None:
+        _duplicate_payment_refund(purchase, first=first, source_label=source_label)
+        return
+    access_grant(
+        user=purchase.user,
+        program=purchase.program,
+        source="purchase",
+        reason=f"Paid purchase #{purchase.pk}",
+        actor_label=source_label,
+    )
+    # Enqueued in this transaction: the task exists if and only if the payment is recorded, and
+    # the task itself sends at most once (receipt_sent_at).
+    purchase_receipt_send.enqueue(purchase_id=purchase.pk)
 
 
 def _duplicate_payment_refund(purchase: Purchase, *, first: Purchase, source_label: str) -> None:

@@ -261,8 +261,9 @@ class WebhookEvent(Guarded):
 class RefundRequest(Guarded, TimeStamped):
     """A member's request for a refund under the lifetime guarantee (no time limit).
 
-    Its status moves through billing.services only, and every change appends a
-    RefundRequestEvent (who, when, why). At most one open request per purchase.
+    Its status moves through billing.transitions.refund_request_transition only (the table
+    REFUND_REQUEST_ALLOWED_FROM), and every change appends a RefundRequestEvent (who, when,
+    why). At most one open request per purchase.
     """
 
     class Status(models.TextChoices):

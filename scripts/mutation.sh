@@ -6,7 +6,7 @@
 # "survived". Prints the share killed per module; `mutmut results`, `mutmut show NAME` and
 # `mutmut browse` (in this folder) tell which survived and how.
 #
-#   scripts/mutation.sh                       # all six modules
+#   scripts/mutation.sh                       # every module of [tool.mutmut] only_mutate
 #   scripts/mutation.sh program/access.py     # one or more of them
 #   SAMPLE=20 scripts/mutation.sh billing/services.py   # every 20th mutant: a quicker estimate
 #

@@ -30,6 +30,15 @@ class PurchaseQuerySet(GuardedQuerySet["Purchase"]):
         """Purchases that hold the member's money and give access (Purchase.holds_payment)."""
         return self.filter(status__in=Purchase.HOLDS_PAYMENT)
 
+    def others_holding_payment(self, purchase: "Purchase") -> "PurchaseQuerySet":
+        """The member's other purchases of the same program that hold their money: while there
+        is one, ending this purchase ends no access, and paying this one was paying twice."""
+        return (
+            self.holding_payment()
+            .filter(user=purchase.user, program=purchase.program)
+            .exclude(pk=purchase.pk)
+        )
+
 
 class Purchase(Guarded, TimeStamped):
     """One attempt to buy a program: created pending before the customer goes to Stripe."""

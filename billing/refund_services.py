@@ -29,6 +29,7 @@ from billing.tasks import refund_request_email_staff
 from billing.transitions import (
     refund_open,
     refund_record,
+    refund_request_fail,
     refund_request_open,
     refund_request_transition,
     refund_transition,
@@ -285,13 +286,7 @@ def _refund_attempt_failed(*, refund_pk: int, reason: str, definite: bool, actor
                 source_label=f"Stripe's answer to {_actor_name(actor)}",
             )
         if request.status == Status.PROCESSING:
-            refund_request_transition(
-                request=request,
-                to=Status.FAILED,
-                note=reason,
-                actor=actor,
-                changes={"failure_reason": reason},
-            )
+            refund_request_fail(request=request, reason=reason, actor=actor)
 
 
 def refund_attempt_not_sent(*, refund_pk: int, reason: str, label: str) -> None:
@@ -306,13 +301,7 @@ def refund_attempt_not_sent(*, refund_pk: int, reason: str, label: str) -> None:
         if request.status != Status.PROCESSING or refund.stripe_refund_id:
             return
         refund_record(refund=refund, source_label=label)
-        refund_request_transition(
-            request=request,
-            to=Status.FAILED,
-            note=reason,
-            actor_label=label,
-            changes={"failure_reason": reason},
-        )
+        refund_request_fail(request=request, reason=reason, actor_label=label)
         purchase_record(
             purchase=purchase,
             source_label=label,

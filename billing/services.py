@@ -499,13 +499,7 @@ def _purchase_paid_fulfil(purchase: Purchase, *, source_label: str) -> None:
     when the member already holds a paid purchase of the program, the second payment refunded."""
     if purchase.user is None:
         return
-    first = (
-        Purchase.objects.holding_payment()
-        .filter(user=purchase.user, program=purchase.program)
-        .exclude(pk=purchase.pk)
-        .order_by("paid_at", "pk")
-        .first()
-    )
+    first = Purchase.objects.others_holding_payment(purchase).order_by("paid_at", "pk").first()
     if first is not None:
         _duplicate_payment_refund(purchase, first=first, source_label=source_label)
         return

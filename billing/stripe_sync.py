@@ -28,6 +28,7 @@ from billing.stripe_client import stripe_client
 from billing.stripe_objects import as_dict, id_of
 from billing.transitions import (
     refund_open,
+    refund_request_fail,
     refund_request_transition,
     refund_transition,
 )
@@ -262,13 +263,7 @@ def purchase_access_end(
     program (they bought again after an earlier refund)."""
     if purchase.user is None:
         return
-    other = (
-        Purchase.objects.holding_payment()
-        .filter(user=purchase.user, program=purchase.program)
-        .exclude(pk=purchase.pk)
-        .exists()
-    )
-    if other:
+    if Purchase.objects.others_holding_payment(purchase).exists():
         return
     access_revoke(
         user=purchase.user,
@@ -390,13 +385,7 @@ def _request_refund_failed(row: Refund, *, label: str) -> None:
     if latest is not None and latest.pk != row.pk:
         return  # an older attempt; the newer one decides
     reason = refund_failure_text(code=row.failure_reason, status=row.status)
-    refund_request_transition(
-        request=request,
-        to=Status.FAILED,
-        note=reason,
-        actor_label=label,
-        changes={"failure_reason": reason},
-    )
+    refund_request_fail(request=request, reason=reason, actor_label=label)
 
 
 def charge_refunds_sync(*, charge: Mapping[str, Any], source_label: str) -> Purchase | None:

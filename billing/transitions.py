@@ -104,6 +104,20 @@ def refund_request_transition(
     return True
 
 
+def refund_request_fail(
+    *, request: RefundRequest, reason: str, actor: User | None = None, actor_label: str = ""
+) -> bool:
+    """Back to staff as failed, with the reason (shown to staff and the member)."""
+    return refund_request_transition(
+        request=request,
+        to=_R.FAILED,
+        note=reason,
+        actor=actor,
+        actor_label=actor_label,
+        changes={"failure_reason": reason},
+    )
+
+
 # ------------------------------------------------------------------------------------------------
 # Refunds
 # ------------------------------------------------------------------------------------------------

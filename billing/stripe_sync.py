@@ -1,8 +1,8 @@
 """Stripe's view of refunds, and what it does to the purchase, the request and access.
 
 One path for Stripe's view of a refund (`refund_sync_from_stripe`): the answer to our own API
-call, refund.* events, charge.refunded (which reads the charge's refunds again) and the staff's
-checks all go through it, so it does not matter which arrives first, twice, or at all (a crash
+call, refund and charge events (through billing.reconcile, which reads the payment's refunds
+again) and the staff's checks all go through it, so it does not matter which arrives first, twice, or at all (a crash
 between Stripe's answer and our write is repaired by the event, which carries our refund id in
 its metadata). The refunded total of a purchase is the sum of its succeeded Refund rows.
 
@@ -386,26 +386,6 @@ def _request_refund_failed(row: Refund, *, label: str) -> None:
         return  # an older attempt; the newer one decides
     reason = refund_failure_text(code=row.failure_reason, status=row.status)
     refund_request_fail(request=request, reason=reason, actor_label=label)
-
-
-def charge_refunds_sync(*, charge: Mapping[str, Any], source_label: str) -> Purchase | None:
-    """Record every refund Stripe holds for a charge, read again from the API, and settle the
-    purchase. An event's own amount_refunded may be older than a refund.failed that arrived
-    first; Stripe's current list is not. Returns None for a charge that is not ours."""
-    purchase = purchase_for_stripe_object({**charge, "charge": charge.get("id")})
-    if purchase is None:
-        return None
-    if charge.get("id"):
-        listed = stripe_client().v1.refunds.list(params={"charge": charge["id"], "limit": 100})
-        for refund in listed.auto_paging_iter():
-            refund_sync_from_stripe(refund=refund, source_label=source_label)
-    with transaction.atomic():
-        purchase = purchase_lock(purchase.pk)
-        purchase_charge_fill(purchase, obj=charge, charge_id=charge.get("id"), label=source_label)
-        purchase_refunds_settle(
-            purchase, label=source_label, reason=f"Charge {charge.get('id')} refunded"
-        )
-    return purchase
 
 
 def payment_refunds_record(

@@ -2,6 +2,7 @@
 rule's condition is inverted or dropped)."""
 
 import pytest
+import stripe
 from django.db import transaction
 
 from billing import reconcile, refund_services, services, stripe_sync
@@ -284,3 +285,60 @@ def test_a_stripe_object_is_placed_by_the_ids_we_hold_without_asking_stripe(
     located = reconcile.purchase_locate(obj)
 
     assert located is not None and located.purchase == purchase and located.session_ids == ()
+
+
+def test_closing_outside_stripe_while_stripe_is_unreachable_says_so_and_changes_nothing(
+    member, program, admin_user, monkeypatch
+):
+    purchase = factories.purchase_factory(user=member, program=program, status="paid")
+    request = factories.refund_request_factory(purchase=purchase, status="requested")
+
+    def unreachable(*args, **kwargs):
+        raise stripe.APIConnectionError("connection refused")
+
+    monkeypatch.setattr(refund_services, "payment_refunds_record", unreachable)
+
+    with pytest.raises(refund_services.StripeUnreachable) as raised:
+        refund_services.refund_request_close_outside(
+            request_id=request.pk, actor=admin_user, note="Bank transfer."
+        )
+
+    assert raised.value.intent == purchase.stripe_payment_intent_id
+    assert raised.value.error == "Stripe's servers did not answer"
+    assert RefundRequest.objects.get(pk=request.pk).status == "requested"
+    assert not Refund.objects.exists() and not purchase.events.exists()
+
+
+def test_closing_outside_stripe_after_checking_the_dashboard_records_stripes_error(
+    member, program, admin_user, monkeypatch
+):
+    purchase = factories.purchase_factory(user=member, program=program, status="paid")
+    request = factories.refund_request_factory(purchase=purchase, status="failed")
+    message = "x" * 600
+
+    def refused(*args, **kwargs):
+        raise stripe.InvalidRequestError(message, param=None, code="resource_missing")
+
+    monkeypatch.setattr(refund_services, "payment_refunds_record", refused)
+
+    decision = refund_services.refund_request_close_outside(
+        request_id=request.pk, actor=admin_user, note="Bank transfer.", dashboard_checked=True
+    )
+
+    assert decision.request.status == "closed_outside" and not decision.unchanged
+    check = purchase.events.filter(data__stripe_check="unreachable_dashboard_checked").get()
+    error = stripe.InvalidRequestError(message, param=None, code="resource_missing")
+    assert check.data["stripe_error"] == str(error)[:500]
+    assert len(check.data["stripe_error"]) == 500
+    # Stripe's message in the note is cut at 300 characters, its code kept when it fits.
+    assert f"({'x' * 300});" in check.note
+    assert check.data["checked_by"] == admin_user.pk
+    assert check.data["refund_request"] == request.pk
+    (outside,) = Refund.objects.filter(source=Refund.Source.OUTSIDE_STRIPE)
+    assert (outside.status, outside.amount_cents, outside.note) == (
+        "succeeded",
+        purchase.amount_cents,
+        "Bank transfer.",
+    )
+    purchase.refresh_from_db()
+    assert purchase.status == "refunded"

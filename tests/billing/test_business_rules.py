@@ -333,6 +333,7 @@ def test_closing_outside_stripe_after_checking_the_dashboard_records_stripes_err
     # Stripe's message in the note is cut at 300 characters, its code kept when it fits.
     assert f"({'x' * 300});" in check.note
     assert check.data["checked_by"] == admin_user.pk
+    assert check.source_label == f"staff {admin_user.email}"
     assert check.data["refund_request"] == request.pk
     (outside,) = Refund.objects.filter(source=Refund.Source.OUTSIDE_STRIPE)
     assert (outside.status, outside.amount_cents, outside.note) == (

@@ -159,7 +159,7 @@ def _refund_request_attempt(*, request_id: int, actor, from_status: str) -> Refu
         purchase, request = _locked_request(request_id)
         if request.status != from_status:
             return _unchanged(request)  # someone else got there first; nothing more to do
-        remaining = purchase.amount_cents - purchase.amount_refunded_cents
+        remaining = purchase.amount_paid_cents - purchase.amount_refunded_cents
         if remaining <= 0 or not purchase.stripe_payment_intent_id:
             raise RefundNotAllowed(
                 "nothing_at_stripe",
@@ -379,7 +379,7 @@ def refund_request_close_outside(
                 status=unknown.status,
                 source_label=f"{check_note} Checked by {_actor_name(actor)}."[:200],
             )
-        remaining = max(purchase.amount_cents - purchase.amount_refunded_cents, 0)
+        remaining = max(purchase.amount_paid_cents - purchase.amount_refunded_cents, 0)
         refund = Refund.objects.create(
             purchase=purchase,
             request=request,

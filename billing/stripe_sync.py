@@ -171,7 +171,7 @@ def purchase_refunds_settle(
         _refund_reversed(purchase, total=total, label=label)
         return
     target = None
-    if total >= purchase.amount_cents:
+    if total >= purchase.amount_paid_cents:
         target = Purchase.Status.REFUNDED
     elif total > 0:
         target = Purchase.Status.PARTIALLY_REFUNDED

@@ -4,15 +4,20 @@ import stripe
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import display_for_value
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from billing import reconcile, refund_services, webhooks
-from billing.forms import CloseOutsideForm, StaffNoteForm
+from billing import promotion_services, reconcile, refund_services, webhooks
+from billing.forms import CloseOutsideForm, PromotionCodeForm, StaffNoteForm
 from billing.models import (
     Dispute,
     DisputeEvent,
+    PromotionCode,
+    PromotionCodeEvent,
     Purchase,
     PurchaseEvent,
     Refund,
@@ -22,7 +27,7 @@ from billing.models import (
     WebhookEvent,
 )
 from billing.stripe_sync import STRIPE_REFUND_STATUS
-from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.admin import ModelAdminBase, NoWritesMixin, ReadOnlyAdmin, ReadOnlyInline
 from core.money import money_format
 
 
@@ -506,3 +511,121 @@ class DisputeAdmin(ReadOnlyAdmin):
     search_fields = ["stripe_dispute_id", "purchase__user__email"]
     list_select_related = ["purchase", "purchase__program"]
     inlines = [DisputeEventInline]
+
+
+# ------------------------------------------------------------------------------------------------
+# Promotion codes: made and ended here, through Stripe (billing.promotion_services)
+# ------------------------------------------------------------------------------------------------
+class PromotionCodeEventInline(ReadOnlyInline):
+    model = PromotionCodeEvent
+    fields = ["created_at", "kind", "status_before", "status_after", "actor"]
+    readonly_fields = fields
+
+
+@admin.register(PromotionCode)
+class PromotionCodeAdmin(NoWritesMixin, ModelAdminBase):
+    """Staff add a code (a form of ours: the code is made at Stripe first) and end codes with
+    the list's action; a code is never edited or deleted (purchases name it)."""
+
+    list_display = [
+        "code",
+        "discount",
+        "description",
+        "expires_at",
+        "max_redemptions",
+        "paid_uses",
+        "status",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["code", "description"]
+    fields = [
+        "code",
+        "description",
+        "discount",
+        "expires_at",
+        "max_redemptions",
+        "paid_uses",
+        "status",
+        "stripe_coupon_id",
+        "stripe_promotion_code_id",
+        "created_by",
+        "created_at",
+    ]
+    readonly_fields = fields
+    inlines = [PromotionCodeEventInline]
+    actions = ["end_codes"]
+
+    def has_add_permission(self, request, obj=None):
+        return ModelAdminBase.has_add_permission(self, request)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(paid_count=Count("purchases", filter=Q(purchases__paid_at__isnull=False)))
+        )
+
+    @admin.display(description="discount")
+    def discount(self, obj):
+        return obj.discount_display
+
+    @admin.display(description="paid purchases", ordering="paid_count")
+    def paid_uses(self, obj):
+        return obj.paid_count
+
+    @admin.action(description="End the selected codes (Stripe stops accepting them)")
+    def end_codes(self, request, queryset):
+        for code in queryset.order_by("pk"):
+            try:
+                result = promotion_services.promotion_code_end(
+                    promotion_code_id=code.pk, actor=request.user
+                )
+            except promotion_services.PromotionCodeRefused as exc:
+                self.message_user(request, f"{code.code}: {exc.message}", messages.ERROR)
+                continue
+            if result.changed:
+                self.message_user(
+                    request, f"{code.code} ended: Checkout no longer accepts it.", messages.SUCCESS
+                )
+            else:
+                self.message_user(request, f"{code.code} had ended already.", messages.INFO)
+
+    end_codes.allowed_permissions = ("add",)  # type: ignore[attr-defined]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = PromotionCodeForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                created = promotion_services.promotion_code_create(
+                    code=data["code"],
+                    description=data["description"],
+                    percent_off=data["percent_off"],
+                    amount_off_cents=data.get("amount_off_cents"),
+                    currency=data["currency"] or "",
+                    expires_at=data["expires_at"],
+                    max_redemptions=data["max_redemptions"],
+                    actor=request.user,
+                )
+            except promotion_services.PromotionCodeRefused as exc:
+                field = exc.field if exc.field in ("code", "expires_at") else None
+                form.add_error(field, f"Stripe refused it: {exc.message}")
+            else:
+                self.message_user(
+                    request,
+                    f"{created.code} ({created.discount_display}) made: customers can use it "
+                    "at checkout now.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:billing_promotioncode_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Add a promotion code",
+            "form": form,
+            "opts": self.model._meta,
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/billing/promotioncode/add.html", context)

@@ -29,7 +29,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Lower, TruncMonth, TruncWeek
 from django.utils.functional import cached_property
 
-from billing.models import Dispute, Purchase, Refund, RefundRequest
+from billing.models import AMOUNT_PAID, Dispute, Purchase, Refund, RefundRequest
 from comments.models import Comment
 from help.models import ConsultationRequest, MentoringRequest
 from members.models import EmailVerification, Member, StaffAction, StaffNote
@@ -243,7 +243,7 @@ def member_export_rows(queryset: QuerySet) -> Iterator[tuple]:
 def member_export_queryset(queryset: QuerySet) -> QuerySet:
     """The (filtered) member list with the money columns bookkeeping needs, as value rows."""
     paid = Purchase.objects.filter(WAS_PAID, user=OuterRef("pk")).order_by()
-    amount_paid = paid.values("user").annotate(total=Sum("amount_cents")).values("total")
+    amount_paid = paid.values("user").annotate(total=Sum(AMOUNT_PAID)).values("total")
     refunded = (
         _succeeded_refunds()
         .filter(purchase__user=OuterRef("pk"))
@@ -412,7 +412,7 @@ def dashboard_figures() -> dict:
         for row in Purchase.objects.filter(paid_at__isnull=False)
         .annotate(month=TruncMonth("paid_at"))
         .values("month")
-        .annotate(count=Count("id"), cents=Sum("amount_cents"))
+        .annotate(count=Count("id"), cents=Sum(AMOUNT_PAID), tax_cents=Sum("amount_tax_cents"))
         .order_by("month")
     }
     refund_rows = (
@@ -429,6 +429,7 @@ def dashboard_figures() -> dict:
             "month": month,
             "sales": sales.get(month, {}).get("count", 0),
             "sales_cents": sales.get(month, {}).get("cents", 0) or 0,
+            "tax_cents": sales.get(month, {}).get("tax_cents", 0) or 0,
             "refunds": refunds.get(month, {}).get("count", 0),
             "refund_cents": refunds.get(month, {}).get("cents", 0) or 0,
         }
@@ -436,6 +437,7 @@ def dashboard_figures() -> dict:
     ]
     total_sales = sum(row["count"] for row in sales.values())
     total_refunds = sum(row["count"] for row in refunds.values())
+    total_paid_cents = sum(row["cents"] or 0 for row in sales.values())
 
     bought_later = Exists(
         Purchase.objects.filter(paid_at__isnull=False, paid_at__gte=OuterRef("created_at")).filter(
@@ -471,7 +473,9 @@ def dashboard_figures() -> dict:
     return {
         "by_status": [(Status.labels[key], n) for key, n in by_status.items()],
         "money": money_rows,
+        "by_code": _sales_by_code(),
         "total_sales": total_sales,
+        "average_paid_cents": round(total_paid_cents / total_sales) if total_sales else 0,
         "total_refunds": total_refunds,
         "refund_rate": (total_refunds / total_sales) if total_sales else 0.0,
         "course": course,
@@ -481,6 +485,31 @@ def dashboard_figures() -> dict:
         # (lesson, times, unit): the chart labels bars with the lesson, the unit beside it.
         "top_lessons": [(lesson.title, lesson.times, lesson.unit.title) for lesson in top_lessons],
     }
+
+
+def _sales_by_code() -> list[dict]:
+    """Paid purchases per promotion code (None: bought without one), most used first: what
+    customers paid, what the codes took off, the average paid. One grouped query."""
+    rows = (
+        Purchase.objects.filter(paid_at__isnull=False)
+        .values("promotion_code__code")
+        .annotate(
+            count=Count("id"),
+            paid_cents=Sum(AMOUNT_PAID),
+            discount_cents=Sum("amount_discount_cents"),
+        )
+        .order_by("-count", "promotion_code__code")
+    )
+    return [
+        {
+            "code": row["promotion_code__code"],
+            "count": row["count"],
+            "paid_cents": row["paid_cents"] or 0,
+            "discount_cents": row["discount_cents"] or 0,
+            "average_cents": round((row["paid_cents"] or 0) / row["count"]),
+        }
+        for row in rows
+    ]
 
 
 def _month(value):

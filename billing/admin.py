@@ -516,10 +516,26 @@ class DisputeAdmin(ReadOnlyAdmin):
 # ------------------------------------------------------------------------------------------------
 # Promotion codes: made and ended here, through Stripe (billing.promotion_services)
 # ------------------------------------------------------------------------------------------------
+_CODE_EVENT_FIELDS = ("created_at", "kind", "status_before", "status_after", "actor")
+_CODE_FIELDS = (
+    "code",
+    "description",
+    "discount",
+    "expires_at",
+    "max_redemptions",
+    "paid_uses",
+    "status",
+    "stripe_coupon_id",
+    "stripe_promotion_code_id",
+    "created_by",
+    "created_at",
+)
+
+
 class PromotionCodeEventInline(ReadOnlyInline):
     model = PromotionCodeEvent
-    fields = ["created_at", "kind", "status_before", "status_after", "actor"]
-    readonly_fields = fields
+    fields = _CODE_EVENT_FIELDS
+    readonly_fields = _CODE_EVENT_FIELDS
 
 
 @admin.register(PromotionCode)
@@ -539,20 +555,8 @@ class PromotionCodeAdmin(NoWritesMixin, ModelAdminBase):
     ]
     list_filter = ["status"]
     search_fields = ["code", "description"]
-    fields = [
-        "code",
-        "description",
-        "discount",
-        "expires_at",
-        "max_redemptions",
-        "paid_uses",
-        "status",
-        "stripe_coupon_id",
-        "stripe_promotion_code_id",
-        "created_by",
-        "created_at",
-    ]
-    readonly_fields = fields
+    fields = _CODE_FIELDS
+    readonly_fields = _CODE_FIELDS
     inlines = [PromotionCodeEventInline]
     actions = ["end_codes"]
 

@@ -8,7 +8,6 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from core.guarded import Guarded, GuardedQuerySet
 from core.models import TimeStamped
@@ -490,37 +489,6 @@ class Refund(Guarded, TimeStamped):
     def amount_display(self) -> str:
         return money_format(self.amount_cents, self.currency)
 
-    @property
-    def amount_paid_cents(self) -> int:
-        """What the customer actually paid, tax included: what receipts show, what the dashboard
-        counts and what a full refund gives back. The list price for purchases paid before the
-        site recorded Stripe's total (and while nothing is paid yet)."""
-        if self.amount_total_cents is None:
-            return self.amount_cents
-        return self.amount_total_cents
-
-    @property
-    def amount_paid_display(self) -> str:
-        return money_format(self.amount_paid_cents, self.currency)
-
-    @property
-    def amount_net_cents(self) -> int:
-        """What was paid without the tax (the seller's revenue)."""
-        return self.amount_paid_cents - (self.amount_tax_cents or 0)
-
-    @property
-    def discount_display(self) -> str:
-        return money_format(self.amount_discount_cents or 0, self.currency)
-
-    @property
-    def tax_display(self) -> str:
-        return money_format(self.amount_tax_cents or 0, self.currency)
-
-    @property
-    def document_url(self) -> str:
-        """Stripe's invoice when one was made (tax on), else its receipt; "" when neither."""
-        return self.invoice_url or self.receipt_url
-
 
 class RefundEvent(Guarded):
     """Append-only status history of a Refund."""
@@ -568,37 +536,6 @@ class Dispute(Guarded, TimeStamped):
     def amount_display(self) -> str:
         return money_format(self.amount_cents, self.currency)
 
-    @property
-    def amount_paid_cents(self) -> int:
-        """What the customer actually paid, tax included: what receipts show, what the dashboard
-        counts and what a full refund gives back. The list price for purchases paid before the
-        site recorded Stripe's total (and while nothing is paid yet)."""
-        if self.amount_total_cents is None:
-            return self.amount_cents
-        return self.amount_total_cents
-
-    @property
-    def amount_paid_display(self) -> str:
-        return money_format(self.amount_paid_cents, self.currency)
-
-    @property
-    def amount_net_cents(self) -> int:
-        """What was paid without the tax (the seller's revenue)."""
-        return self.amount_paid_cents - (self.amount_tax_cents or 0)
-
-    @property
-    def discount_display(self) -> str:
-        return money_format(self.amount_discount_cents or 0, self.currency)
-
-    @property
-    def tax_display(self) -> str:
-        return money_format(self.amount_tax_cents or 0, self.currency)
-
-    @property
-    def document_url(self) -> str:
-        """Stripe's invoice when one was made (tax on), else its receipt; "" when neither."""
-        return self.invoice_url or self.receipt_url
-
 
 class DisputeEvent(Guarded):
     """Append-only history of a dispute."""
@@ -620,14 +557,6 @@ class DisputeEvent(Guarded):
 # ------------------------------------------------------------------------------------------------
 # Promotion codes
 # ------------------------------------------------------------------------------------------------
-class PromotionCodeQuerySet(GuardedQuerySet):
-    def usable(self):
-        """Codes Stripe may still accept: not ended, not expired (Stripe also counts uses)."""
-        return self.filter(status=PromotionCode.Status.ACTIVE).filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
-        )
-
-
 class PromotionCode(Guarded, TimeStamped):
     """A discount code customers type at Stripe Checkout: a Stripe coupon (what it takes off)
     and a promotion code (the words typed, its expiry and its number of uses), both made through
@@ -684,8 +613,6 @@ class PromotionCode(Guarded, TimeStamped):
         blank=True,
         related_name="+",
     )
-
-    objects = PromotionCodeQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -1,9 +1,10 @@
 """Reads for billing."""
 
-from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet, Window
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
+from django.utils import timezone
 
-from billing.models import Purchase, PurchaseEvent, RefundRequest
+from billing.models import PromotionCode, Purchase, PurchaseEvent, RefundRequest
 from program.models import Program
 
 
@@ -36,6 +37,13 @@ def purchases_for_user(*, user) -> QuerySet[Purchase]:
             )
         )
         .order_by("-created_at", "-id")
+    )
+
+
+def promotion_codes_usable() -> QuerySet[PromotionCode]:
+    """Codes Stripe may still accept: not ended, not expired (Stripe also counts their uses)."""
+    return PromotionCode.objects.filter(status=PromotionCode.Status.ACTIVE).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
     )
 
 

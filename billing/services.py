@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import PromotionCode, Purchase, PurchaseEvent
+from billing.selectors import promotion_codes_usable
 from billing.stripe_client import stripe_client
 from billing.stripe_objects import as_dict, id_of
 from billing.tasks import purchase_receipt_send
@@ -177,7 +178,7 @@ def _checkout_params(
         + "?session_id={CHECKOUT_SESSION_ID}",
         "cancel_url": _absolute(reverse("billing:checkout-cancel")) + f"?program={program.slug}",
     }
-    if PromotionCode.objects.usable().exists():
+    if promotion_codes_usable().exists():
         params["allow_promotion_codes"] = True
     if settings.STRIPE_TAX:
         # Tax is added on top of the list price (the price shown on the site is before tax).

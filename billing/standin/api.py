@@ -29,6 +29,7 @@ from stripe.params.checkout import (
 )
 
 from billing.standin.params import decode_form, validate
+from billing.standin.routes_base import RoutesBase
 from billing.standin.state import ApiError
 
 ROUTES = [
@@ -60,7 +61,7 @@ def _api_key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-class ApiRoutes:
+class ApiRoutes(RoutesBase):
     """The /v1 handlers, mixed into the request handler (billing/standin/server.py)."""
 
     def _authenticate(self) -> str:

@@ -4,6 +4,7 @@ import html
 from copy import deepcopy
 from urllib.parse import parse_qsl, urlencode
 
+from billing.standin.routes_base import RoutesBase
 from billing.standin.state import ApiError
 from core.money import money_format
 
@@ -32,7 +33,7 @@ label {{ display: block; }}
 """
 
 
-class CheckoutPageRoutes:
+class CheckoutPageRoutes(RoutesBase):
     """The page's handlers, mixed into the request handler (billing/standin/server.py)."""
 
     def page_checkout(self, url, id):  # noqa: A002

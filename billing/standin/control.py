@@ -9,6 +9,7 @@ import urllib.request
 from copy import deepcopy
 from urllib.parse import parse_qsl
 
+from billing.standin.routes_base import RoutesBase
 from billing.standin.state import ApiError
 
 ROUTES = [
@@ -35,7 +36,7 @@ ROUTES = [
 ]
 
 
-class ControlRoutes:
+class ControlRoutes(RoutesBase):
     """The control API's handlers, mixed into the request handler (billing/standin/server.py)."""
 
     def _control_body(self) -> dict:

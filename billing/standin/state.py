@@ -583,7 +583,7 @@ class StandinState:
                         "promotion_code",
                         param=f"discounts[{index}][promotion_code]",
                     )
-                    self._promotion_code_check(code, currency)
+                    self._promotion_code_check(code, currency or "")
                     session["discounts"] = [{"coupon": None, "promotion_code": code["id"]}]
                 elif discount.get("coupon"):
                     coupon = self.get(

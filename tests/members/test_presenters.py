@@ -48,9 +48,7 @@ def test_the_timeline_is_worded_without_a_query(
 
 def test_the_dashboard_writes_out_amounts_and_the_refund_rate():
     figures = {
-        "money": [
-            {"month": None, "sales_cents": 1234567, "tax_cents": 970, "refund_cents": 9700}
-        ],
+        "money": [{"month": None, "sales_cents": 1234567, "tax_cents": 970, "refund_cents": 9700}],
         "by_code": [
             {
                 "code": "SPRING-20",

@@ -7,19 +7,22 @@ import stripe
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import display_for_value
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from accounts.models import User
-from billing import reconcile, refund_services, webhooks
-from billing.forms import CloseOutsideForm, StaffNoteForm
+from billing import promotion_services, reconcile, refund_services, webhooks
+from billing.forms import CloseOutsideForm, PromotionCodeForm, StaffNoteForm
 from billing.models import (
     Dispute,
     DisputeEvent,
+    PromotionCode,
+    PromotionCodeEvent,
     Purchase,
     PurchaseEvent,
     Refund,
@@ -29,7 +32,7 @@ from billing.models import (
     WebhookEvent,
 )
 from billing.stripe_sync import STRIPE_REFUND_STATUS
-from core.admin import ReadOnlyAdmin, ReadOnlyInline
+from core.admin import ModelAdminBase, NoWritesMixin, ReadOnlyAdmin, ReadOnlyInline
 from core.money import money_format
 
 
@@ -82,7 +85,7 @@ def _refund_found_text(exc: refund_services.RefundFoundAtStripe) -> str:
         then = "The request will show as refunded by itself when Stripe has finished."
     else:
         left = money_format(
-            purchase.amount_cents - purchase.amount_refunded_cents, purchase.currency
+            purchase.amount_paid_cents - purchase.amount_refunded_cents, purchase.currency
         )
         then = (
             f"{left} of the payment is still not refunded: "
@@ -542,3 +545,126 @@ class DisputeAdmin(ReadOnlyAdmin):
     search_fields = ["stripe_dispute_id", "purchase__user__email"]
     list_select_related = ["purchase", "purchase__program"]
     inlines = [DisputeEventInline]
+
+
+# ------------------------------------------------------------------------------------------------
+# Promotion codes: made and ended here, through Stripe (billing.promotion_services)
+# ------------------------------------------------------------------------------------------------
+_CODE_EVENT_FIELDS = ("created_at", "kind", "status_before", "status_after", "actor")
+_CODE_FIELDS = (
+    "code",
+    "description",
+    "discount",
+    "expires_at",
+    "max_redemptions",
+    "paid_uses",
+    "status",
+    "stripe_coupon_id",
+    "stripe_promotion_code_id",
+    "created_by",
+    "created_at",
+)
+
+
+class PromotionCodeEventInline(ReadOnlyInline):
+    model = PromotionCodeEvent
+    fields = _CODE_EVENT_FIELDS
+    readonly_fields = _CODE_EVENT_FIELDS
+
+
+@admin.register(PromotionCode)
+class PromotionCodeAdmin(NoWritesMixin, ModelAdminBase):
+    """Staff add a code (a form of ours: the code is made at Stripe first) and end codes with
+    the list's action; a code is never edited or deleted (purchases name it)."""
+
+    list_display = [
+        "code",
+        "discount",
+        "description",
+        "expires_at",
+        "max_redemptions",
+        "paid_uses",
+        "status",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["code", "description"]
+    fields = _CODE_FIELDS
+    readonly_fields = _CODE_FIELDS
+    inlines = [PromotionCodeEventInline]
+    actions = ["end_codes"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return bool(ModelAdminBase.has_add_permission(self, request))
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PromotionCode]:
+        codes: QuerySet[PromotionCode] = super().get_queryset(request)
+        return codes.annotate(
+            paid_count=Count("purchases", filter=Q(purchases__paid_at__isnull=False))
+        )
+
+    @admin.display(description="discount")
+    def discount(self, obj: PromotionCode) -> str:
+        return obj.discount_display
+
+    @admin.display(description="paid purchases", ordering="paid_count")
+    def paid_uses(self, obj: PromotionCode) -> int:
+        return int(getattr(obj, "paid_count", 0))
+
+    @admin.action(description="End the selected codes (Stripe stops accepting them)")
+    def end_codes(self, request: HttpRequest, queryset: QuerySet[PromotionCode]) -> None:
+        for code in queryset.order_by("pk"):
+            try:
+                result = promotion_services.promotion_code_end(
+                    promotion_code_id=code.pk, actor=_staff(request)
+                )
+            except promotion_services.PromotionCodeRefused as exc:
+                self.message_user(request, f"{code.code}: {exc.message}", messages.ERROR)
+                continue
+            if result.changed:
+                self.message_user(
+                    request, f"{code.code} ended: Checkout no longer accepts it.", messages.SUCCESS
+                )
+            else:
+                self.message_user(request, f"{code.code} had ended already.", messages.INFO)
+
+    end_codes.allowed_permissions = ("add",)  # type: ignore[attr-defined]
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = PromotionCodeForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                created = promotion_services.promotion_code_create(
+                    code=data["code"],
+                    description=data["description"],
+                    percent_off=data["percent_off"],
+                    amount_off_cents=data.get("amount_off_cents"),
+                    currency=data["currency"] or "",
+                    expires_at=data["expires_at"],
+                    max_redemptions=data["max_redemptions"],
+                    actor=_staff(request),
+                )
+            except promotion_services.PromotionCodeRefused as exc:
+                field = exc.field if exc.field in ("code", "expires_at") else None
+                form.add_error(field, f"Stripe refused it: {exc.message}")
+            else:
+                self.message_user(
+                    request,
+                    f"{created.code} ({created.discount_display}) made: customers can use it "
+                    "at checkout now.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:billing_promotioncode_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Add a promotion code",
+            "form": form,
+            "opts": self.model._meta,
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/billing/promotioncode/add.html", context)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 
 from core.guarded import Guarded, GuardedQuerySet
 from core.models import TimeStamped
@@ -51,6 +52,15 @@ class Purchase(Guarded, TimeStamped):
         "stripe_payment_intent_id",
         "stripe_charge_id",
     )
+    # What Stripe says was charged, recorded once when the payment is (the list price is
+    # amount_cents, frozen at the start): never changed afterwards.
+    frozen_after = {
+        "amount_discount_cents": "paid_at",
+        "amount_tax_cents": "paid_at",
+        "amount_total_cents": "paid_at",
+        "promotion_code": "paid_at",
+        "stripe_promotion_code_id": "paid_at",
+    }
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for payment"
@@ -98,6 +108,38 @@ class Purchase(Guarded, TimeStamped):
         help_text="Flagged for staff: a partial refund or an open dispute (see its history).",
     )
     disputed = models.BooleanField(default=False, help_text="A dispute is open at the bank.")
+    # Set once, from Stripe's own view of the paid Checkout Session (never from an event body).
+    amount_discount_cents = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Discount from a promotion code, in cents (at payment)."
+    )
+    amount_tax_cents = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Tax Stripe added, in cents (at payment)."
+    )
+    amount_total_cents = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="What the customer paid, tax included, in cents (at payment).",
+    )
+    promotion_code = models.ForeignKey(
+        "PromotionCode",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="purchases",
+        help_text="The promotion code the customer entered at checkout, if any.",
+    )
+    stripe_promotion_code_id = models.CharField(
+        max_length=255, blank=True, help_text="promo_... at Stripe, as the session named it."
+    )
+    stripe_invoice_id = models.CharField(
+        max_length=255, blank=True, help_text="in_... at Stripe, when an invoice was created."
+    )
+    invoice_url = models.URLField(
+        max_length=2000, blank=True, help_text="Stripe's page for the invoice (tax and tax ids)."
+    )
+    receipt_url = models.URLField(
+        max_length=2000, blank=True, help_text="Stripe's receipt page for the charge."
+    )
 
     objects = PurchaseQuerySet.as_manager()
 
@@ -130,6 +172,37 @@ class Purchase(Guarded, TimeStamped):
         return money_format(self.amount_cents, self.currency)
 
     @property
+    def amount_paid_cents(self) -> int:
+        """What the customer actually paid, tax included: what receipts show, what the dashboard
+        counts and what a full refund gives back. The list price for purchases paid before the
+        site recorded Stripe's total (and while nothing is paid yet)."""
+        if self.amount_total_cents is None:
+            return self.amount_cents
+        return self.amount_total_cents
+
+    @property
+    def amount_paid_display(self) -> str:
+        return money_format(self.amount_paid_cents, self.currency)
+
+    @property
+    def amount_net_cents(self) -> int:
+        """What was paid without the tax (the seller's revenue)."""
+        return self.amount_paid_cents - (self.amount_tax_cents or 0)
+
+    @property
+    def discount_display(self) -> str:
+        return money_format(self.amount_discount_cents or 0, self.currency)
+
+    @property
+    def tax_display(self) -> str:
+        return money_format(self.amount_tax_cents or 0, self.currency)
+
+    @property
+    def document_url(self) -> str:
+        """Stripe's invoice when one was made (tax on), else its receipt; "" when neither."""
+        return self.invoice_url or self.receipt_url
+
+    @property
     def holds_payment(self) -> bool:
         return self.status in self.HOLDS_PAYMENT
 
@@ -155,6 +228,11 @@ class Purchase(Guarded, TimeStamped):
     def duplicate_refund_idempotency_key(self) -> str:
         # A second payment for a program already paid is refunded once, whoever asks again.
         return f"purchase-{self.pk}-{self.created_at:%Y%m%dT%H%M%S%f}-duplicate-refund"
+
+
+# What the customer paid, as a database expression (Purchase.amount_paid_cents in SQL): one name
+# for the sums on the dashboard and in exports.
+AMOUNT_PAID = Coalesce(F("amount_total_cents"), F("amount_cents"))
 
 
 class PurchaseEvent(Guarded):
@@ -489,3 +567,119 @@ class DisputeEvent(Guarded):
 
     def __str__(self) -> str:
         return f"{self.status} (dispute #{self.dispute_id})"
+
+
+# ------------------------------------------------------------------------------------------------
+# Promotion codes
+# ------------------------------------------------------------------------------------------------
+class PromotionCode(Guarded, TimeStamped):
+    """A discount code customers type at Stripe Checkout: a Stripe coupon (what it takes off)
+    and a promotion code (the words typed, its expiry and its number of uses), both made through
+    the Stripe API by billing.promotion_services. What it takes off never changes; staff end a
+    code (Stripe then refuses it) through promotion_code_end, which records who and when."""
+
+    frozen_fields = (
+        "code",
+        "percent_off",
+        "amount_off_cents",
+        "currency",
+        "expires_at",
+        "max_redemptions",
+        "stripe_coupon_id",
+        "stripe_promotion_code_id",
+    )
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        ENDED = "ended", "Ended"
+
+    code = models.CharField(
+        max_length=50,
+        unique=True,
+        help_text="What customers type at checkout: letters, digits and dashes (e.g. SPRING-20).",
+    )
+    description = models.CharField(
+        max_length=200, blank=True, help_text="For staff: who the code is for, where it was given."
+    )
+    percent_off = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Percent off the price (1 to 100), or leave empty."
+    )
+    amount_off_cents = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Amount off the price, in cents, or leave empty."
+    )
+    currency = models.CharField(
+        max_length=3, blank=True, help_text="ISO code, lower case, of an amount off."
+    )
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="The code stops working at this moment (optional)."
+    )
+    max_redemptions = models.PositiveIntegerField(
+        null=True, blank=True, help_text="How many purchases may use it in all (optional)."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    stripe_coupon_id = models.CharField(max_length=255, unique=True, help_text="The coupon.")
+    stripe_promotion_code_id = models.CharField(
+        max_length=255, unique=True, help_text="promo_... at Stripe."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(percent_off__isnull=False, amount_off_cents__isnull=True)
+                    | Q(percent_off__isnull=True, amount_off_cents__isnull=False)
+                ),
+                name="billing_promotioncode_one_kind_of_discount",
+            ),
+            models.CheckConstraint(
+                condition=Q(percent_off__isnull=True) | Q(percent_off__gte=1, percent_off__lte=100),
+                name="billing_promotioncode_percent_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.discount_display})"
+
+    @property
+    def discount_display(self) -> str:
+        if self.percent_off is not None:
+            return f"{self.percent_off}% off"
+        return f"{money_format(self.amount_off_cents or 0, self.currency)} off"
+
+
+class PromotionCodeEvent(Guarded):
+    """Append-only history of a promotion code: made, ended; by whom."""
+
+    append_only = True
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        ENDED = "ended", "Ended"
+
+    promotion_code = models.ForeignKey(
+        PromotionCode, on_delete=models.PROTECT, related_name="events"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status_before = models.CharField(max_length=10, blank=True)
+    status_after = models.CharField(max_length=10, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.promotion_code_id})"

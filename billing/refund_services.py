@@ -188,7 +188,7 @@ def _attempt_start(
 ) -> Refund:
     """Under the locks: the attempt to send (the unanswered one again, with its key, or a new
     one), and the request moved to processing."""
-    remaining = purchase.amount_cents - purchase.amount_refunded_cents
+    remaining = purchase.amount_paid_cents - purchase.amount_refunded_cents
     if remaining <= 0 or not purchase.stripe_payment_intent_id:
         raise RefundNotAllowed(
             "nothing_at_stripe",
@@ -442,7 +442,7 @@ def _close_outside(
         source_label=label,
         purchase=purchase,
         request=request,
-        amount_cents=max(purchase.amount_cents - purchase.amount_refunded_cents, 0),
+        amount_cents=max(purchase.amount_paid_cents - purchase.amount_refunded_cents, 0),
         currency=purchase.currency,
         status=Refund.Status.SUCCEEDED,
         source=Refund.Source.OUTSIDE_STRIPE,

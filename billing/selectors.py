@@ -2,10 +2,11 @@
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet, Window
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
+from django.utils import timezone
 
-from billing.models import Purchase, PurchaseEvent, RefundRequest
+from billing.models import PromotionCode, Purchase, PurchaseEvent, RefundRequest
 from program.models import Program
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ def purchases_for_user(*, user: "User") -> QuerySet[Purchase]:
     it instead of the site-wide id, which would tell a member how many purchases others made."""
     return (
         Purchase.objects.for_user(user)
-        .select_related("program")
+        .select_related("program", "promotion_code")
         .annotate(
             member_number=Window(RowNumber(), order_by=[F("created_at").asc(), F("id").asc()]),
             payment_processing=Exists(
@@ -41,6 +42,13 @@ def purchases_for_user(*, user: "User") -> QuerySet[Purchase]:
             )
         )
         .order_by("-created_at", "-id")
+    )
+
+
+def promotion_codes_usable() -> QuerySet[PromotionCode]:
+    """Codes Stripe may still accept: not ended, not expired (Stripe also counts their uses)."""
+    return PromotionCode.objects.filter(status=PromotionCode.Status.ACTIVE).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
     )
 
 

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import stripe
 from allauth.account.models import EmailAddress
@@ -20,13 +20,17 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.models import Purchase, PurchaseEvent
+from billing.models import PromotionCode, Purchase, PurchaseEvent
+from billing.selectors import promotion_codes_usable
 from billing.stripe_client import stripe_client
 from billing.stripe_objects import as_dict, id_of
 from billing.tasks import purchase_receipt_send
 from program.models import Program
 from program.selectors import user_has_access
 from program.services import access_grant
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +53,7 @@ def _absolute(path: str) -> str:
     return settings.SITE_URL + path
 
 
-def _payment_processing(*, user, program: Program) -> bool:
+def _payment_processing(*, user: "User", program: Program) -> bool:
     """A checkout of this program was completed with a delayed payment method (a bank debit)
     that Stripe is still collecting: paying again now would charge the member twice."""
     return Purchase.objects.filter(
@@ -60,14 +64,14 @@ def _payment_processing(*, user, program: Program) -> bool:
     ).exists()
 
 
-def _email_is_verified(user) -> bool:
+def _email_is_verified(user: "User") -> bool:
     return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
 
 
 # ------------------------------------------------------------------------------------------------
 # Starting a purchase
 # ------------------------------------------------------------------------------------------------
-def purchase_start(*, user, program: Program) -> Purchase:
+def purchase_start(*, user: "User", program: Program) -> Purchase:
     """Record a pending purchase, then create its Stripe Checkout Session.
 
     The local row exists before the customer leaves for Stripe, and its id travels in
@@ -76,13 +80,34 @@ def purchase_start(*, user, program: Program) -> Purchase:
     a payment of the program still being processed (code "processing"), and stripe.StripeError
     when Stripe cannot be reached (the pending row then simply stays unused).
     """
+    _purchase_allowed_check(user=user, program=program)
+    reusable = _reusable_checkout(user=user, program=program)
+    if reusable is not None:
+        return reusable
+    _checkouts_supersede(user=user, program=program)
+    _purchase_allowed_check(user=user, program=program, email_checked=True)
+    purchase = _purchase_pending_create(user=user, program=program)
+    session = stripe_client().v1.checkout.sessions.create(
+        params=_checkout_params(purchase=purchase, user=user, program=program),
+        options={"idempotency_key": purchase.checkout_idempotency_key},
+    )
+    return _checkout_started(purchase=purchase, session=session)
+
+
+def _purchase_allowed_check(*, user: "User", program: Program, email_checked: bool = False) -> None:
+    """Raise PurchaseNotAllowed when this person cannot start a checkout of the program now."""
     if user_has_access(user=user, program=program):
         raise PurchaseNotAllowed("has_access", "You already have the full program.")
-    if not _email_is_verified(user):
+    if not email_checked and not _email_is_verified(user):
         raise PurchaseNotAllowed("unverified", "Please confirm your email address first.")
     if _payment_processing(user=user, program=program):
         raise PurchaseNotAllowed("processing", "A payment for this program is being processed.")
 
+
+def _reusable_checkout(*, user: "User", program: Program) -> Purchase | None:
+    """A pending purchase whose checkout stays open a while yet, at today's price: sent there
+    again (a double tap on Buy). When Stripe says it was completed meanwhile (the webhook is
+    late), that is applied, and PurchaseNotAllowed says why no new checkout starts."""
     reusable = (
         Purchase.objects.filter(
             user=user,
@@ -97,24 +122,20 @@ def purchase_start(*, user, program: Program) -> Purchase:
         .order_by("-created_at")
         .first()
     )
-    if reusable is not None:
-        session = stripe_client().v1.checkout.sessions.retrieve(reusable.stripe_checkout_session_id)
-        if session.status == "open":
-            return reusable
-        # Completed already (the webhook is late): paid -> fulfil now instead of sending them to
-        # pay again; a delayed payment still on its way -> it must not be paid a second time.
-        purchase_sync_from_session(session=session, source_label="checkout (already completed)")
-        if user_has_access(user=user, program=program):
-            raise PurchaseNotAllowed("has_access", "You already have the full program.")
-        if _payment_processing(user=user, program=program):
-            raise PurchaseNotAllowed("processing", "A payment for this program is being processed.")
+    if reusable is None:
+        return None
+    session = stripe_client().v1.checkout.sessions.retrieve(reusable.stripe_checkout_session_id)
+    if session.status == "open":
+        return reusable
+    # Completed already (the webhook is late): paid -> fulfil now instead of sending them to
+    # pay again; a delayed payment still on its way -> it must not be paid a second time.
+    purchase_sync_from_session(session=session, source_label="checkout (already completed)")
+    _purchase_allowed_check(user=user, program=program, email_checked=True)
+    return None
 
-    _checkouts_supersede(user=user, program=program)
-    if user_has_access(user=user, program=program):
-        raise PurchaseNotAllowed("has_access", "You already have the full program.")
-    if _payment_processing(user=user, program=program):
-        raise PurchaseNotAllowed("processing", "A payment for this program is being processed.")
 
+def _purchase_pending_create(*, user: "User", program: Program) -> Purchase:
+    """The local row, at today's list price, before the customer leaves for Stripe."""
     with transaction.atomic():
         purchase = Purchase.objects.create(
             user=user,
@@ -128,41 +149,57 @@ def purchase_start(*, user, program: Program) -> Purchase:
             status_after=purchase.status,
             source_label=f"member {user.pk}",
         )
+    return purchase
 
+
+def _checkout_params(
+    *, purchase: Purchase, user: "User", program: Program
+) -> "stripe.params.checkout.SessionCreateParams":
+    """The Checkout Session's parameters: a plain one-line payment. While a promotion code can
+    be used, Checkout shows its code field (allow_promotion_codes); settings.STRIPE_TAX adds
+    Stripe Tax, the billing address and tax ids it needs, and an invoice. With neither, the
+    parameters are exactly those of the plain payment."""
     metadata = {"purchase_id": str(purchase.pk), "program": program.slug, "user_id": str(user.pk)}
-    product_data: dict[str, Any] = {"name": program.title}
+    product_data: stripe.params.checkout.SessionCreateParamsLineItemPriceDataProductData = {
+        "name": program.title
+    }
     if program.summary.strip():
         product_data["description"] = program.summary.strip()[:500]
-    session = stripe_client().v1.checkout.sessions.create(
-        params={
-            "mode": "payment",
-            "line_items": [
-                {
-                    "quantity": 1,
-                    "price_data": {
-                        "currency": program.currency,
-                        "unit_amount": program.price_cents,
-                        "product_data": product_data,
-                    },
-                }
-            ],
-            "client_reference_id": str(purchase.pk),
-            "metadata": metadata,
-            "payment_intent_data": {"metadata": metadata},
-            "customer_email": user.email,
-            "success_url": _absolute(reverse("billing:checkout-success"))
-            + "?session_id={CHECKOUT_SESSION_ID}",
-            "cancel_url": _absolute(reverse("billing:checkout-cancel"))
-            + f"?program={program.slug}",
-        },
-        options={"idempotency_key": purchase.checkout_idempotency_key},
-    )
+    price_data: stripe.params.checkout.SessionCreateParamsLineItemPriceData = {
+        "currency": program.currency,
+        "unit_amount": program.price_cents,
+        "product_data": product_data,
+    }
+    params: stripe.params.checkout.SessionCreateParams = {
+        "mode": "payment",
+        "line_items": [{"quantity": 1, "price_data": price_data}],
+        "client_reference_id": str(purchase.pk),
+        "metadata": metadata,
+        "payment_intent_data": {"metadata": metadata},
+        "customer_email": user.email,
+        "success_url": _absolute(reverse("billing:checkout-success"))
+        + "?session_id={CHECKOUT_SESSION_ID}",
+        "cancel_url": _absolute(reverse("billing:checkout-cancel")) + f"?program={program.slug}",
+    }
+    if promotion_codes_usable().exists():
+        params["allow_promotion_codes"] = True
+    if settings.STRIPE_TAX:
+        # Tax is added on top of the list price (the price shown on the site is before tax).
+        price_data["tax_behavior"] = "exclusive"
+        params["automatic_tax"] = {"enabled": True}
+        params["billing_address_collection"] = "required"
+        params["tax_id_collection"] = {"enabled": True}
+        params["invoice_creation"] = {"enabled": True}
+    return params
 
+
+def _checkout_started(*, purchase: Purchase, session: Any) -> Purchase:
+    """Save Stripe's answer on the purchase: its session, page and expiry."""
     with transaction.atomic():
-        purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
+        locked = Purchase.objects.select_for_update().get(pk=purchase.pk)
         expires_at = session.expires_at
         purchase_record(
-            purchase=purchase,
+            purchase=locked,
             kind=PurchaseEvent.Kind.CHECKOUT_STARTED,
             source_label="checkout",
             data={"checkout_session": session.id},
@@ -174,10 +211,10 @@ def purchase_start(*, user, program: Program) -> Purchase:
                 ),
             },
         )
-    return purchase
+    return locked
 
 
-def _checkouts_supersede(*, user, program: Program) -> None:
+def _checkouts_supersede(*, user: "User", program: Program) -> None:
     """Before a new checkout, close every earlier one of this member for this program at Stripe
     (checkout.sessions.expire), so one lifetime membership cannot be paid twice from an old
     page (a price change, or a session near its end). A session Stripe will not expire was
@@ -347,21 +384,62 @@ def _purchase_for_session_locked(session: Mapping[str, Any]) -> Purchase | None:
     )
 
 
-def _session_mismatches(session: Mapping, purchase: Purchase) -> list[str]:
-    """What in the session differs from the purchase it names (empty when it all matches)."""
+@dataclass(frozen=True)
+class SessionAmounts:
+    """The money of a Checkout Session as Stripe computed it, in the currency's minor unit."""
+
+    subtotal: int | None  # before discounts and tax (None: the object did not say)
+    discount: int
+    tax: int
+    shipping: int
+    total: int | None
+
+    @classmethod
+    def of(cls, session: Mapping[str, Any]) -> "SessionAmounts":
+        details = session.get("total_details") or {}
+        return cls(
+            subtotal=session.get("amount_subtotal"),
+            discount=int(details.get("amount_discount") or 0),
+            tax=int(details.get("amount_tax") or 0),
+            shipping=int(details.get("amount_shipping") or 0),
+            total=session.get("amount_total"),
+        )
+
+
+def _session_promotion_code_id(session: Mapping[str, Any]) -> str:
+    """The promotion code the customer entered (discounts[].promotion_code), "" when none."""
+    for discount in session.get("discounts") or []:
+        code = id_of((discount or {}).get("promotion_code"))
+        if code:
+            return code
+    return ""
+
+
+def _session_mismatches(session: Mapping[str, Any], purchase: Purchase) -> list[str]:
+    """What in the session differs from the purchase it names (empty when it all matches).
+
+    The list price is the purchase's; what is charged may be less by a discount (a promotion
+    code) and more by the tax Stripe added: the total must be exactly that, no other sum."""
     metadata = session.get("metadata") or {}
+    amounts = SessionAmounts.of(session)
     seen = {
         "mode": session.get("mode"),
         "metadata.purchase_id": str(metadata.get("purchase_id") or ""),
-        "amount_total": session.get("amount_total"),
+        "amount_total": amounts.total,
         "currency": str(session.get("currency") or "").lower(),
     }
     expected: dict[str, Any] = {
         "mode": "payment",
         "metadata.purchase_id": str(purchase.pk),
-        "amount_total": purchase.amount_cents,
+        "amount_total": purchase.amount_cents - amounts.discount + amounts.tax + amounts.shipping,
         "currency": purchase.currency,
     }
+    if amounts.subtotal is not None:
+        seen["amount_subtotal"] = amounts.subtotal
+        expected["amount_subtotal"] = purchase.amount_cents
+    if amounts.discount > purchase.amount_cents:
+        seen["total_details.amount_discount"] = amounts.discount
+        expected["total_details.amount_discount"] = f"at most {purchase.amount_cents}"
     if purchase.user_id is not None:
         seen["metadata.user_id"] = str(metadata.get("user_id") or "")
         expected["metadata.user_id"] = str(purchase.user_id)
@@ -428,6 +506,53 @@ def _latest_charge_id(payment_intent: Any) -> str:
     return id_of(intent.get("latest_charge")) or ""
 
 
+@dataclass(frozen=True)
+class PaymentDocuments:
+    """Stripe's pages for a payment: its invoice (when Checkout made one) or its receipt."""
+
+    invoice_id: str = ""
+    invoice_url: str = ""
+    receipt_url: str = ""
+
+
+def _payment_documents(session: Mapping[str, Any], charge_id: str) -> PaymentDocuments:
+    """Asked of Stripe once, when the payment is recorded: the invoice's hosted page when the
+    session made an invoice (tax on), else the charge's receipt. Empty when Stripe cannot
+    answer now: a missing link must not hold up access."""
+    invoice_id = id_of(session.get("invoice")) or ""
+    try:
+        if invoice_id:
+            invoice = as_dict(stripe_client().v1.invoices.retrieve(invoice_id))
+            return PaymentDocuments(invoice_id, invoice.get("hosted_invoice_url") or "")
+        if charge_id:
+            charge = as_dict(stripe_client().v1.charges.retrieve(charge_id))
+            return PaymentDocuments(receipt_url=charge.get("receipt_url") or "")
+    except stripe.StripeError:
+        logger.warning("Session %s: its invoice or receipt could not be read", session.get("id"))
+    return PaymentDocuments(invoice_id=invoice_id)
+
+
+def _paid_changes(session: Mapping[str, Any], documents: PaymentDocuments) -> dict[str, Any]:
+    """What a paid session records on its purchase, once: what was charged (the discount, the
+    tax and the total, from Stripe's own computation), the code used and Stripe's documents."""
+    amounts = SessionAmounts.of(session)
+    code_id = _session_promotion_code_id(session)
+    return {
+        "amount_discount_cents": amounts.discount,
+        "amount_tax_cents": amounts.tax,
+        "amount_total_cents": amounts.total,
+        "stripe_promotion_code_id": code_id,
+        "promotion_code": (
+            PromotionCode.objects.filter(stripe_promotion_code_id=code_id).first()
+            if code_id
+            else None
+        ),
+        "stripe_invoice_id": documents.invoice_id,
+        "invoice_url": documents.invoice_url,
+        "receipt_url": documents.receipt_url,
+    }
+
+
 def purchase_fulfil_from_session(*, session: Any, source_label: str) -> SessionApplied | None:
     """Mark the session's purchase paid, grant access and send the receipt: exactly once.
 
@@ -441,7 +566,9 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> SessionA
     """
     session = as_dict(session)
     # Asked before the row lock, so no lock waits on Stripe.
-    charge_id = _latest_charge_id(session.get("payment_intent")) if _charge_wanted(session) else ""
+    wanted = _charge_wanted(session)
+    charge_id = _latest_charge_id(session.get("payment_intent")) if wanted else ""
+    documents = _payment_documents(session, charge_id) if wanted else PaymentDocuments()
     with transaction.atomic():
         purchase = _purchase_for_session_locked(session)
         if purchase is None:
@@ -468,6 +595,7 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> SessionA
         changes: dict[str, Any] = {
             "paid_at": timezone.now(),
             "stripe_payment_intent_id": id_of(payment_intent),
+            **_paid_changes(session, documents),
         }
         if charge_id:
             changes["stripe_charge_id"] = charge_id
@@ -482,6 +610,9 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> SessionA
                 "checkout_session": session.get("id"),
                 "payment_intent": changes["stripe_payment_intent_id"],
                 "amount_total": session.get("amount_total"),
+                "amount_discount": changes["amount_discount_cents"],
+                "amount_tax": changes["amount_tax_cents"],
+                "promotion_code": changes["stripe_promotion_code_id"],
                 "currency": session.get("currency"),
             },
             changes=changes,
@@ -540,7 +671,7 @@ def _duplicate_payment_refund(purchase: Purchase, *, first: Purchase, source_lab
     refund = refund_open(
         source_label=source_label,
         purchase=purchase,
-        amount_cents=purchase.amount_cents,
+        amount_cents=purchase.amount_paid_cents,
         currency=purchase.currency,
         source=Refund.Source.DUPLICATE,
         note=f"Second payment; purchase #{first.pk} was paid first.",

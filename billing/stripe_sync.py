@@ -139,7 +139,7 @@ def _refunded_total(purchase: Purchase) -> int:
 
 def _refunded_status(purchase: Purchase, total: int) -> str | None:
     """The status a refunded total gives the purchase (None for nothing refunded)."""
-    if total >= purchase.amount_cents:
+    if total >= purchase.amount_paid_cents:
         return Purchase.Status.REFUNDED
     if total > 0:
         return Purchase.Status.PARTIALLY_REFUNDED

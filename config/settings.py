@@ -291,6 +291,10 @@ if not STRIPE_SECRET_KEY and DEBUG:
     STRIPE_SECRET_KEY = "sk_test_standin"  # noqa: S105
     STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET or "whsec_standin"  # noqa: S105
     STRIPE_API_BASE = STRIPE_API_BASE or "http://127.0.0.1:12111"
+# Stripe Tax and invoices: Checkout computes tax from the customer's billing address (asked for),
+# takes tax ids, and Stripe makes an invoice for every paid checkout. Needs Stripe Tax set up in
+# the Stripe dashboard first (README: Tax and invoices). Off: the checkout is as before.
+STRIPE_TAX = env_bool("STRIPE_TAX", False)
 # Stripe's hosted checkout page. The Buy form's answer redirects there, and browsers apply CSP
 # form-action to that redirect, so these origins are allowed (the stand-in serves its own page).
 STRIPE_CHECKOUT_ORIGINS = env_list("STRIPE_CHECKOUT_ORIGINS", ["https://checkout.stripe.com"])

@@ -348,13 +348,25 @@ def dashboard(figures: dict) -> dict:
         {
             **row,
             "sales_amount": money_format(row["sales_cents"]),
+            "tax_amount": money_format(row["tax_cents"]),
             "refund_amount": money_format(row["refund_cents"]),
         }
         for row in figures["money"]
     ]
+    by_code = [
+        {
+            **row,
+            "paid_amount": money_format(row["paid_cents"]),
+            "discount_amount": money_format(row["discount_cents"]),
+            "average_amount": money_format(row["average_cents"]),
+        }
+        for row in figures["by_code"]
+    ]
     return {
         **figures,
         "money": money,
+        "by_code": by_code,
+        "average_paid": money_format(figures["average_paid_cents"]),
         "refund_rate_percent": f"{100 * figures['total_refunds'] / figures['total_sales']:.1f}"
         if figures["total_sales"]
         else "0.0",

@@ -4,9 +4,10 @@ the number of members."""
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from allauth.account.models import EmailAddress, EmailConfirmation
 from django.core.paginator import Paginator
@@ -29,7 +30,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Lower, TruncMonth, TruncWeek
 from django.utils.functional import cached_property
 
-from billing.models import Dispute, Purchase, Refund, RefundRequest
+from billing.models import AMOUNT_PAID, Dispute, Purchase, Refund, RefundRequest
 from comments.models import Comment
 from help.models import ConsultationRequest, MentoringRequest
 from members.models import EmailVerification, Member, StaffAction, StaffNote
@@ -243,7 +244,7 @@ def member_export_rows(queryset: QuerySet) -> Iterator[tuple]:
 def member_export_queryset(queryset: QuerySet) -> QuerySet:
     """The (filtered) member list with the money columns bookkeeping needs, as value rows."""
     paid = Purchase.objects.filter(WAS_PAID, user=OuterRef("pk")).order_by()
-    amount_paid = paid.values("user").annotate(total=Sum("amount_cents")).values("total")
+    amount_paid = paid.values("user").annotate(total=Sum(AMOUNT_PAID)).values("total")
     refunded = (
         _succeeded_refunds()
         .filter(purchase__user=OuterRef("pk"))
@@ -407,12 +408,12 @@ def dashboard_figures() -> dict:
     for row in members().annotate(status=_status_case()).values("status").annotate(n=Count("id")):
         by_status[row["status"]] = row["n"]
 
-    sales = {
+    sales: dict[Any, Mapping[str, Any]] = {
         _month(row["month"]): row
         for row in Purchase.objects.filter(paid_at__isnull=False)
         .annotate(month=TruncMonth("paid_at"))
         .values("month")
-        .annotate(count=Count("id"), cents=Sum("amount_cents"))
+        .annotate(count=Count("id"), cents=Sum(AMOUNT_PAID), tax_cents=Sum("amount_tax_cents"))
         .order_by("month")
     }
     refund_rows = (
@@ -422,13 +423,14 @@ def dashboard_figures() -> dict:
         .annotate(count=Count("id"), cents=Sum("amount_cents"))
         .order_by("month")
     )
-    refunds = {_month(row["month"]): row for row in refund_rows}
+    refunds: dict[Any, Mapping[str, Any]] = {_month(row["month"]): row for row in refund_rows}
     months = sorted(set(sales) | set(refunds))[-12:]
     money_rows = [
         {
             "month": month,
             "sales": sales.get(month, {}).get("count", 0),
             "sales_cents": sales.get(month, {}).get("cents", 0) or 0,
+            "tax_cents": sales.get(month, {}).get("tax_cents", 0) or 0,
             "refunds": refunds.get(month, {}).get("count", 0),
             "refund_cents": refunds.get(month, {}).get("cents", 0) or 0,
         }
@@ -436,6 +438,7 @@ def dashboard_figures() -> dict:
     ]
     total_sales = sum(row["count"] for row in sales.values())
     total_refunds = sum(row["count"] for row in refunds.values())
+    total_paid_cents = sum(row["cents"] or 0 for row in sales.values())
 
     bought_later = Exists(
         Purchase.objects.filter(paid_at__isnull=False, paid_at__gte=OuterRef("created_at")).filter(
@@ -471,7 +474,9 @@ def dashboard_figures() -> dict:
     return {
         "by_status": [(Status.labels[key], n) for key, n in by_status.items()],
         "money": money_rows,
+        "by_code": _sales_by_code(),
         "total_sales": total_sales,
+        "average_paid_cents": round(total_paid_cents / total_sales) if total_sales else 0,
         "total_refunds": total_refunds,
         "refund_rate": (total_refunds / total_sales) if total_sales else 0.0,
         "course": course,
@@ -481,6 +486,31 @@ def dashboard_figures() -> dict:
         # (lesson, times, unit): the chart labels bars with the lesson, the unit beside it.
         "top_lessons": [(lesson.title, lesson.times, lesson.unit.title) for lesson in top_lessons],
     }
+
+
+def _sales_by_code() -> list[dict]:
+    """Paid purchases per promotion code (None: bought without one), most used first: what
+    customers paid, what the codes took off, the average paid. One grouped query."""
+    rows = (
+        Purchase.objects.filter(paid_at__isnull=False)
+        .values("promotion_code__code")
+        .annotate(
+            count=Count("id"),
+            paid_cents=Sum(AMOUNT_PAID),
+            discount_cents=Sum("amount_discount_cents"),
+        )
+        .order_by("-count", "promotion_code__code")
+    )
+    return [
+        {
+            "code": row["promotion_code__code"],
+            "count": row["count"],
+            "paid_cents": row["paid_cents"] or 0,
+            "discount_cents": row["discount_cents"] or 0,
+            "average_cents": round((row["paid_cents"] or 0) / row["count"]),
+        }
+        for row in rows
+    ]
 
 
 def _month(value):

@@ -6,8 +6,15 @@ from copy import deepcopy
 
 from stripe.params import (
     ChargeRetrieveParams,
+    CouponCreateParams,
+    CouponRetrieveParams,
     DisputeListParams,
     DisputeRetrieveParams,
+    InvoiceRetrieveParams,
+    PromotionCodeCreateParams,
+    PromotionCodeListParams,
+    PromotionCodeRetrieveParams,
+    PromotionCodeUpdateParams,
     RefundCreateParams,
     RefundListParams,
     RefundRetrieveParams,
@@ -22,6 +29,7 @@ from stripe.params.checkout import (
 )
 
 from billing.standin.params import decode_form, validate
+from billing.standin.routes_base import RoutesBase
 from billing.standin.state import ApiError
 
 ROUTES = [
@@ -38,6 +46,13 @@ ROUTES = [
     ("GET", r"/v1/refunds", "api_refund_list"),
     ("GET", r"/v1/refunds/(?P<id>re_[\w]+)", "api_refund_retrieve"),
     ("GET", r"/v1/events/(?P<id>evt_[\w]+)", "api_event_retrieve"),
+    ("POST", r"/v1/coupons", "api_coupon_create"),
+    ("GET", r"/v1/coupons/(?P<id>[\w-]+)", "api_coupon_retrieve"),
+    ("POST", r"/v1/promotion_codes", "api_promotion_code_create"),
+    ("GET", r"/v1/promotion_codes", "api_promotion_code_list"),
+    ("GET", r"/v1/promotion_codes/(?P<id>promo_[\w]+)", "api_promotion_code_retrieve"),
+    ("POST", r"/v1/promotion_codes/(?P<id>promo_[\w]+)", "api_promotion_code_update"),
+    ("GET", r"/v1/invoices/(?P<id>in_[\w]+)", "api_invoice_retrieve"),
 ]
 
 
@@ -46,7 +61,7 @@ def _api_key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-class ApiRoutes:
+class ApiRoutes(RoutesBase):
     """The /v1 handlers, mixed into the request handler (billing/standin/server.py)."""
 
     def _authenticate(self) -> str:
@@ -280,3 +295,66 @@ class ApiRoutes:
         self._authenticate()
         with self.state.lock:
             self._json(200, deepcopy(self.state.get(id, "event")))
+
+    # -- coupons, promotion codes, invoices ------------------------------------------------------
+    def _api_get(self, url, params_type, id, kind: str, param: str):  # noqa: A002
+        self._authenticate()
+        self._params(url, params_type)
+        with self.state.lock:
+            self._json(200, deepcopy(self.state.get(id, kind, param=param)))
+
+    def api_coupon_create(self, url):
+        self._api_post(url, CouponCreateParams, self.state.coupon_create)
+
+    def api_coupon_retrieve(self, url, id):  # noqa: A002
+        self._api_get(url, CouponRetrieveParams, id, "coupon", "coupon")
+
+    def api_promotion_code_create(self, url):
+        self._api_post(url, PromotionCodeCreateParams, self.state.promotion_code_create)
+
+    def api_promotion_code_retrieve(self, url, id):  # noqa: A002
+        self._api_get(url, PromotionCodeRetrieveParams, id, "promotion_code", "promotion_code")
+
+    def api_promotion_code_update(self, url, id):  # noqa: A002
+        self._api_post(
+            url,
+            PromotionCodeUpdateParams,
+            lambda params: self.state.promotion_code_update(id, params),
+        )
+
+    def api_promotion_code_list(self, url):
+        """GET /v1/promotion_codes: filtered by `code` (exact), `active` and `coupon`."""
+        self._authenticate()
+        params = self._params(url, PromotionCodeListParams)
+        filters = {}
+        if params.get("code"):
+            filters["code"] = params.pop("code")
+        if params.get("active"):
+            filters["active"] = params.pop("active") == "true"
+        coupon = params.pop("coupon", None)
+        limit = int(params.get("limit", "10"))
+        if not 1 <= limit <= 100:
+            raise ApiError(
+                400, f"Invalid limit: must be between 1 and 100 (got {limit})", param="limit"
+            )
+        with self.state.lock:
+            found = [
+                deepcopy(o)
+                for o in reversed(list(self.state.objects.values()))
+                if o["object"] == "promotion_code"
+                and all(o[name] == value for name, value in filters.items())
+                and (not coupon or o["promotion"]["coupon"] == coupon)
+            ]
+        found.sort(key=lambda o: o["created"], reverse=True)
+        self._json(
+            200,
+            {
+                "object": "list",
+                "data": found[:limit],
+                "has_more": len(found) > limit,
+                "url": "/v1/promotion_codes",
+            },
+        )
+
+    def api_invoice_retrieve(self, url, id):  # noqa: A002
+        self._api_get(url, InvoiceRetrieveParams, id, "invoice", "invoice")

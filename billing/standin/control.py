@@ -9,6 +9,7 @@ import urllib.request
 from copy import deepcopy
 from urllib.parse import parse_qsl
 
+from billing.standin.routes_base import RoutesBase
 from billing.standin.state import ApiError
 
 ROUTES = [
@@ -20,6 +21,11 @@ ROUTES = [
     ("GET", r"/_standin/events/(?P<id>evt_[\w]+)", "control_event"),
     ("POST", r"/_standin/events/(?P<id>evt_[\w]+)/deliver", "control_event_deliver"),
     ("POST", r"/_standin/checkout/sessions/(?P<id>cs_[\w]+)/pay", "control_session_pay"),
+    (
+        "POST",
+        r"/_standin/checkout/sessions/(?P<id>cs_[\w]+)/promotion_code",
+        "control_session_promotion_code",
+    ),
     ("POST", r"/_standin/checkout/sessions/(?P<id>cs_[\w]+)/async_result", "control_session_async"),
     ("POST", r"/_standin/checkout/sessions/(?P<id>cs_[\w]+)/expire", "control_session_expire"),
     ("POST", r"/_standin/refunds", "control_refund"),
@@ -30,7 +36,7 @@ ROUTES = [
 ]
 
 
-class ControlRoutes:
+class ControlRoutes(RoutesBase):
     """The control API's handlers, mixed into the request handler (billing/standin/server.py)."""
 
     def _control_body(self) -> dict:
@@ -63,9 +69,18 @@ class ControlRoutes:
                     setattr(self.state, name, data[name])
             if "retry_delays" in data:
                 self.state.retry_delays = tuple(float(d) for d in data["retry_delays"])
+            if "tax_rate_bps" in data:
+                self.state.tax_rate_bps = int(data["tax_rate_bps"])
             config = {
                 name: getattr(self.state, name)
-                for name in ("public_url", "webhook_url", "api_version", "delivery", "retry_delays")
+                for name in (
+                    "public_url",
+                    "webhook_url",
+                    "api_version",
+                    "delivery",
+                    "retry_delays",
+                    "tax_rate_bps",
+                )
             }
         self._json(200, config)
 
@@ -131,7 +146,10 @@ class ControlRoutes:
     def control_session_pay(self, url, id):  # noqa: A002
         data = self._control_body()
         session, event = self.state.session_pay(
-            id, async_payment=bool(data.get("async_payment")), mode=data.get("deliver")
+            id,
+            async_payment=bool(data.get("async_payment")),
+            mode=data.get("deliver"),
+            promotion_code=data.get("promotion_code") or "",
         )
         self._json(
             200,
@@ -141,6 +159,12 @@ class ControlRoutes:
                 "redirect_url": (session["success_url"] or "").replace("{CHECKOUT_SESSION_ID}", id),
             },
         )
+
+    def control_session_promotion_code(self, url, id):  # noqa: A002
+        """The customer types a code in Checkout's field: {"code": "..."}; the session with
+        its discount, or Checkout's refusal (400)."""
+        data = self._control_body()
+        self._json(200, self.state.session_apply_code(id, str(data.get("code") or "")))
 
     def control_session_async(self, url, id):  # noqa: A002
         data = self._control_body()
@@ -226,11 +250,25 @@ class StandinControl:
     def reset(self) -> dict:
         return self._call("POST", "/_standin/reset")
 
-    def pay(self, session_id: str, *, deliver: str = "none", async_payment: bool = False) -> dict:
+    def pay(
+        self,
+        session_id: str,
+        *,
+        deliver: str = "none",
+        async_payment: bool = False,
+        promotion_code: str = "",
+    ) -> dict:
+        """Pay as the customer; with `promotion_code`, after typing that code at checkout."""
         return self._call(
             "POST",
             f"/_standin/checkout/sessions/{session_id}/pay",
-            {"deliver": deliver, "async_payment": async_payment},
+            {"deliver": deliver, "async_payment": async_payment, "promotion_code": promotion_code},
+        )
+
+    def apply_code(self, session_id: str, code: str) -> dict:
+        """Type a promotion code at checkout (urllib.error.HTTPError 400 when refused)."""
+        return self._call(
+            "POST", f"/_standin/checkout/sessions/{session_id}/promotion_code", {"code": code}
         )
 
     def async_result(self, session_id: str, *, outcome: str, deliver: str = "none") -> dict:

@@ -24,6 +24,9 @@ from core.money import STRIPE_THREE_DECIMAL, stripe_exponent, to_major
 logger = logging.getLogger("billing.standin")
 
 DEFAULT_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0)
+DEFAULT_TAX_RATE_BPS = 1000
+# Characters Stripe allows in a promotion code's customer-facing code.
+PROMOTION_CODE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 STATE_FILE_VERSION = 1
 
 
@@ -183,6 +186,9 @@ class StandinState:
         # delivers and waits before sending the browser back; "none": only when told.
         self.delivery = delivery
         self.retry_delays = tuple(retry_delays)
+        # Stripe Tax stands in as one flat rate on the amount after discounts, in basis points
+        # (1000 = 10%); the control API's config sets it.
+        self.tax_rate_bps = DEFAULT_TAX_RATE_BPS
         self.reset()
 
     def reset(self):
@@ -510,16 +516,30 @@ class StandinState:
                 f"The Checkout Session's total amount due must add up to at least {shown}",
                 code="amount_too_small",
             )
+        if params.get("allow_promotion_codes") == "true" and params.get("discounts"):
+            raise ApiError(
+                400,
+                "You may only specify one of these parameters: allow_promotion_codes, discounts.",
+                param="discounts",
+            )
+        tax_on = (params.get("automatic_tax") or {}).get("enabled") == "true"
+        invoice_on = (params.get("invoice_creation") or {}).get("enabled") == "true"
+        if invoice_on and mode != "payment":
+            raise ApiError(400, "invoice_creation can only be used in `payment` mode.")
         now = _now()
         session = {
             "id": session_id,
             "object": "checkout.session",
             "after_expiration": None,
-            "allow_promotion_codes": None,
+            "allow_promotion_codes": params.get("allow_promotion_codes") == "true" or None,
             "amount_subtotal": total,
             "amount_total": total,
-            "automatic_tax": {"enabled": False, "liability": None, "status": None},
-            "billing_address_collection": None,
+            "automatic_tax": {
+                "enabled": tax_on,
+                "liability": {"type": "self"} if tax_on else None,
+                "status": "complete" if tax_on else None,
+            },
+            "billing_address_collection": params.get("billing_address_collection"),
             "cancel_url": params.get("cancel_url"),
             "client_reference_id": params.get("client_reference_id"),
             "client_secret": None,
@@ -529,8 +549,10 @@ class StandinState:
             "customer_creation": "if_required",
             "customer_details": None,
             "customer_email": params.get("customer_email"),
+            "discounts": [],
             "expires_at": int(params.get("expires_at") or now + 24 * 3600),
             "invoice": None,
+            "invoice_creation": {"enabled": invoice_on, "invoice_data": {}} if invoice_on else None,
             "livemode": False,
             "locale": params.get("locale"),
             "metadata": params.get("metadata") or {},
@@ -544,20 +566,316 @@ class StandinState:
             "submit_type": params.get("submit_type"),
             "subscription": None,
             "success_url": params.get("success_url"),
+            "tax_id_collection": {
+                "enabled": (params.get("tax_id_collection") or {}).get("enabled") == "true",
+                "required": "never",
+            },
             "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
             "ui_mode": params.get("ui_mode", "hosted"),
             "url": f"{self.public_url}/c/pay/{session_id}",
         }
         with self.lock:
-            self.put(session)
+            discounts = params.get("discounts") or []
+            for index, discount in enumerate(discounts[:1]):
+                if discount.get("promotion_code"):
+                    code = self.get(
+                        discount["promotion_code"],
+                        "promotion_code",
+                        param=f"discounts[{index}][promotion_code]",
+                    )
+                    self._promotion_code_check(code, currency or "")
+                    session["discounts"] = [{"coupon": None, "promotion_code": code["id"]}]
+                elif discount.get("coupon"):
+                    coupon = self.get(
+                        discount["coupon"], "coupon", param=f"discounts[{index}][coupon]"
+                    )
+                    session["discounts"] = [{"coupon": coupon["id"], "promotion_code": None}]
             self.line_items[session_id] = items
+            self._session_amounts(session)
+            self.put(session)
             self.private[session_id] = {
                 "payment_intent_metadata": (params.get("payment_intent_data") or {}).get("metadata")
                 or {}
             }
         return session
 
-    def session_pay(self, session_id: str, *, async_payment=False, mode=None) -> tuple[dict, dict]:
+    # -- discounts and tax -----------------------------------------------------------------------
+    def _session_coupon(self, session: dict) -> dict | None:
+        for discount in session.get("discounts") or []:
+            if discount.get("promotion_code"):
+                code = self.objects[discount["promotion_code"]]
+                return self.objects[code["promotion"]["coupon"]]
+            if discount.get("coupon"):
+                return self.objects[discount["coupon"]]
+        return None
+
+    def _session_amounts(self, session: dict) -> None:
+        """Stripe's arithmetic for a session: subtotal, less the discount, plus the tax (one
+        flat rate on what is left, added on top, when automatic_tax is on), per line item and
+        in total_details."""
+        items = self.line_items[session["id"]]
+        coupon = self._session_coupon(session)
+        subtotal = sum(item["amount_subtotal"] for item in items)
+        discount = 0
+        if coupon is not None:
+            if coupon.get("percent_off") is not None:
+                discount = round(subtotal * float(coupon["percent_off"]) / 100)
+            else:
+                discount = int(coupon["amount_off"] or 0)
+            discount = min(discount, subtotal)
+        tax = 0
+        if session["automatic_tax"]["enabled"]:
+            tax = round((subtotal - discount) * self.tax_rate_bps / 10000)
+        left_discount, left_tax = discount, tax
+        for index, item in enumerate(items):
+            last = index == len(items) - 1
+            share = item["amount_subtotal"] / subtotal if subtotal else 0
+            item_discount = left_discount if last else round(discount * share)
+            item_tax = left_tax if last else round(tax * share)
+            left_discount -= item_discount
+            left_tax -= item_tax
+            item.update(
+                {
+                    "amount_discount": item_discount,
+                    "amount_tax": item_tax,
+                    "amount_total": item["amount_subtotal"] - item_discount + item_tax,
+                }
+            )
+        session["amount_subtotal"] = subtotal
+        session["amount_total"] = subtotal - discount + tax
+        session["total_details"] = {
+            "amount_discount": discount,
+            "amount_shipping": 0,
+            "amount_tax": tax,
+        }
+
+    def _promotion_code_check(self, code: dict, currency: str) -> None:
+        """Why Checkout would refuse this code now (an ApiError), or nothing."""
+        coupon = self.objects[code["promotion"]["coupon"]]
+        reason = ""
+        if not code["active"]:
+            reason = "This promotion code is inactive."
+        elif code["expires_at"] and code["expires_at"] <= _now():
+            reason = "This promotion code has expired."
+        elif code["max_redemptions"] and code["times_redeemed"] >= code["max_redemptions"]:
+            reason = "This promotion code has reached its maximum number of redemptions."
+        elif not coupon["valid"]:
+            reason = "This promotion code's coupon is no longer valid."
+        elif coupon["amount_off"] is not None and coupon["currency"] != currency:
+            reason = "This promotion code cannot be used with this currency."
+        if reason:
+            raise ApiError(400, reason, param="promotion_code", code="promotion_code_invalid")
+
+    def session_apply_code(self, session_id: str, code_text: str) -> dict:
+        """The customer types a promotion code on the checkout page (allow_promotion_codes):
+        it applies (replacing any other), or an ApiError says why not, like Checkout's field."""
+        with self.lock:
+            session = self.get(session_id, "checkout.session")
+            if session["status"] != "open":
+                raise ApiError(400, f"This Checkout Session is {session['status']}.")
+            if not session.get("allow_promotion_codes"):
+                raise ApiError(
+                    400,
+                    "This Checkout Session does not accept promotion codes.",
+                    param="promotion_code",
+                )
+            wanted = code_text.strip().lower()
+            found = [
+                o
+                for o in self.objects.values()
+                if o["object"] == "promotion_code" and o["code"].lower() == wanted
+            ]
+            # An ended code and a new active one may share the words: the active one counts.
+            found.sort(key=lambda o: not o["active"])
+            if not found:
+                raise ApiError(
+                    400, "This code is invalid.", param="promotion_code", code="resource_missing"
+                )
+            self._promotion_code_check(found[0], session["currency"])
+            session["discounts"] = [{"coupon": None, "promotion_code": found[0]["id"]}]
+            self._session_amounts(session)
+            return deepcopy(session)
+
+    def _session_redeem(self, session: dict) -> None:
+        """A paid session counts one use of its code and of the code's coupon."""
+        for discount in session.get("discounts") or []:
+            coupon_id = discount.get("coupon")
+            if discount.get("promotion_code"):
+                code = self.objects[discount["promotion_code"]]
+                code["times_redeemed"] += 1
+                coupon_id = code["promotion"]["coupon"]
+            if coupon_id:
+                coupon = self.objects[coupon_id]
+                coupon["times_redeemed"] += 1
+                if coupon["max_redemptions"] and (
+                    coupon["times_redeemed"] >= coupon["max_redemptions"]
+                ):
+                    coupon["valid"] = False
+
+    # -- coupons and promotion codes -------------------------------------------------------------
+    def coupon_create(self, params: dict) -> dict:
+        amount_off, percent_off = params.get("amount_off"), params.get("percent_off")
+        if (amount_off is None) == (percent_off is None):
+            raise ApiError(
+                400,
+                "You must pass exactly one of amount_off or percent_off.",
+                param="amount_off",
+                saved=False,
+            )
+        if amount_off is not None:
+            if not params.get("currency"):
+                raise ApiError(
+                    400,
+                    "You must pass currency when passing amount_off.",
+                    param="currency",
+                    saved=False,
+                )
+            _at_least(1, int(amount_off), "amount_off")
+        if percent_off is not None and not 0 < float(percent_off) <= 100:
+            raise ApiError(
+                400,
+                "Invalid percent_off: must be greater than 0 and at most 100.",
+                param="percent_off",
+                saved=False,
+            )
+        if params.get("max_redemptions") is not None:
+            _at_least(1, int(params["max_redemptions"]), "max_redemptions")
+        coupon_id = params.get("id") or secrets.token_hex(4)
+        with self.lock:
+            if coupon_id in self.objects:
+                raise ApiError(
+                    400, "Coupon already exists.", param="id", code="resource_already_exists"
+                )
+            coupon = {
+                "id": coupon_id,
+                "object": "coupon",
+                "amount_off": int(amount_off) if amount_off is not None else None,
+                "created": _now(),
+                "currency": (params.get("currency") or "").lower() or None,
+                "duration": params.get("duration", "once"),
+                "duration_in_months": None,
+                "livemode": False,
+                "max_redemptions": (
+                    int(params["max_redemptions"]) if params.get("max_redemptions") else None
+                ),
+                "metadata": params.get("metadata") or {},
+                "name": params.get("name"),
+                "percent_off": float(percent_off) if percent_off is not None else None,
+                "redeem_by": int(params["redeem_by"]) if params.get("redeem_by") else None,
+                "times_redeemed": 0,
+                "valid": True,
+            }
+            return deepcopy(self.put(coupon))
+
+    def promotion_code_create(self, params: dict) -> dict:
+        promotion = params.get("promotion") or {}
+        if not promotion.get("coupon"):
+            raise _missing("promotion[coupon]")
+        code = params.get("code") or secrets.token_hex(4).upper()
+        if not set(code) <= PROMOTION_CODE_CHARS:
+            raise ApiError(
+                400,
+                "Invalid code: use only letters, digits and dashes.",
+                param="code",
+                saved=False,
+            )
+        expires_at = int(params["expires_at"]) if params.get("expires_at") else None
+        if expires_at is not None and expires_at <= _now():
+            raise ApiError(
+                400, "The expires_at timestamp must be in the future.", param="expires_at"
+            )
+        if params.get("max_redemptions") is not None:
+            _at_least(1, int(params["max_redemptions"]), "max_redemptions")
+        with self.lock:
+            self.get(promotion["coupon"], "coupon", param="promotion[coupon]")
+            taken = any(
+                o["object"] == "promotion_code"
+                and o["active"]
+                and o["code"].lower() == code.lower()
+                for o in self.objects.values()
+            )
+            if taken:
+                raise ApiError(
+                    400,
+                    f"An active promotion code with `code: {code}` already exists.",
+                    param="code",
+                    code="resource_already_exists",
+                )
+            promotion_code = {
+                "id": new_id("promo"),
+                "object": "promotion_code",
+                "active": params.get("active", "true") == "true",
+                "code": code,
+                "created": _now(),
+                "customer": None,
+                "customer_account": None,
+                "expires_at": expires_at,
+                "livemode": False,
+                "max_redemptions": (
+                    int(params["max_redemptions"]) if params.get("max_redemptions") else None
+                ),
+                "metadata": params.get("metadata") or {},
+                "promotion": {"coupon": promotion["coupon"], "type": "coupon"},
+                "restrictions": {
+                    "currency_options": {},
+                    "first_time_transaction": False,
+                    "minimum_amount": None,
+                    "minimum_amount_currency": None,
+                },
+                "times_redeemed": 0,
+            }
+            return deepcopy(self.put(promotion_code))
+
+    def promotion_code_update(self, code_id: str, params: dict) -> dict:
+        with self.lock:
+            code = self.get(code_id, "promotion_code", param="promotion_code")
+            if "active" in params:
+                active = params["active"] == "true"
+                if active and not code["active"]:
+                    # Stripe: an archived code cannot be made active again.
+                    raise ApiError(
+                        400,
+                        "Promotion codes that are inactive cannot be reactivated.",
+                        param="active",
+                    )
+                code["active"] = active
+            if isinstance(params.get("metadata"), dict):
+                code["metadata"].update(params["metadata"])
+            return deepcopy(code)
+
+    # -- invoices --------------------------------------------------------------------------------
+    def _invoice_create(self, session: dict, intent: dict) -> dict:
+        """The paid invoice Checkout makes for a session with invoice_creation enabled."""
+        details = session["total_details"]
+        invoice_id = new_id("in")
+        invoice = {
+            "id": invoice_id,
+            "object": "invoice",
+            "amount_due": session["amount_total"],
+            "amount_paid": session["amount_total"],
+            "amount_remaining": 0,
+            "created": _now(),
+            "currency": session["currency"],
+            "customer_email": (session.get("customer_details") or {}).get("email"),
+            "hosted_invoice_url": f"{self.public_url}/i/{invoice_id}",
+            "invoice_pdf": f"{self.public_url}/i/{invoice_id}/pdf",
+            "livemode": False,
+            "metadata": {},
+            "number": f"STANDIN-{len([o for o in self.objects.values() if o['object'] == 'invoice']) + 1:04d}",
+            "status": "paid",
+            "subtotal": session["amount_subtotal"],
+            "total": session["amount_total"],
+            "total_discount_amounts": [{"amount": details["amount_discount"], "discount": None}]
+            if details["amount_discount"]
+            else [],
+            "total_taxes": [{"amount": details["amount_tax"]}] if details["amount_tax"] else [],
+        }
+        self.put(invoice)
+        return invoice
+
+    def session_pay(
+        self, session_id: str, *, async_payment=False, mode=None, promotion_code: str = ""
+    ) -> tuple[dict, dict]:
         """What happens when the customer presses Pay: the session completes (paid, or waiting
         for a delayed payment method) and checkout.session.completed goes out."""
         with self.lock:
@@ -568,7 +886,10 @@ class StandinState:
                     f"This Checkout Session is {session['status']}.",
                     code="checkout_session_not_open",
                 )
+            if promotion_code:
+                self.session_apply_code(session_id, promotion_code)
             intent = self._payment_intent_create(session, succeeded=not async_payment)
+            self._session_redeem(session)
             session.update(
                 {
                     "status": "complete",
@@ -585,6 +906,17 @@ class StandinState:
                     },
                 }
             )
+            if session["billing_address_collection"] == "required":
+                session["customer_details"]["address"] = {
+                    "city": "Dublin",
+                    "country": "IE",
+                    "line1": "1 Test Street",
+                    "line2": None,
+                    "postal_code": "D01 X2X2",
+                    "state": None,
+                }
+            if (session.get("invoice_creation") or {}).get("enabled"):
+                session["invoice"] = self._invoice_create(session, intent)["id"]
             snapshot = deepcopy(session)
         event = self.emit("checkout.session.completed", snapshot, mode)
         return snapshot, event
@@ -657,9 +989,11 @@ class StandinState:
             "paid": True,
             "payment_intent": intent["id"],
             "receipt_email": intent["receipt_email"],
+            "receipt_url": None,
             "refunded": False,
             "status": "succeeded",
         }
+        charge["receipt_url"] = f"{self.public_url}/receipts/{charge['id']}"
         self.put(charge)
         intent.update(
             {

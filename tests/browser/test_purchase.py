@@ -115,3 +115,64 @@ def test_cancel_on_the_standin_page_brings_the_member_back_with_nothing_charged(
 
     assert not Purchase.objects.filter(user=user, status=Purchase.Status.PAID).exists()
     assert not user_has_access(user=user, program=program)
+
+
+def test_a_member_on_a_phone_buys_with_a_promotion_code_and_tax_and_sees_the_invoice(
+    page, browser, live_server, shop, settings, admin_user
+):
+    """390 px: the code typed in the checkout page's field (a wrong one first), tax added on
+    what is left, and the Purchases page showing what was paid with the invoice link."""
+    from billing.promotion_services import promotion_code_create
+    from tests.browser.test_today_axe import AXE_JS
+
+    program, _lesson = shop
+    settings.STRIPE_TAX = True
+    promotion_code_create(code="FRIEND-30", percent_off=30, actor=admin_user)
+    user = factories.user_factory(email="free@example.com")
+    login(page, "free@example.com", factories.PASSWORD)
+
+    page.goto(f"/programs/{program.slug}/")
+    page.get_by_role("button", name="Buy the full program").click()
+    page.wait_for_url(re.compile(r"/c/pay/cs_test_"))
+    page.get_by_label("Promotion code").fill("FRIEND-3O")  # a letter O for the zero
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("alert")).to_have_text("This code is invalid.")
+    expect(page.get_by_label("Promotion code")).to_have_value("FRIEND-3O")
+    page.get_by_label("Promotion code").fill("FRIEND-30")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text("Discount: −29.10 USD")).to_be_visible()
+    expect(page.get_by_text("Tax: 6.79 USD")).to_be_visible()
+    expect(page.get_by_text("Total: 74.69 USD")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.get_by_role("button", name="Pay").click()
+    page.wait_for_url(re.compile(r"/billing/checkout/success/"))
+    expect(page.get_by_text("Paid 74.69 USD")).to_be_visible()
+
+    page.goto("/billing/purchases/")
+    row = page.locator("tr[data-purchase-id]")
+    expect(row).to_contain_text("74.69 USD")
+    expect(row).to_contain_text("29.10 USD off with FRIEND-30")
+    expect(row).to_contain_text("incl. 6.79 USD tax")
+    invoice = page.get_by_role("link", name=re.compile("^Invoice"))
+    purchase = Purchase.objects.get(user=user)
+    assert invoice.get_attribute("href") == purchase.invoice_url
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    if AXE_JS.exists():  # axe's inline script needs the page's CSP bypassed: a second tab
+        checked = browser.new_context(
+            base_url=live_server.url,
+            bypass_csp=True,
+            viewport={"width": 390, "height": 844},
+            storage_state=page.context.storage_state(),
+        )
+        tab = checked.new_page()
+        tab.goto("/billing/purchases/")
+        tab.add_script_tag(content=AXE_JS.read_text())
+        result = tab.evaluate("() => axe.run(document)")
+        checked.close()
+        assert [v["id"] for v in result["violations"]] == []
+    invoice.click()
+    expect(page.get_by_text("Total paid: 74.69 USD")).to_be_visible()
+
+    assert (purchase.amount_discount_cents, purchase.amount_tax_cents) == (2910, 679)
+    assert purchase.amount_paid_cents == 7469 and purchase.promotion_code.code == "FRIEND-30"
+    assert user_has_access(user=user, program=program)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from django.urls import reverse
 
-from billing.models import Purchase, RefundRequest
+from billing.models import PromotionCode, Purchase, RefundRequest
 from comments.models import Comment
 from help.models import ConsultationRequest, MentoringRequest
 from members.models import StaffAction, StaffNote
@@ -223,6 +223,27 @@ ENDPOINTS: list[Endpoint] = [
         ("action", "_selected_action", "index", "select_across"),
         writes=(Access,),
     ),
+    Endpoint(
+        "admin promotion code",
+        lambda w: reverse("admin:billing_promotioncode_add"),
+        (
+            "code",
+            "description",
+            "kind",
+            "percent_off",
+            "amount_off",
+            "currency",
+            "expires_at",
+            "max_redemptions",
+        ),
+        writes=(PromotionCode,),
+    ),
+    Endpoint(
+        "admin action on promotion codes",
+        lambda w: reverse("admin:billing_promotioncode_changelist"),
+        ("action", "_selected_action", "index", "select_across"),
+        writes=(PromotionCode,),
+    ),
     # --- query-string filters a page reads (GET) ------------------------------------------
     # --- Today, reminders, comfort, the clinician report, offline practice -------------------
     Endpoint(
@@ -325,6 +346,12 @@ ENDPOINTS: list[Endpoint] = [
         "admin comment queue",
         lambda w: reverse("admin:comments_comment_changelist"),
         ("q", "status__exact", "is_practitioner_answer__exact", "o", "p"),
+        method="get",
+    ),
+    Endpoint(
+        "admin promotion code list",
+        lambda w: reverse("admin:billing_promotioncode_changelist"),
+        ("q", "status__exact", "o", "p"),
         method="get",
     ),
     Endpoint(

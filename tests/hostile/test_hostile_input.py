@@ -123,6 +123,13 @@ def _valid(world: World) -> dict[str, list[str]]:
         "revoke-reason": ["Asked."],
         "_selected_action": [str(world.member.pk)],
         "next": ["/journal/"],
+        "code": ["SPRING-20"],
+        "kind": ["percent", "amount"],
+        "percent_off": ["20"],
+        "amount_off": ["10.00"],
+        "currency": ["usd", "jpy"],
+        "expires_at": ["2099-01-01T10:00"],
+        "max_redemptions": ["5"],
     }
 
 

@@ -48,10 +48,20 @@ def test_the_timeline_is_worded_without_a_query(
 
 def test_the_dashboard_writes_out_amounts_and_the_refund_rate():
     figures = {
-        "money": [{"month": None, "sales_cents": 1234567, "refund_cents": 9700}],
+        "money": [{"month": None, "sales_cents": 1234567, "tax_cents": 970, "refund_cents": 9700}],
+        "by_code": [
+            {
+                "code": "SPRING-20",
+                "count": 2,
+                "paid_cents": 15520,
+                "discount_cents": 3880,
+                "average_cents": 7760,
+            }
+        ],
         "total_sales": 3,
         "total_refunds": 1,
         "refund_rate": 1 / 3,
+        "average_paid_cents": 411522,
     }
 
     shown = presenters.dashboard(figures)
@@ -61,5 +71,12 @@ def test_the_dashboard_writes_out_amounts_and_the_refund_rate():
         "97.00",
     )
     assert shown["refund_rate_percent"] == "33.3"
+    assert shown["money"][0]["tax_amount"] == "9.70" and shown["average_paid"] == "4,115.22"
+    (code,) = shown["by_code"]
+    assert (code["paid_amount"], code["discount_amount"], code["average_amount"]) == (
+        "155.20",
+        "38.80",
+        "77.60",
+    )
     empty = presenters.dashboard({**figures, "total_sales": 0, "total_refunds": 0, "money": []})
     assert empty["refund_rate_percent"] == "0.0"

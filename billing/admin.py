@@ -506,3 +506,7 @@ class DisputeAdmin(ReadOnlyAdmin):
     search_fields = ["stripe_dispute_id", "purchase__user__email"]
     list_select_related = ["purchase", "purchase__program"]
     inlines = [DisputeEventInline]
+
+
+# Gifts have their own admin module; imported here so the admin's autodiscovery finds it.
+from billing import gift_admin  # noqa: E402, F401

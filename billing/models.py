@@ -474,3 +474,7 @@ class DisputeEvent(Guarded):
 
     def __str__(self) -> str:
         return f"{self.status} (dispute #{self.dispute_id})"
+
+
+# Gifts live in their own module; imported here so Django registers them as billing's models.
+from billing.gift_models import Gift, GiftEvent  # noqa: E402, F401

@@ -19,14 +19,14 @@ def purchases_for_user(*, user) -> QuerySet[Purchase]:
     it instead of the site-wide id, which would tell a member how many purchases others made."""
     return (
         Purchase.objects.for_user(user)
-        .select_related("program")
+        .select_related("program", "gift")
         .annotate(
             member_number=Window(RowNumber(), order_by=[F("created_at").asc(), F("id").asc()]),
             payment_processing=Exists(
                 PurchaseEvent.objects.filter(
                     purchase=OuterRef("pk"), kind=PurchaseEvent.Kind.AWAITING_PAYMENT
                 )
-            )
+            ),
         )
         .prefetch_related(
             Prefetch(

@@ -19,6 +19,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from billing import gifts
+from billing.beneficiary import purchase_gift, purchases_benefiting
 from billing.models import Purchase, PurchaseEvent
 from billing.stripe_client import stripe_client
 from billing.stripe_objects import as_dict, id_of
@@ -55,6 +57,7 @@ def _payment_processing(*, user, program: Program) -> bool:
         user=user,
         program=program,
         status=Purchase.Status.PENDING,
+        gift__isnull=True,
         events__kind=PurchaseEvent.Kind.AWAITING_PAYMENT,
     ).exists()
 
@@ -66,7 +69,7 @@ def _email_is_verified(user) -> bool:
 # ------------------------------------------------------------------------------------------------
 # Starting a purchase
 # ------------------------------------------------------------------------------------------------
-def purchase_start(*, user, program: Program) -> Purchase:
+def purchase_start(*, user, program: Program, gift: gifts.GiftDetails | None = None) -> Purchase:
     """Record a pending purchase, then create its Stripe Checkout Session.
 
     The local row exists before the customer leaves for Stripe, and its id travels in
@@ -74,12 +77,15 @@ def purchase_start(*, user, program: Program) -> Purchase:
     PurchaseNotAllowed when the person already has access, has not verified their email, or has
     a payment of the program still being processed (code "processing"), and stripe.StripeError
     when Stripe cannot be reached (the pending row then simply stays unused).
+
+    With `gift`, the purchase is a gift for someone else (billing.gifts): the buyer's own
+    access, pending checkouts and payments do not matter, and nothing is reused or expired.
     """
-    if user_has_access(user=user, program=program):
+    if gift is None and user_has_access(user=user, program=program):
         raise PurchaseNotAllowed("has_access", "You already have the full program.")
     if not _email_is_verified(user):
         raise PurchaseNotAllowed("unverified", "Please confirm your email address first.")
-    if _payment_processing(user=user, program=program):
+    if gift is None and _payment_processing(user=user, program=program):
         raise PurchaseNotAllowed("processing", "A payment for this program is being processed.")
 
     reusable = (
@@ -91,10 +97,13 @@ def purchase_start(*, user, program: Program) -> Purchase:
             currency=program.currency,
             stripe_checkout_session_id__isnull=False,
             checkout_expires_at__gt=timezone.now() + REUSE_MARGIN,
+            gift__isnull=True,
         )
         .exclude(checkout_url="")
         .order_by("-created_at")
         .first()
+        if gift is None
+        else None
     )
     if reusable is not None:
         session = stripe_client().v1.checkout.sessions.retrieve(reusable.stripe_checkout_session_id)
@@ -108,10 +117,11 @@ def purchase_start(*, user, program: Program) -> Purchase:
         if _payment_processing(user=user, program=program):
             raise PurchaseNotAllowed("processing", "A payment for this program is being processed.")
 
-    _checkouts_supersede(user=user, program=program)
-    if user_has_access(user=user, program=program):
+    if gift is None:
+        _checkouts_supersede(user=user, program=program)
+    if gift is None and user_has_access(user=user, program=program):
         raise PurchaseNotAllowed("has_access", "You already have the full program.")
-    if _payment_processing(user=user, program=program):
+    if gift is None and _payment_processing(user=user, program=program):
         raise PurchaseNotAllowed("processing", "A payment for this program is being processed.")
 
     with transaction.atomic():
@@ -127,8 +137,11 @@ def purchase_start(*, user, program: Program) -> Purchase:
             status_after=purchase.status,
             source_label=f"member {user.pk}",
         )
+        gift_row = gifts.gift_create(purchase=purchase, details=gift) if gift else None
 
     metadata = {"purchase_id": str(purchase.pk), "program": program.slug, "user_id": str(user.pk)}
+    if gift_row is not None:
+        metadata |= gifts.gift_checkout_metadata(gift_row)
     product_data: dict[str, Any] = {"name": program.title}
     if program.summary.strip():
         product_data["description"] = program.summary.strip()[:500]
@@ -187,6 +200,7 @@ def _checkouts_supersede(*, user, program: Program) -> None:
         program=program,
         status=Purchase.Status.PENDING,
         stripe_checkout_session_id__isnull=False,
+        gift__isnull=True,
     ).order_by("created_at")
     for purchase in earlier:
         session_id = purchase.stripe_checkout_session_id
@@ -474,9 +488,13 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> Purchase
         if not paid:
             purchase.refused = f"a paid session cannot make a {purchase.status} purchase paid"
             return purchase
+        gift = purchase_gift(purchase)
+        if gift is not None:
+            # A gift gives the buyer nothing: it is scheduled for its recipient instead.
+            gifts.gift_purchase_paid(purchase=purchase, gift=gift, source_label=source_label)
+            return purchase
         first = (
-            Purchase.objects.holding_payment()
-            .filter(user=purchase.user, program=purchase.program)
+            purchases_benefiting(user=purchase.user, program=purchase.program)
             .exclude(pk=purchase.pk)
             .order_by("paid_at", "pk")
             .first()

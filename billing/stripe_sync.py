@@ -16,6 +16,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Sum
 
+from billing.beneficiary import purchase_beneficiary, purchase_gift, purchases_benefiting
+from billing.gifts import gift_access_reason, gift_purchase_ended
 from billing.models import (
     Purchase,
     PurchaseEvent,
@@ -250,34 +252,40 @@ def _refund_reversed(purchase: Purchase, *, total: int, label: str) -> None:
         data={"amount_refunded_cents": total, "amount_refunded_before": before},
         changes={"amount_refunded_cents": total, "needs_attention": True},
     )
-    if purchase.user is not None:
+    beneficiary = purchase_beneficiary(purchase)
+    if beneficiary is not None:
         access_grant(
-            user=purchase.user,
+            user=beneficiary,
             program=purchase.program,
             source="refund_failed",
-            reason=f"A refund of purchase #{purchase.pk} failed after it had succeeded",
+            reason=gift_access_reason(
+                purchase, f"A refund of purchase #{purchase.pk} failed after it had succeeded"
+            ),
             actor_label=label,
         )
 
 
 def purchase_access_end(purchase: Purchase, *, source: str, reason: str, actor, label: str) -> None:
-    """Revoke access for this purchase, unless the member holds another paid purchase of the
-    program (they bought again after an earlier refund)."""
-    if purchase.user is None:
+    """Revoke access for this purchase from whoever holds it through the purchase (its
+    beneficiary: the buyer, or a gift's recipient once claimed), unless they hold another paid
+    purchase of the program (they bought again after an earlier refund). A gift's purchase
+    also ends the gift (billing.gifts)."""
+    gift = purchase_gift(purchase)
+    if gift is not None:
+        gift_purchase_ended(purchase=purchase, gift=gift, label=label)
+    user = purchase_beneficiary(purchase)
+    if user is None:
         return
     other = (
-        Purchase.objects.holding_payment()
-        .filter(user=purchase.user, program=purchase.program)
-        .exclude(pk=purchase.pk)
-        .exists()
+        purchases_benefiting(user=user, program=purchase.program).exclude(pk=purchase.pk).exists()
     )
     if other:
         return
     access_revoke(
-        user=purchase.user,
+        user=user,
         program=purchase.program,
         source=source,
-        reason=reason,
+        reason=gift_access_reason(purchase, reason),
         actor=actor,
         actor_label=label,
     )

@@ -14,7 +14,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing import refund_services, selectors, services, webhooks
+from billing.beneficiary import refund_askers_q
 from billing.forms import RefundRequestForm
+from billing.gift_selectors import gifts_received
 from billing.models import Purchase
 
 logger = logging.getLogger(__name__)
@@ -116,7 +118,10 @@ def checkout_cancel(request):
 @require_GET
 def purchases(request):
     items = selectors.purchases_for_user(user=request.user)
-    return render(request, "billing/purchases.html", {"purchases": items})
+    received = gifts_received(user=request.user)
+    return render(
+        request, "billing/purchases.html", {"purchases": items, "gifts_received": received}
+    )
 
 
 @login_required
@@ -127,13 +132,18 @@ def refund_request(request, purchase: int):
     Opened by address (a reload, a bookmark, a sign-in's `next`), it shows the owner their
     purchases page at that purchase's refund section; anyone else gets a 404 as for a POST."""
     if request.method != "POST":
-        if not Purchase.objects.for_user(request.user).filter(pk=purchase).exists():
+        if not Purchase.objects.filter(refund_askers_q(request.user), pk=purchase).exists():
             raise Http404("We could not find that purchase.")
         return redirect(f"{reverse('billing:purchases')}#refund-{purchase}")
     form = RefundRequestForm(request.POST)
     if not form.is_valid():
         items = selectors.purchases_for_user(user=request.user)
-        context = {"purchases": items, "form": form, "form_purchase_id": purchase}
+        context = {
+            "purchases": items,
+            "gifts_received": gifts_received(user=request.user),
+            "form": form,
+            "form_purchase_id": purchase,
+        }
         return render(request, "billing/purchases.html", context, status=400)
     try:
         _obj, created = refund_services.refund_request_create(

@@ -14,6 +14,7 @@ from django.db.models import Q
 from accounts.models import User
 from billing.models import (
     Dispute,
+    Gift,
     Purchase,
     PurchaseEvent,
     Refund,
@@ -71,6 +72,39 @@ def purchases(user: User) -> Iterator[Row]:
             "paid": p.paid_at,
             "refunded_cents": p.amount_refunded_cents,
             "stripe_payment_intent": p.stripe_payment_intent_id or "",
+        }
+
+
+def gifts(user: User) -> Iterator[Row]:
+    """Gifts the member gave (with their message and the recipient's address, which they typed)
+    and gifts they received (with the giver's message to them, not the giver's address)."""
+    given = Gift.objects.filter(purchase__user=user).select_related("purchase__program")
+    for g in given.order_by("id"):
+        yield {
+            "role": "given",
+            "purchase": g.purchase_id,
+            "program": g.purchase.program.title,
+            "recipient_email": g.recipient_email,
+            "recipient_name": g.recipient_name,
+            "message": g.message,
+            "deliver_on": g.deliver_on,
+            "status": g.get_status_display(),
+            "sent": g.sent_at,
+            "claimed": g.claimed_at,
+        }
+    received = Gift.objects.filter(recipient=user).select_related("purchase__program")
+    for g in received.order_by("id"):
+        yield {
+            "role": "received",
+            "purchase": g.purchase_id,
+            "program": g.purchase.program.title,
+            "recipient_email": g.recipient_email,
+            "recipient_name": g.recipient_name,
+            "message": g.message,
+            "deliver_on": g.deliver_on,
+            "status": g.get_status_display(),
+            "sent": g.sent_at,
+            "claimed": g.claimed_at,
         }
 
 
@@ -337,6 +371,7 @@ SECTIONS: list[tuple[str, str, Callable[[User], Iterable[Row]]]] = [
     ("account", "your account", account),
     ("email_addresses", "your e-mail addresses", email_addresses),
     ("purchases", "purchases and payments", purchases),
+    ("gifts", "gifts you gave or received, with their messages", gifts),
     ("payment_history", "the history of each purchase", payment_history),
     ("refunds", "refunds", refunds),
     ("disputes", "disputes with your bank", disputes),

@@ -114,10 +114,13 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def gift_due_at(deliver_on: date) -> datetime:
-    """When a gift for `deliver_on` is sent: that day at GIFT_DELIVERY_HOUR, site time."""
+def gift_due_at(gift: Gift) -> datetime:
+    """When the gift's claim e-mail goes out: at once for a gift to be sent the day it was
+    bought, else on its day at GIFT_DELIVERY_HOUR, site time."""
+    if gift.deliver_on <= timezone.localdate(gift.created_at):
+        return gift.created_at
     return datetime.combine(
-        deliver_on, time(GIFT_DELIVERY_HOUR), tzinfo=timezone.get_default_timezone()
+        gift.deliver_on, time(GIFT_DELIVERY_HOUR), tzinfo=timezone.get_default_timezone()
     )
 
 
@@ -226,7 +229,7 @@ def gift_purchase_paid(*, purchase: Purchase, gift: Gift, source_label: str) -> 
         from program.course.tasks import enqueue
 
         # In this transaction: the task exists if and only if the payment is recorded.
-        enqueue(gift_deliver_task, run_after=gift_due_at(gift.deliver_on), gift_id=gift.pk)
+        enqueue(gift_deliver_task, run_after=gift_due_at(gift), gift_id=gift.pk)
         purchase_receipt_send.enqueue(purchase_id=purchase.pk)
     return moved
 
@@ -278,7 +281,7 @@ def gift_deliver(*, gift_id: int, now: datetime | None = None, label: str = "del
             .select_related("purchase__user", "purchase__program")
             .get(pk=gift_id)
         )
-        if gift.status != Gift.Status.SCHEDULED or gift_due_at(gift.deliver_on) > now:
+        if gift.status != Gift.Status.SCHEDULED or gift_due_at(gift) > now:
             return False
         token = _new_claim_link(gift, now)
         _claim_email_send(gift, token=token)

@@ -70,7 +70,9 @@ def _claim_page(request, token: str, outcome: str, gift, status: int = 200):
         },
         status=status,
     )
-    response["Referrer-Policy"] = "no-referrer"  # the link is the secret
+    # The link is the secret: never sent to another site (same-origin, not no-referrer, so the
+    # Accept form still carries an Origin that Django's CSRF check can compare).
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex"
     return response
 

@@ -117,7 +117,7 @@ def test_a_gift_bought_today_is_sent_claimed_and_recorded_as_a_gift_from_the_buy
     client.logout()
     page = client.get(link)
     assert page.status_code == 200 and "Create an account" in page.content.decode()
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"
     gift.refresh_from_db()
     assert gift.status == "sent"
 

@@ -8,7 +8,7 @@ from core.admin import ReadOnlyAdmin, ReadOnlyInline
 
 class GiftEventInline(ReadOnlyInline):
     model = GiftEvent
-    fields = ["created_at", "status_before", "status_after", "note", "actor", "actor_label"]
+    fields = ("created_at", "status_before", "status_after", "note", "actor", "actor_label")
     readonly_fields = fields
     verbose_name = "history entry"
     verbose_name_plural = "History (every change, by whom)"

@@ -52,10 +52,13 @@ RESEND_PER_HOUR = 5
 GIFT_DELIVERIES_EVERY = timedelta(minutes=15)
 
 _G = Gift.Status
+# The way back from "refunded" is a refund that failed after it had succeeded (the buyer's money
+# is with us again): the gift returns to where it was (billing.gifts.gift_refund_reversed).
+# A claim itself never starts from "refunded": gift_claim_state answers "ended" first.
 GIFT_ALLOWED_FROM: dict[str, frozenset[str]] = {
-    _G.SCHEDULED: frozenset({_G.PENDING}),
-    _G.SENT: frozenset({_G.SCHEDULED}),
-    _G.CLAIMED: frozenset({_G.SENT}),
+    _G.SCHEDULED: frozenset({_G.PENDING, _G.REFUNDED}),
+    _G.SENT: frozenset({_G.SCHEDULED, _G.REFUNDED}),
+    _G.CLAIMED: frozenset({_G.SENT, _G.REFUNDED}),
     _G.REFUNDED: frozenset({_G.SCHEDULED, _G.SENT, _G.CLAIMED}),
     _G.CHARGED_BACK: frozenset({_G.SCHEDULED, _G.SENT, _G.CLAIMED, _G.REFUNDED}),
 }
@@ -465,6 +468,28 @@ def gift_purchase_ended(*, purchase: Purchase, gift: Gift, label: str) -> GiftMo
         if gift.recipient_id is not None and gift.recipient_id not in askers:
             gift_email_recipient.enqueue(gift_id=gift.pk, kind=to)
     return moved
+
+
+def gift_refund_reversed(*, gift: Gift, label: str) -> GiftMoved:
+    """The refund of a gift's purchase failed after it had succeeded (billing.stripe_sync): the
+    buyer has paid again, so the gift goes back to claimed, sent or scheduled (access itself is
+    restored by the caller through billing.beneficiary)."""
+    if gift.recipient_id is not None:
+        to = Gift.Status.CLAIMED
+    elif gift.sent_at is not None:
+        to = Gift.Status.SENT
+    else:
+        to = Gift.Status.SCHEDULED  # the scheduled job sends it when its day comes
+    if gift.status != Gift.Status.REFUNDED:
+        return GiftMoved(
+            gift_id=gift.pk, status_before=gift.status, status=gift.status, moved=False
+        )
+    return gift_transition(
+        gift_id=gift.pk,
+        to=to,
+        actor_label=label,
+        note="The refund failed after it had succeeded: the gift stands again.",
+    )
 
 
 def gift_access_reason(purchase: Purchase, reason: str) -> str:

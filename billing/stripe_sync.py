@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from billing.beneficiary import purchase_beneficiary, purchase_gift, purchases_benefiting
-from billing.gifts import gift_access_reason, gift_purchase_ended
+from billing.gifts import gift_access_reason, gift_purchase_ended, gift_refund_reversed
 from billing.models import (
     Purchase,
     PurchaseEvent,
@@ -252,6 +252,9 @@ def _refund_reversed(purchase: Purchase, *, total: int, label: str) -> None:
         data={"amount_refunded_cents": total, "amount_refunded_before": before},
         changes={"amount_refunded_cents": total, "needs_attention": True},
     )
+    gift = purchase_gift(purchase)
+    if gift is not None:
+        gift_refund_reversed(gift=gift, label=label)
     beneficiary = purchase_beneficiary(purchase)
     if beneficiary is not None:
         access_grant(

@@ -12,6 +12,7 @@ from allauth.account.models import EmailAddress
 from django.db.models import Q
 
 from accounts.models import User
+from billing.beneficiary import refund_askers_q
 from billing.models import (
     Dispute,
     Gift,
@@ -417,10 +418,11 @@ def export_for_download(*, user: User, export_id: int) -> DataExport | None:
 
 
 def refundable_purchases(*, user: User) -> list[Purchase]:
-    """Purchases the member may still ask a refund of, without an open request."""
+    """Purchases the member may still ask a refund of, without an open request (their own,
+    gifts they gave that nobody claimed, and gifts they claimed: billing.beneficiary)."""
     return list(
         Purchase.objects.holding_payment()
-        .filter(user=user)
+        .filter(refund_askers_q(user))
         .exclude(refund_requests__status__in=RefundRequest.OPEN_STATUSES)
         .select_related("program")
         .order_by("id")

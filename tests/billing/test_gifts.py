@@ -581,3 +581,30 @@ def test_purchases_page_query_count_does_not_grow_with_gifts(
     with django_assert_num_queries(5):
         response = client.get(reverse("billing:purchases"))
     assert response.content.decode().count("data-gift-state=") == count
+
+
+def test_a_gift_refund_that_fails_later_gives_the_recipient_the_gift_back(
+    client, standin, standin_events, deliver_event, program
+):
+    purchase = paid_gift(client, standin, standin_events, deliver_event, program)
+    (link,) = claim_links("friend@example.com")
+    recipient = factories.user_factory()
+    claim(client, recipient, link)
+    refund = standin.refund(payment_intent=purchase.stripe_payment_intent_id, deliver="none")
+    (created,) = standin_events(refund["id"], "refund.created")
+    assert deliver_event(created["id"]).status_code == 200
+    purchase.gift.refresh_from_db()
+    assert purchase.gift.status == "refunded"
+    assert not user_has_access(user=recipient, program=program)
+
+    standin.refund_fail_later(refund["id"], failure_reason="expired_or_canceled_card")
+    (failed,) = standin_events(refund["id"], "refund.failed")
+    for _ in range(2):  # delivered twice: one restore
+        assert deliver_event(failed["id"]).status_code == 200
+    purchase.refresh_from_db()
+    purchase.gift.refresh_from_db()
+    assert purchase.status == "paid" and purchase.gift.status == "claimed"
+    assert user_has_access(user=recipient, program=program)
+    restore = AccessEvent.objects.get(action="restore")
+    assert restore.access.user == recipient and f"gift #{purchase.gift.pk}" in restore.reason
+    assert not user_has_access(user=purchase.user, program=program)

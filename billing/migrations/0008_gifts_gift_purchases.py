@@ -15,52 +15,162 @@ TRIGGERS = [
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0007_append_only_triggers'),
+        ("billing", "0007_append_only_triggers"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Gift',
+            name="Gift",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('recipient_email', models.EmailField(help_text='Where the claim link is sent.', max_length=254)),
-                ('recipient_name', models.CharField(blank=True, help_text='How the buyer named the recipient (optional).', max_length=100)),
-                ('message', models.TextField(blank=True, help_text="The buyer's personal message, shown in the e-mail and claim page.")),
-                ('deliver_on', models.DateField(help_text='The day the claim e-mail is sent.')),
-                ('status', models.CharField(choices=[('pending', 'Waiting for payment'), ('scheduled', 'Paid, e-mail scheduled'), ('sent', 'Sent, not claimed yet'), ('claimed', 'Claimed'), ('refunded', 'Refunded to the buyer'), ('charged_back', "Payment returned by the buyer's bank")], default='pending', max_length=20)),
-                ('claim_token_hash', models.CharField(blank=True, help_text="SHA-256 of the claim link's secret (the secret itself is only in the e-mail).", max_length=64, null=True, unique=True)),
-                ('claim_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, help_text='When the claim e-mail last went out.', null=True)),
-                ('send_count', models.PositiveIntegerField(default=0, help_text='Claim e-mails sent so far.')),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('purchase', models.OneToOneField(help_text="The buyer's purchase that pays for this gift.", on_delete=django.db.models.deletion.PROTECT, related_name='gift', to='billing.purchase')),
-                ('recipient', models.ForeignKey(blank=True, help_text='The account that claimed it.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='gifts_received', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "recipient_email",
+                    models.EmailField(help_text="Where the claim link is sent.", max_length=254),
+                ),
+                (
+                    "recipient_name",
+                    models.CharField(
+                        blank=True,
+                        help_text="How the buyer named the recipient (optional).",
+                        max_length=100,
+                    ),
+                ),
+                (
+                    "message",
+                    models.TextField(
+                        blank=True,
+                        help_text="The buyer's personal message, shown in the e-mail and claim page.",
+                    ),
+                ),
+                ("deliver_on", models.DateField(help_text="The day the claim e-mail is sent.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for payment"),
+                            ("scheduled", "Paid, e-mail scheduled"),
+                            ("sent", "Sent, not claimed yet"),
+                            ("claimed", "Claimed"),
+                            ("refunded", "Refunded to the buyer"),
+                            ("charged_back", "Payment returned by the buyer's bank"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "claim_token_hash",
+                    models.CharField(
+                        blank=True,
+                        help_text="SHA-256 of the claim link's secret (the secret itself is only in the e-mail).",
+                        max_length=64,
+                        null=True,
+                        unique=True,
+                    ),
+                ),
+                ("claim_expires_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "sent_at",
+                    models.DateTimeField(
+                        blank=True, help_text="When the claim e-mail last went out.", null=True
+                    ),
+                ),
+                (
+                    "send_count",
+                    models.PositiveIntegerField(default=0, help_text="Claim e-mails sent so far."),
+                ),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "purchase",
+                    models.OneToOneField(
+                        help_text="The buyer's purchase that pays for this gift.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="gift",
+                        to="billing.purchase",
+                    ),
+                ),
+                (
+                    "recipient",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The account that claimed it.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="gifts_received",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='GiftEvent',
+            name="GiftEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status_before', models.CharField(blank=True, max_length=20)),
-                ('status_after', models.CharField(choices=[('pending', 'Waiting for payment'), ('scheduled', 'Paid, e-mail scheduled'), ('sent', 'Sent, not claimed yet'), ('claimed', 'Claimed'), ('refunded', 'Refunded to the buyer'), ('charged_back', "Payment returned by the buyer's bank")], max_length=20)),
-                ('note', models.TextField(blank=True)),
-                ('actor_label', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='gift_actions', to=settings.AUTH_USER_MODEL)),
-                ('gift', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='billing.gift')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("status_before", models.CharField(blank=True, max_length=20)),
+                (
+                    "status_after",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for payment"),
+                            ("scheduled", "Paid, e-mail scheduled"),
+                            ("sent", "Sent, not claimed yet"),
+                            ("claimed", "Claimed"),
+                            ("refunded", "Refunded to the buyer"),
+                            ("charged_back", "Payment returned by the buyer's bank"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("actor_label", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="gift_actions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "gift",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="billing.gift",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='gift',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'claimed'), _negated=True), ('claimed_at__isnull', False), _connector='OR'), name='billing_gift_claimed_has_claimed_at'),
+            model_name="gift",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "claimed"), _negated=True),
+                    ("claimed_at__isnull", False),
+                    _connector="OR",
+                ),
+                name="billing_gift_claimed_has_claimed_at",
+            ),
         ),
         install_triggers(TRIGGERS, functions=False),
     ]

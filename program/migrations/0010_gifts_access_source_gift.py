@@ -4,15 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('program', '0009_accessevent_append_only_trigger'),
+        ("program", "0009_accessevent_append_only_trigger"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='access',
-            name='source',
-            field=models.CharField(choices=[('purchase', 'Purchase'), ('complimentary', 'Complimentary'), ('gift', 'Gift')], max_length=20),
+            model_name="access",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("purchase", "Purchase"),
+                    ("complimentary", "Complimentary"),
+                    ("gift", "Gift"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -668,3 +668,7 @@ class PromotionCodeAdmin(NoWritesMixin, ModelAdminBase):
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/billing/promotioncode/add.html", context)
+
+
+# Gifts have their own admin module; imported here so the admin's autodiscovery finds it.
+from billing import gift_admin  # noqa: E402, F401

@@ -19,3 +19,10 @@ class BillingConfig(AppConfig):
         schedule.register(
             name="stripe-reconcile", task=stripe_reconcile_task, every=RECONCILE_EVERY
         )
+        from billing.gift_tasks import gifts_deliver_due_task
+        from billing.gifts import GIFT_DELIVERIES_EVERY
+
+        # Gifts: each claim e-mail waits in the queue for its day; this catches any lost task.
+        schedule.register(
+            name="gift-deliveries", task=gifts_deliver_due_task, every=GIFT_DELIVERIES_EVERY
+        )

@@ -9,6 +9,8 @@ from typing import Any
 
 from django.db import transaction
 
+from billing.beneficiary import purchase_beneficiary
+from billing.gifts import gift_access_reason
 from billing.models import Dispute, Purchase, PurchaseEvent, RefundRequest
 from billing.services import (
     PURCHASE_ALLOWED_FROM,
@@ -139,11 +141,12 @@ def _dispute_won(purchase: Purchase, dispute: Dispute, *, label: str) -> None:
         data={"dispute": dispute.stripe_dispute_id},
         changes={"disputed": False},
     )
-    if purchase.user is not None and purchase.holds_payment:
+    beneficiary = purchase_beneficiary(purchase)
+    if beneficiary is not None and purchase.holds_payment:
         access_grant(
-            user=purchase.user,
+            user=beneficiary,
             program=purchase.program,
             source="dispute_won",
-            reason=f"Dispute {dispute.stripe_dispute_id} won",
+            reason=gift_access_reason(purchase, f"Dispute {dispute.stripe_dispute_id} won"),
             actor_label=label,
         )

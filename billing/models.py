@@ -31,12 +31,19 @@ class PurchaseQuerySet(GuardedQuerySet["Purchase"]):
         """Purchases that hold the member's money and give access (Purchase.holds_payment)."""
         return self.filter(status__in=Purchase.HOLDS_PAYMENT)
 
-    def others_holding_payment(self, purchase: "Purchase") -> "PurchaseQuerySet":
-        """The member's other purchases of the same program that hold their money: while there
-        is one, ending this purchase ends no access, and paying this one was paying twice."""
+    def benefiting(self, user: "User") -> "PurchaseQuerySet":
+        """The purchases that give `user` access: their own (not gifts they gave) and gifts they
+        claimed (billing.gift_models)."""
+        return self.filter(Q(user=user, gift__isnull=True) | Q(gift__recipient=user))
+
+    def others_holding_payment(self, purchase: "Purchase", *, user: "User") -> "PurchaseQuerySet":
+        """The other purchases of the same program that hold money and give `user` (the
+        purchase's beneficiary) access: while there is one, ending this purchase ends no access,
+        and paying this one was paying twice."""
         return (
             self.holding_payment()
-            .filter(user=purchase.user, program=purchase.program)
+            .benefiting(user)
+            .filter(program=purchase.program)
             .exclude(pk=purchase.pk)
         )
 
@@ -683,3 +690,8 @@ class PromotionCodeEvent(Guarded):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.promotion_code_id})"
+
+
+# Gifts live in their own module; imported here so Django registers them as billing's models.
+from billing.gift_models import Gift as Gift  # noqa: E402
+from billing.gift_models import GiftEvent as GiftEvent  # noqa: E402

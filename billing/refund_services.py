@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from billing.beneficiary import refund_askers_q
 from billing.models import Purchase, PurchaseEvent, Refund, RefundRequest
 from billing.services import purchase_record
 from billing.stripe_client import stripe_client
@@ -108,7 +109,11 @@ def refund_request_create(
     acknowledgement. Raises RefundNotAllowed for a purchase that is not theirs or not paid.
     """
     with transaction.atomic():
-        purchase = Purchase.objects.select_for_update().filter(pk=purchase_id, user=user).first()
+        purchase = (
+            Purchase.objects.select_for_update(of=("self",))
+            .filter(refund_askers_q(user), pk=purchase_id)
+            .first()
+        )
         if purchase is None:
             raise RefundNotAllowed("not_found", "We could not find that purchase.")
         open_request = purchase.refund_requests.filter(status__in=RefundRequest.OPEN_STATUSES)

@@ -25,7 +25,7 @@ def purchases_for_user(*, user: "User") -> QuerySet[Purchase]:
     it instead of the site-wide id, which would tell a member how many purchases others made."""
     return (
         Purchase.objects.for_user(user)
-        .select_related("program", "promotion_code")
+        .select_related("program", "promotion_code", "gift")
         .annotate(
             member_number=Window(RowNumber(), order_by=[F("created_at").asc(), F("id").asc()]),
             payment_processing=Exists(

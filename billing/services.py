@@ -20,7 +20,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.models import PromotionCode, Purchase, PurchaseEvent
+from billing import gifts
+from billing.beneficiary import purchase_gift
+from billing.models import Gift, PromotionCode, Purchase, PurchaseEvent
 from billing.selectors import promotion_codes_usable
 from billing.stripe_client import stripe_client
 from billing.stripe_objects import as_dict, id_of
@@ -60,6 +62,7 @@ def _payment_processing(*, user: "User", program: Program) -> bool:
         user=user,
         program=program,
         status=Purchase.Status.PENDING,
+        gift__isnull=True,
         events__kind=PurchaseEvent.Kind.AWAITING_PAYMENT,
     ).exists()
 
@@ -71,7 +74,9 @@ def _email_is_verified(user: "User") -> bool:
 # ------------------------------------------------------------------------------------------------
 # Starting a purchase
 # ------------------------------------------------------------------------------------------------
-def purchase_start(*, user: "User", program: Program) -> Purchase:
+def purchase_start(
+    *, user: "User", program: Program, gift: gifts.GiftDetails | None = None
+) -> Purchase:
     """Record a pending purchase, then create its Stripe Checkout Session.
 
     The local row exists before the customer leaves for Stripe, and its id travels in
@@ -79,28 +84,36 @@ def purchase_start(*, user: "User", program: Program) -> Purchase:
     PurchaseNotAllowed when the person already has access, has not verified their email, or has
     a payment of the program still being processed (code "processing"), and stripe.StripeError
     when Stripe cannot be reached (the pending row then simply stays unused).
+
+    With `gift`, the purchase is a gift for someone else (billing.gifts): the buyer's own
+    access, pending checkouts and payments do not matter, and nothing is reused or expired.
     """
-    _purchase_allowed_check(user=user, program=program)
-    reusable = _reusable_checkout(user=user, program=program)
-    if reusable is not None:
-        return reusable
-    _checkouts_supersede(user=user, program=program)
-    _purchase_allowed_check(user=user, program=program, email_checked=True)
-    purchase = _purchase_pending_create(user=user, program=program)
+    for_self = gift is None
+    _purchase_allowed_check(user=user, program=program, for_self=for_self)
+    if for_self:
+        reusable = _reusable_checkout(user=user, program=program)
+        if reusable is not None:
+            return reusable
+        _checkouts_supersede(user=user, program=program)
+        _purchase_allowed_check(user=user, program=program, email_checked=True)
+    purchase, gift_row = _purchase_pending_create(user=user, program=program, gift=gift)
     session = stripe_client().v1.checkout.sessions.create(
-        params=_checkout_params(purchase=purchase, user=user, program=program),
+        params=_checkout_params(purchase=purchase, user=user, program=program, gift=gift_row),
         options={"idempotency_key": purchase.checkout_idempotency_key},
     )
     return _checkout_started(purchase=purchase, session=session)
 
 
-def _purchase_allowed_check(*, user: "User", program: Program, email_checked: bool = False) -> None:
-    """Raise PurchaseNotAllowed when this person cannot start a checkout of the program now."""
-    if user_has_access(user=user, program=program):
+def _purchase_allowed_check(
+    *, user: "User", program: Program, email_checked: bool = False, for_self: bool = True
+) -> None:
+    """Raise PurchaseNotAllowed when this person cannot start a checkout of the program now
+    (for a gift, `for_self` False, only an unconfirmed email stops them)."""
+    if for_self and user_has_access(user=user, program=program):
         raise PurchaseNotAllowed("has_access", "You already have the full program.")
     if not email_checked and not _email_is_verified(user):
         raise PurchaseNotAllowed("unverified", "Please confirm your email address first.")
-    if _payment_processing(user=user, program=program):
+    if for_self and _payment_processing(user=user, program=program):
         raise PurchaseNotAllowed("processing", "A payment for this program is being processed.")
 
 
@@ -117,6 +130,7 @@ def _reusable_checkout(*, user: "User", program: Program) -> Purchase | None:
             currency=program.currency,
             stripe_checkout_session_id__isnull=False,
             checkout_expires_at__gt=timezone.now() + REUSE_MARGIN,
+            gift__isnull=True,
         )
         .exclude(checkout_url="")
         .order_by("-created_at")
@@ -134,8 +148,11 @@ def _reusable_checkout(*, user: "User", program: Program) -> Purchase | None:
     return None
 
 
-def _purchase_pending_create(*, user: "User", program: Program) -> Purchase:
-    """The local row, at today's list price, before the customer leaves for Stripe."""
+def _purchase_pending_create(
+    *, user: "User", program: Program, gift: "gifts.GiftDetails | None"
+) -> tuple[Purchase, Gift | None]:
+    """The local row, at today's list price, before the customer leaves for Stripe (and for a
+    gift, its Gift row, in the same transaction)."""
     with transaction.atomic():
         purchase = Purchase.objects.create(
             user=user,
@@ -149,11 +166,12 @@ def _purchase_pending_create(*, user: "User", program: Program) -> Purchase:
             status_after=purchase.status,
             source_label=f"member {user.pk}",
         )
-    return purchase
+        gift_row = gifts.gift_create(purchase=purchase, details=gift) if gift else None
+    return purchase, gift_row
 
 
 def _checkout_params(
-    *, purchase: Purchase, user: "User", program: Program
+    *, purchase: Purchase, user: "User", program: Program, gift: Gift | None = None
 ) -> "stripe.params.checkout.SessionCreateParams":
     """The Checkout Session's parameters: a plain one-line payment. While a promotion code can
     be used, Checkout shows its code field (allow_promotion_codes); settings.STRIPE_TAX adds
@@ -163,6 +181,8 @@ def _checkout_params(
     product_data: stripe.params.checkout.SessionCreateParamsLineItemPriceDataProductData = {
         "name": program.title
     }
+    if gift is not None:
+        metadata |= gifts.gift_checkout_metadata(gift)
     if program.summary.strip():
         product_data["description"] = program.summary.strip()[:500]
     price_data: stripe.params.checkout.SessionCreateParamsLineItemPriceData = {
@@ -225,6 +245,7 @@ def _checkouts_supersede(*, user: "User", program: Program) -> None:
         program=program,
         status=Purchase.Status.PENDING,
         stripe_checkout_session_id__isnull=False,
+        gift__isnull=True,
     ).order_by("created_at")
     for purchase in earlier:
         session_id = purchase.stripe_checkout_session_id
@@ -627,10 +648,20 @@ def purchase_fulfil_from_session(*, session: Any, source_label: str) -> SessionA
 
 def _purchase_paid_fulfil(purchase: Purchase, *, source_label: str) -> None:
     """A purchase just made paid (inside its locked transaction): access and the receipt, or,
-    when the member already holds a paid purchase of the program, the second payment refunded."""
+    when the member already holds a paid purchase of the program, the second payment refunded;
+    a gift's purchase schedules the gift instead (billing.gifts)."""
+    gift = purchase_gift(purchase)
+    if gift is not None:
+        # A gift gives the buyer nothing: it is scheduled for its recipient instead.
+        gifts.gift_purchase_paid(purchase=purchase, gift=gift, source_label=source_label)
+        return
     if purchase.user is None:
         return
-    first = Purchase.objects.others_holding_payment(purchase).order_by("paid_at", "pk").first()
+    first = (
+        Purchase.objects.others_holding_payment(purchase, user=purchase.user)
+        .order_by("paid_at", "pk")
+        .first()
+    )
     if first is not None:
         _duplicate_payment_refund(purchase, first=first, source_label=source_label)
         return

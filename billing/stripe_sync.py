@@ -18,6 +18,8 @@ from django.db import transaction
 from django.db.models import Sum
 
 from accounts.models import User
+from billing.beneficiary import purchase_beneficiary, purchase_gift
+from billing.gifts import gift_access_reason, gift_purchase_ended, gift_refund_reversed
 from billing.models import Purchase, PurchaseEvent, Refund, RefundRequest
 from billing.services import (
     PURCHASE_ALLOWED_FROM,
@@ -246,12 +248,18 @@ def _refund_reversed(purchase: Purchase, *, total: int, label: str) -> None:
         data={"amount_refunded_cents": total, "amount_refunded_before": before},
         changes={"amount_refunded_cents": total, "needs_attention": True},
     )
-    if purchase.user is not None:
+    gift = purchase_gift(purchase)
+    if gift is not None:
+        gift_refund_reversed(gift=gift, label=label)
+    beneficiary = purchase_beneficiary(purchase)
+    if beneficiary is not None:
         access_grant(
-            user=purchase.user,
+            user=beneficiary,
             program=purchase.program,
             source="refund_failed",
-            reason=f"A refund of purchase #{purchase.pk} failed after it had succeeded",
+            reason=gift_access_reason(
+                purchase, f"A refund of purchase #{purchase.pk} failed after it had succeeded"
+            ),
             actor_label=label,
         )
 
@@ -259,17 +267,23 @@ def _refund_reversed(purchase: Purchase, *, total: int, label: str) -> None:
 def purchase_access_end(
     purchase: Purchase, *, source: str, reason: str, actor: User | None, label: str
 ) -> None:
-    """Revoke access for this purchase, unless the member holds another paid purchase of the
-    program (they bought again after an earlier refund)."""
-    if purchase.user is None:
+    """Revoke access for this purchase from whoever holds it through the purchase (its
+    beneficiary: the buyer, or a gift's recipient once claimed), unless they hold another paid
+    purchase of the program (they bought again after an earlier refund). A gift's purchase
+    also ends the gift (billing.gifts)."""
+    gift = purchase_gift(purchase)
+    if gift is not None:
+        gift_purchase_ended(purchase=purchase, gift=gift, label=label)
+    user = purchase_beneficiary(purchase)
+    if user is None:
         return
-    if Purchase.objects.others_holding_payment(purchase).exists():
+    if Purchase.objects.others_holding_payment(purchase, user=user).exists():
         return
     access_revoke(
-        user=purchase.user,
+        user=user,
         program=purchase.program,
         source=source,
-        reason=reason,
+        reason=gift_access_reason(purchase, reason),
         actor=actor,
         actor_label=label,
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing import views
+from billing import gift_views, views
 
 app_name = "billing"
 
@@ -11,4 +11,8 @@ urlpatterns = [
     path("stripe/webhook/", views.stripe_webhook, name="stripe-webhook"),
     path("purchases/", views.purchases, name="purchases"),
     path("purchases/<int:purchase>/refund/", views.refund_request, name="refund-request"),
+    # Gifts (billing.gift_views)
+    path("gift/<slug:program>/", gift_views.gift_buy, name="gift-buy"),
+    path("gifts/claim/<str:token>/", gift_views.gift_claim, name="gift-claim"),
+    path("gifts/<int:gift>/resend/", gift_views.gift_resend, name="gift-resend"),
 ]

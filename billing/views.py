@@ -16,7 +16,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import User
 from billing import refund_services, selectors, services, webhooks
+from billing.beneficiary import refund_askers_q
 from billing.forms import RefundRequestForm
+from billing.gift_selectors import gifts_received
 from billing.models import Purchase
 
 logger = logging.getLogger(__name__)
@@ -117,8 +119,12 @@ def checkout_cancel(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def purchases(request: HttpRequest) -> HttpResponse:
-    items = selectors.purchases_for_user(user=cast(User, request.user))  # login_required
-    return render(request, "billing/purchases.html", {"purchases": items})
+    user = cast(User, request.user)  # login_required
+    items = selectors.purchases_for_user(user=user)
+    received = gifts_received(user=user)
+    return render(
+        request, "billing/purchases.html", {"purchases": items, "gifts_received": received}
+    )
 
 
 @login_required
@@ -130,13 +136,18 @@ def refund_request(request: HttpRequest, purchase: int) -> HttpResponse:
     purchases page at that purchase's refund section; anyone else gets a 404 as for a POST."""
     user = cast(User, request.user)  # login_required
     if request.method != "POST":
-        if not Purchase.objects.for_user(user).filter(pk=purchase).exists():
+        if not Purchase.objects.filter(refund_askers_q(user), pk=purchase).exists():
             raise Http404("We could not find that purchase.")
         return redirect(f"{reverse('billing:purchases')}#refund-{purchase}")
     form = RefundRequestForm(request.POST)
     if not form.is_valid():
         items = selectors.purchases_for_user(user=user)
-        context = {"purchases": items, "form": form, "form_purchase_id": purchase}
+        context = {
+            "purchases": items,
+            "gifts_received": gifts_received(user=user),
+            "form": form,
+            "form_purchase_id": purchase,
+        }
         return render(request, "billing/purchases.html", context, status=400)
     try:
         _obj, created = refund_services.refund_request_create(

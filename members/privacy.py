@@ -39,6 +39,7 @@ from django.utils import timezone
 from accounts.models import User
 from billing.models import (
     Dispute,
+    Gift,
     Purchase,
     PurchaseEvent,
     Refund,
@@ -353,6 +354,17 @@ def _redact_kept_records(
             StaffAction.objects.filter(pk=action.pk).update(reason=reason)
             count += 1
     out["members.StaffAction"] = ("reason", count)
+
+    # Gifts: the buyer's message and the name they typed go; the recipient's address stays only
+    # while the gift may still be sent or claimed (it is the recipient's, and needed for that).
+    given = Gift.objects.filter(purchase__user=user)
+    count = given.exclude(message="", recipient_name="").update(message="", recipient_name="")
+    count += (
+        given.exclude(status__in=[Gift.Status.PENDING, Gift.Status.SCHEDULED, Gift.Status.SENT])
+        .exclude(recipient_email="")
+        .update(recipient_email="")
+    )
+    out["billing.Gift"] = ("message, recipient_name, recipient_email", count)
 
     purchases = Purchase.objects.filter(user=user)
     stripe_ids = set()

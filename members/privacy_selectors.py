@@ -12,8 +12,10 @@ from allauth.account.models import EmailAddress
 from django.db.models import Q
 
 from accounts.models import User
+from billing.beneficiary import refund_askers_q
 from billing.models import (
     Dispute,
+    Gift,
     Purchase,
     PurchaseEvent,
     Refund,
@@ -71,6 +73,39 @@ def purchases(user: User) -> Iterator[Row]:
             "paid": p.paid_at,
             "refunded_cents": p.amount_refunded_cents,
             "stripe_payment_intent": p.stripe_payment_intent_id or "",
+        }
+
+
+def gifts(user: User) -> Iterator[Row]:
+    """Gifts the member gave (with their message and the recipient's address, which they typed)
+    and gifts they received (with the giver's message to them, not the giver's address)."""
+    given = Gift.objects.filter(purchase__user=user).select_related("purchase__program")
+    for g in given.order_by("id"):
+        yield {
+            "role": "given",
+            "purchase": g.purchase_id,
+            "program": g.purchase.program.title,
+            "recipient_email": g.recipient_email,
+            "recipient_name": g.recipient_name,
+            "message": g.message,
+            "deliver_on": g.deliver_on,
+            "status": g.get_status_display(),
+            "sent": g.sent_at,
+            "claimed": g.claimed_at,
+        }
+    received = Gift.objects.filter(recipient=user).select_related("purchase__program")
+    for g in received.order_by("id"):
+        yield {
+            "role": "received",
+            "purchase": g.purchase_id,
+            "program": g.purchase.program.title,
+            "recipient_email": g.recipient_email,
+            "recipient_name": g.recipient_name,
+            "message": g.message,
+            "deliver_on": g.deliver_on,
+            "status": g.get_status_display(),
+            "sent": g.sent_at,
+            "claimed": g.claimed_at,
         }
 
 
@@ -337,6 +372,7 @@ SECTIONS: list[tuple[str, str, Callable[[User], Iterable[Row]]]] = [
     ("account", "your account", account),
     ("email_addresses", "your e-mail addresses", email_addresses),
     ("purchases", "purchases and payments", purchases),
+    ("gifts", "gifts you gave or received, with their messages", gifts),
     ("payment_history", "the history of each purchase", payment_history),
     ("refunds", "refunds", refunds),
     ("disputes", "disputes with your bank", disputes),
@@ -382,10 +418,11 @@ def export_for_download(*, user: User, export_id: int) -> DataExport | None:
 
 
 def refundable_purchases(*, user: User) -> list[Purchase]:
-    """Purchases the member may still ask a refund of, without an open request."""
+    """Purchases the member may still ask a refund of, without an open request (their own,
+    gifts they gave that nobody claimed, and gifts they claimed: billing.beneficiary)."""
     return list(
         Purchase.objects.holding_payment()
-        .filter(user=user)
+        .filter(refund_askers_q(user))
         .exclude(refund_requests__status__in=RefundRequest.OPEN_STATUSES)
         .select_related("program")
         .order_by("id")

@@ -276,6 +276,7 @@ class Access(TimeStamped):
     class Source(models.TextChoices):
         PURCHASE = "purchase", "Purchase"
         COMPLIMENTARY = "complimentary", "Complimentary"
+        GIFT = "gift", "Gift"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="accesses"

@@ -68,10 +68,10 @@ def test_purchases(client, bought, django_assert_num_queries):
         factories.purchase_factory(user=user, program=factories.program_factory(), status="paid")
     client.force_login(user)
     response = assert_queries(
-        # purchases, and their refund requests in one prefetch
+        # purchases (with their gifts), their refund requests in one prefetch, gifts received
         client,
         reverse("billing:purchases"),
-        SIGNED_IN + 2,
+        SIGNED_IN + 3,
         django_assert_num_queries,
     )
     assert response.content.decode().count("Program ") >= bought

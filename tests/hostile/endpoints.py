@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from django.urls import reverse
 
-from billing.models import PromotionCode, Purchase, RefundRequest
+from billing.models import Gift, PromotionCode, Purchase, RefundRequest
 from comments.models import Comment
 from help.models import ConsultationRequest, MentoringRequest
 from members.models import StaffAction, StaffNote
@@ -178,6 +178,31 @@ ENDPOINTS: list[Endpoint] = [
         lambda w: reverse("billing:refund-request", args=[w.purchase.pk]),
         ("reason",),
         writes=(RefundRequest, Purchase),
+    ),
+    # --- gifts (billing.gift_views) -------------------------------------------------------
+    Endpoint(
+        "gift purchase",
+        lambda w: reverse("billing:gift-buy", args=[w.program.slug]),
+        ("recipient_email", "recipient_name", "message", "deliver_on"),
+        writes=(Purchase, Gift),
+    ),
+    Endpoint(
+        "gift claim",
+        lambda w: reverse("billing:gift-claim", args=["not-a-real-claim-token"]),
+        ("token",),
+        writes=(Gift, Access),
+    ),
+    Endpoint(
+        "gift claim page",
+        lambda w: reverse("billing:gift-claim", args=["not-a-real-claim-token"]),
+        ("next",),
+        method="get",
+    ),
+    Endpoint(
+        "gift resend",
+        lambda w: reverse("billing:gift-resend", args=[w.purchase.pk]),
+        ("gift",),
+        writes=(Gift,),
     ),
     Endpoint(
         "change email",

@@ -112,6 +112,20 @@ def full_history(
         staff=admin_user,
     )
     staff_note_create(member=user, author=admin_user, text=f"{NAME} phoned about her hip.")
+    # A gift she gave, with her message (billing.gifts).
+    from billing import gifts, services
+
+    gift_purchase = services.purchase_start(
+        user=user,
+        program=program,
+        gift=gifts.GiftDetails(
+            recipient_email="friend@example.net",
+            deliver_on=timezone.localdate(),
+            message=f"From {NAME}, with love",
+        ),
+    )
+    standin.pay(gift_purchase.stripe_checkout_session_id, deliver="none")
+    services.purchase_check_session(session_id=gift_purchase.stripe_checkout_session_id)
     lesson = program.units.get(position=1).lessons.first()
     practice.journal_entry_create(user=user, program=program, side="left", pain=6, note="Stiff")
     practice.lesson_mark_practised(user=user, lesson=lesson)
@@ -257,13 +271,19 @@ def test_deleting_a_member_with_a_full_history_leaves_no_name_or_address_and_kee
     session_event = WebhookEvent.objects.get(type="checkout.session.completed")
     obj = session_event.body["data"]["object"]
     assert obj["customer_email"] == "[redacted]" and obj["customer_details"] == "[redacted]"
-    assert obj["amount_total"] == Purchase.objects.get().amount_cents and obj["id"].startswith(
-        "cs_"
-    )
+    assert obj["amount_total"] == Purchase.objects.get(gift__isnull=True).amount_cents and obj[
+        "id"
+    ].startswith("cs_")
     deletion = AccountDeletion.objects.get(pk=result.deletion_id)
     assert deletion.account_id == user.pk and deletion.requested_by == "member"
     kinds = dict(Redaction.objects.filter(deletion=deletion).values_list("record_kind", "count"))
     assert kinds["billing.WebhookEvent"] >= 1 and kinds["billing.RefundRequest"] == 1
+    # Her gift's message goes; the recipient's address stays while the gift may be claimed.
+    from billing.models import Gift
+
+    assert kinds["billing.Gift"] == 1
+    gift = Gift.objects.get()
+    assert gift.message == "" and gift.recipient_email == "friend@example.net"
     assert kinds["program.AccessEvent"] == 1 and kinds["admin.LogEntry"] == 1
     assert RefundRequest.objects.get().reason == "[redacted]"
     # The archive made before held every kind of record.

@@ -506,3 +506,7 @@ class DisputeAdmin(ReadOnlyAdmin):
     search_fields = ["stripe_dispute_id", "purchase__user__email"]
     list_select_related = ["purchase", "purchase__program"]
     inlines = [DisputeEventInline]
+
+
+# Abandoned-checkout e-mails (billing.recovery) have their admin in a module of their own.
+from billing import recovery_admin  # noqa: E402, F401

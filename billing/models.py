@@ -474,3 +474,10 @@ class DisputeEvent(Guarded):
 
     def __str__(self) -> str:
         return f"{self.status} (dispute #{self.dispute_id})"
+
+
+# Abandoned-checkout recovery keeps its records in a module of its own (billing.recovery).
+from billing.recovery_models import (  # noqa: E402, F401
+    CheckoutRecoveryEmail,
+    CheckoutRecoveryOptOut,
+)

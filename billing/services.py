@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from billing import recovery
 from billing.models import Purchase, PurchaseEvent
 from billing.stripe_client import stripe_client
 from billing.stripe_objects import as_dict, id_of
@@ -153,6 +154,7 @@ def purchase_start(*, user, program: Program) -> Purchase:
             + "?session_id={CHECKOUT_SESSION_ID}",
             "cancel_url": _absolute(reverse("billing:checkout-cancel"))
             + f"?program={program.slug}",
+            **recovery.checkout_recovery_session_params(),
         },
         options={"idempotency_key": purchase.checkout_idempotency_key},
     )
@@ -197,9 +199,10 @@ def _checkouts_supersede(*, user, program: Program) -> None:
             session = stripe_client().v1.checkout.sessions.retrieve(
                 session_id, params={"expand": ["payment_intent"]}
             )
-        purchase_sync_from_session(
-            session=session, source_label=f"new checkout by member {user.pk} (superseded)"
-        )
+        with recovery.superseding():  # closed by us, not abandoned: no recovery e-mail
+            purchase_sync_from_session(
+                session=session, source_label=f"new checkout by member {user.pk} (superseded)"
+            )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -304,6 +307,8 @@ def purchase_transition(
             note=note,
             data=data or {},
         )
+        if to == _S.EXPIRED:
+            recovery.purchase_expired(purchase_id=locked.pk)  # abandoned-checkout recovery hook
     for name in ("status", *changes, "updated_at"):
         setattr(purchase, name, getattr(locked, name))
     return True

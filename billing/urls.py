@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing import views
+from billing import recovery_views, views
 
 app_name = "billing"
 
@@ -11,4 +11,9 @@ urlpatterns = [
     path("stripe/webhook/", views.stripe_webhook, name="stripe-webhook"),
     path("purchases/", views.purchases, name="purchases"),
     path("purchases/<int:purchase>/refund/", views.refund_request, name="refund-request"),
+    path(
+        "checkout-reminders/stop/<str:token>/",
+        recovery_views.recovery_unsubscribe,
+        name="recovery-unsubscribe",
+    ),
 ]

@@ -118,6 +118,8 @@ def _bought_since(purchase: Purchase) -> bool:
 
 def _consent_missing(purchase: Purchase) -> str:
     """Why the session's consent does not allow the e-mail ("" when it does or was not asked)."""
+    if not purchase.stripe_checkout_session_id:
+        return ""  # never reached Stripe's page: no consent was asked
     try:
         session = as_dict(
             stripe_client().v1.checkout.sessions.retrieve(purchase.stripe_checkout_session_id)

@@ -47,7 +47,12 @@ class AnnouncementAdmin(admin.ModelAdmin):
         return fixed
 
     def has_delete_permission(self, request, obj=None):
-        return obj is None or obj.status == Announcement.Status.DRAFT
+        # Only a draft, one at a time: a sent announcement is the record of who got it.
+        return (
+            obj is not None
+            and obj.status == Announcement.Status.DRAFT
+            and super().has_delete_permission(request, obj)
+        )
 
     def save_model(self, request, obj, form, change):
         if not change:

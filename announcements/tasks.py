@@ -85,7 +85,9 @@ def announcement_send_batch(announcement_id: int) -> str:
                 services.recipient_transition(recipient_id=recipient.pk, to=_R.SKIPPED)
                 continue
             try:
-                message = emails.announcement_message(announcement, email=recipient.email)
+                message = emails.announcement_message(
+                    announcement, email=recipient.email, recipient_id=recipient.pk
+                )
                 connection.send_messages([message])
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"

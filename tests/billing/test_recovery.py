@@ -168,3 +168,21 @@ def test_the_reconciliation_noticing_the_expiry_sends_the_email_once(standin, pr
     stripe_reconcile()
     stripe_reconcile()
     assert len(recovery_mails(mailoutbox)) == 1
+
+
+def test_deleting_the_account_removes_its_recovery_records(standin, program, mailoutbox):
+    from members.models import AccountDeletion
+    from members.privacy import account_delete
+
+    user = factories.user_factory()
+    purchase = services.purchase_start(user=user, program=program)
+    standin.expire(purchase.stripe_checkout_session_id)
+    stripe_reconcile()
+    recovery.checkout_recovery_opt_out(user_id=user.pk)
+    assert CheckoutRecoveryEmail.objects.filter(user=user).exists()
+
+    result = account_delete(user=user, comments=AccountDeletion.Comments.KEEP)
+
+    assert result.removed["abandoned-checkout e-mails"] == 1
+    assert not CheckoutRecoveryEmail.objects.filter(purchase=purchase).exists()
+    assert not CheckoutRecoveryOptOut.objects.filter(user=user).exists()

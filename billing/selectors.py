@@ -26,7 +26,7 @@ def purchases_for_user(*, user) -> QuerySet[Purchase]:
                 PurchaseEvent.objects.filter(
                     purchase=OuterRef("pk"), kind=PurchaseEvent.Kind.AWAITING_PAYMENT
                 )
-            ),
+            )
         )
         .prefetch_related(
             Prefetch(

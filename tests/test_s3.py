@@ -300,7 +300,8 @@ def test_hls_ladder_is_stored_in_the_bucket_and_playlists_list_presigned_segment
         assert transcode_hls.enqueue(video.pk).return_value["status"] == "done"
     video.refresh_from_db()
     keys = [
-        item["Key"] for item in s3.connection.meta.client.list_objects_v2(Bucket=BUCKET)["Contents"]
+        item["Key"]
+        for item in s3.connection.meta.client.list_objects_v2(Bucket=BUCKET)["Contents"]
     ]
     assert f"hls/{video.pk}/{video.hls_folder}/240p/index.m3u8" in keys
     assert f"hls/{video.pk}/{video.hls_folder}/offline.mp4" in keys
@@ -321,6 +322,7 @@ def test_hls_ladder_is_stored_in_the_bucket_and_playlists_list_presigned_segment
     with django_capture_on_commit_callbacks(execute=True):
         transcode_hls.enqueue(video.pk)
     keys = [
-        item["Key"] for item in s3.connection.meta.client.list_objects_v2(Bucket=BUCKET)["Contents"]
+        item["Key"]
+        for item in s3.connection.meta.client.list_objects_v2(Bucket=BUCKET)["Contents"]
     ]
     assert not any(old_folder in key for key in keys)

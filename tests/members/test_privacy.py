@@ -131,9 +131,7 @@ def full_history(
         time_zone="Europe/Paris",
     )
     ReminderSent.objects.create(user=user, local_date=date(2026, 11, 30))
-    practice.daily_check_in_record(
-        user_id=user.pk, local_date=date(2026, 11, 30), answer="practised"
-    )
+    practice.daily_check_in_record(user_id=user.pk, local_date=date(2026, 11, 30), answer="practised")
     today = timezone.localdate()
     report_share_create(
         user=user, program=program, period=ReportPeriod(start=today - timedelta(days=7), end=today)

@@ -217,9 +217,7 @@ def test_member_streams_segments_with_no_database_query(
     client, member, program, paid_video, django_assert_num_queries
 ):
     urls = _segment_urls(_member_client(client, member, program), paid_video)
-    assert all(
-        url.startswith(f"/media/{paid_video.pk}/hls/{paid_video.hls_folder}/") for url in urls
-    )
+    assert all(url.startswith(f"/media/{paid_video.pk}/hls/{paid_video.hls_folder}/") for url in urls)
     assert len(urls) >= 2  # the init segment and the media segments
     for url in urls:
         with django_assert_num_queries(0):
@@ -346,7 +344,7 @@ def test_a_playlist_of_an_older_transcode_is_gone(client, member, program, paid_
 
 def test_rewritten_playlist_keeps_only_segment_names_ffmpeg_writes():
     text = (
-        '#EXTM3U\n#EXT-X-MAP:URI="init_0.mp4"\n#EXTINF:4.0,\nseg000.m4s\n'
+        "#EXTM3U\n#EXT-X-MAP:URI=\"init_0.mp4\"\n#EXTINF:4.0,\nseg000.m4s\n"
         "#EXTINF:4.0,\nhttps://evil.example/x.m4s\n#EXTINF:4.0,\n../../secret\n#EXT-X-ENDLIST\n"
     )
     out = hls.rewrite_media_playlist(text, lambda name: "/s/" + name)

@@ -670,5 +670,6 @@ class PromotionCodeAdmin(NoWritesMixin, ModelAdminBase):
         return TemplateResponse(request, "admin/billing/promotioncode/add.html", context)
 
 
-# Gifts have their own admin module; imported here so the admin's autodiscovery finds it.
-from billing import gift_admin  # noqa: E402, F401
+# Gifts and abandoned-checkout e-mails (billing.recovery) have admin modules of their own;
+# imported here so the admin's autodiscovery finds them.
+from billing import gift_admin, recovery_admin  # noqa: E402, F401

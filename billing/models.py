@@ -695,3 +695,7 @@ class PromotionCodeEvent(Guarded):
 # Gifts live in their own module; imported here so Django registers them as billing's models.
 from billing.gift_models import Gift as Gift  # noqa: E402
 from billing.gift_models import GiftEvent as GiftEvent  # noqa: E402
+
+# Abandoned-checkout recovery keeps its records in a module of its own (billing.recovery).
+from billing.recovery_models import CheckoutRecoveryEmail as CheckoutRecoveryEmail  # noqa: E402
+from billing.recovery_models import CheckoutRecoveryOptOut as CheckoutRecoveryOptOut  # noqa: E402

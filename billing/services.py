@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import gifts
+from billing import gifts, recovery
 from billing.beneficiary import purchase_gift
 from billing.models import Gift, PromotionCode, Purchase, PurchaseEvent
 from billing.selectors import promotion_codes_usable
@@ -203,6 +203,9 @@ def _checkout_params(
     }
     if promotion_codes_usable().exists():
         params["allow_promotion_codes"] = True
+    if gift is None and recovery.checkout_recovery_consent():
+        # Stripe's page asks for consent to promotional e-mails (an abandoned checkout's one).
+        params["consent_collection"] = {"promotions": "auto"}
     if settings.STRIPE_TAX:
         # Tax is added on top of the list price (the price shown on the site is before tax).
         price_data["tax_behavior"] = "exclusive"
@@ -256,9 +259,10 @@ def _checkouts_supersede(*, user: "User", program: Program) -> None:
             session = stripe_client().v1.checkout.sessions.retrieve(
                 session_id, params={"expand": ["payment_intent"]}
             )
-        purchase_sync_from_session(
-            session=session, source_label=f"new checkout by member {user.pk} (superseded)"
-        )
+        with recovery.superseding():  # closed by us, not abandoned: no recovery e-mail
+            purchase_sync_from_session(
+                session=session, source_label=f"new checkout by member {user.pk} (superseded)"
+            )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -363,6 +367,8 @@ def purchase_transition(
             note=note,
             data=data or {},
         )
+        if to == _S.EXPIRED:
+            recovery.purchase_expired(purchase_id=locked.pk)  # abandoned-checkout recovery hook
     for name in ("status", *changes, "updated_at"):
         setattr(purchase, name, getattr(locked, name))
     return True

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing import gift_views, views
+from billing import gift_views, recovery_views, views
 
 app_name = "billing"
 
@@ -15,4 +15,9 @@ urlpatterns = [
     path("gift/<slug:program>/", gift_views.gift_buy, name="gift-buy"),
     path("gifts/claim/<str:token>/", gift_views.gift_claim, name="gift-claim"),
     path("gifts/<int:gift>/resend/", gift_views.gift_resend, name="gift-resend"),
+    path(
+        "checkout-reminders/stop/<str:token>/",
+        recovery_views.recovery_unsubscribe,
+        name="recovery-unsubscribe",
+    ),
 ]

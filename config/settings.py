@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "comments",
     "help",
     "members",
+    "announcements",
     "demo",
 ]
 
@@ -404,3 +405,22 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# ------------------------------------------------------------------------------
+# Abandoned-checkout recovery (billing/recovery.py): one e-mail after an unpaid checkout expired
+# ------------------------------------------------------------------------------
+CHECKOUT_RECOVERY_EMAILS = env_bool("CHECKOUT_RECOVERY_EMAILS", True)
+# Minutes the worker waits after the expiry before deciding (the person may come back and buy).
+CHECKOUT_RECOVERY_DELAY_MINUTES = env_int("CHECKOUT_RECOVERY_DELAY_MINUTES", 60)
+# Stripe's checkout page asks for consent to promotional e-mails (consent_collection.promotions
+# "auto"); a session that asked sends the e-mail only to those who said yes.
+CHECKOUT_RECOVERY_CONSENT = env_bool("CHECKOUT_RECOVERY_CONSENT", False)
+
+# ------------------------------------------------------------------------------
+# Announcements (announcements/): staff's e-mails to members and course subscribers
+# ------------------------------------------------------------------------------
+# Recipients sent per task run (one SMTP connection each); the next batch is queued after it.
+ANNOUNCEMENT_BATCH_SIZE = env_int("ANNOUNCEMENT_BATCH_SIZE", 100)
+# An announcement still sending with no progress for this long had its worker die: the
+# `announcements-resume` job queues it again (nobody is sent twice: each recipient is claimed).
+ANNOUNCEMENT_STALL_SECONDS = env_int("ANNOUNCEMENT_STALL_SECONDS", 300)

@@ -32,6 +32,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("accounts/", include("members.urls")),
     path("billing/", include("billing.urls")),
+    path("announcements/", include("announcements.urls")),
     path("comments/", include("comments.urls")),
     path("", include("program.urls")),
 ]

@@ -38,6 +38,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from billing.models import (
+    CheckoutRecoveryEmail,
+    CheckoutRecoveryOptOut,
     Dispute,
     Gift,
     Purchase,
@@ -294,6 +296,8 @@ def _remove_personal_records(user: User, *, emails: set[str], comments: str) -> 
         "staff notes": StaffNote.objects.filter(member=user),
         "e-mail verifications": EmailVerification.objects.filter(member=user),
         "data exports": DataExport.objects.filter(user=user),
+        "abandoned-checkout e-mails": CheckoutRecoveryEmail.objects.filter(user=user),
+        "abandoned-checkout opt-out": CheckoutRecoveryOptOut.objects.filter(user=user),
     }
     if comments == AccountDeletion.Comments.REMOVE:
         querysets["comments"] = Comment.objects.filter(author=user)

@@ -175,7 +175,10 @@ class ControlRoutes(RoutesBase):
 
     def control_session_expire(self, url, id):  # noqa: A002
         data = self._control_body()
-        self._json(200, self.state.session_expire(id, mode=data.get("deliver")))
+        self._json(
+            200,
+            self.state.session_expire(id, mode=data.get("deliver"), consent=data.get("consent")),
+        )
 
     def control_refund(self, url):
         """A refund made in the Stripe dashboard: {"payment_intent" or "charge", "amount"?}."""
@@ -278,10 +281,13 @@ class StandinControl:
             {"outcome": outcome, "deliver": deliver},
         )
 
-    def expire(self, session_id: str, *, deliver: str = "none") -> dict:
-        return self._call(
-            "POST", f"/_standin/checkout/sessions/{session_id}/expire", {"deliver": deliver}
-        )
+    def expire(
+        self, session_id: str, *, deliver: str = "none", consent: dict | None = None
+    ) -> dict:
+        body: dict = {"deliver": deliver}
+        if consent is not None:
+            body["consent"] = consent
+        return self._call("POST", f"/_standin/checkout/sessions/{session_id}/expire", body)
 
     def emit(self, type_: str, *, deliver: str = "sync", **fields) -> dict:
         return self._call("POST", "/_standin/events", {"type": type_, "deliver": deliver, **fields})

@@ -543,6 +543,9 @@ class StandinState:
             "cancel_url": params.get("cancel_url"),
             "client_reference_id": params.get("client_reference_id"),
             "client_secret": None,
+            # What the customer answered on the page (set by the control API's expire/pay).
+            "consent": None,
+            "consent_collection": params.get("consent_collection"),
             "created": now,
             "currency": currency,
             "customer": None,
@@ -935,7 +938,9 @@ class StandinState:
             snapshot = deepcopy(session)
         return snapshot, self.emit(type_, snapshot, mode)
 
-    def session_expire(self, session_id: str, mode=None) -> dict:
+    def session_expire(self, session_id: str, mode=None, consent=None) -> dict:
+        """The session times out (or the site expires it). `consent`: what the customer ticked
+        on the page before leaving ({"promotions": "opt_in"}), when consent was collected."""
         with self.lock:
             session = self.get(session_id, "checkout.session")
             if session["status"] != "open":
@@ -945,6 +950,8 @@ class StandinState:
                     f"expired. This session has a status of `{session['status']}`.",
                 )
             session.update({"status": "expired", "url": None})
+            if consent and session.get("consent_collection"):
+                session["consent"] = {"promotions": None, "terms_of_service": None, **consent}
             snapshot = deepcopy(session)
         self.emit("checkout.session.expired", snapshot, mode)
         return snapshot

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 from django.urls import reverse
 
-from billing.models import Gift, PromotionCode, Purchase, RefundRequest
+from announcements.models import AnnouncementOptOut
+from billing.models import CheckoutRecoveryOptOut, Gift, PromotionCode, Purchase, RefundRequest
 from comments.models import Comment
 from help.models import ConsultationRequest, MentoringRequest
 from members.models import StaffAction, StaffNote
@@ -123,6 +124,18 @@ ENDPOINTS: list[Endpoint] = [
         lambda w: reverse("comments:stop-emails", args=["not-a-token"]),
         ("confirm",),
         writes=(Comment,),
+    ),
+    Endpoint(
+        "checkout reminder unsubscribe (token)",
+        lambda w: reverse("billing:recovery-unsubscribe", args=["not-a-token"]),
+        ("List-Unsubscribe",),
+        writes=(CheckoutRecoveryOptOut,),
+    ),
+    Endpoint(
+        "announcement unsubscribe (token)",
+        lambda w: reverse("announcements:unsubscribe", args=["not-a-token"]),
+        ("List-Unsubscribe",),
+        writes=(AnnouncementOptOut,),
     ),
     # --- member forms ---------------------------------------------------------------------
     Endpoint(

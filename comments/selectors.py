@@ -7,6 +7,7 @@ here goes through `target_is_visible` or filters by the same rule in SQL.
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from math import ceil
 
 from allauth.account.models import EmailAddress
 from django.core.paginator import Page, Paginator
@@ -79,13 +80,43 @@ def _target_filter(target) -> Q:
     return Q(article=target) if isinstance(target, Article) else Q(lesson=target)
 
 
+def thread_size(*, target_filter: Mapping[str, int]) -> int:
+    """How many questions a thread shows everyone (what comments.services stores as the target's
+    `thread_size`): approved, or removed with an approved answer. One query."""
+    return _top_level_visible(viewer=None).filter(**target_filter).count()
+
+
+class _StoredCountPaginator(Paginator):
+    """A paginator told its count (the thread's stored size, see thread_for_target)."""
+
+    def __init__(self, *, per_page: int, count: int):
+        super().__init__([], per_page)
+        self._stored_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._stored_count
+
+
 def thread_for_target(*, target, viewer, page_number=1) -> Page:
     """One page of a target's thread, newest first, each comment with its visible replies.
 
-    Three queries whatever the number of comments, all run here: count, page, replies (with
-    authors); an empty thread needs only the count. The caller must have checked
-    `target_is_visible` first.
+    At most two queries whatever the number of comments, both run here: the page (one row more
+    than it shows, to know whether another follows) and the replies with their authors. The number
+    of pages comes from the target's stored `thread_size` (comments.services keeps it), not from a
+    COUNT: a visitor's empty thread needs no query at all. A signed-in viewer also sees their own
+    comments awaiting review, which the stored size leaves out, so their page is always read and
+    the one-row-more tells whether a later page exists. An out-of-range page shows the last one.
+    The caller must have checked `target_is_visible` first.
     """
+    per_page = conf.get("COMMENTS_PER_PAGE")
+    stored = target.thread_size
+    signed_in = viewer is not None and viewer.is_authenticated
+    last = max(1, ceil(stored / per_page))
+    try:
+        number = max(1, int(page_number))
+    except (TypeError, ValueError):
+        number = 1
     top = (
         _top_level_visible(viewer=viewer)
         .filter(_target_filter(target))
@@ -93,9 +124,22 @@ def thread_for_target(*, target, viewer, page_number=1) -> Page:
         .prefetch_related(_replies_prefetch(viewer=viewer))
         .order_by("-created_at", "-id")
     )
-    page = Paginator(top, conf.get("COMMENTS_PER_PAGE")).get_page(page_number)
-    page.object_list = list(page.object_list)
-    return page
+
+    def read(n: int) -> list[Comment]:
+        return list(top[(n - 1) * per_page : n * per_page + 1])
+
+    rows: list[Comment] = []
+    if not signed_in:
+        number = min(number, last)  # the stored size is exact for a visitor
+    if signed_in or stored:
+        rows = read(number)
+        if not rows and number > 1:
+            number = last
+            rows = read(number)
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    count = max(stored, (number - 1) * per_page + len(rows) + (1 if more else 0))
+    return Page(rows, number, _StoredCountPaginator(per_page=per_page, count=count))
 
 
 @dataclass

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from comments import conf, selectors, spam, tasks
 from comments.models import Comment
-from program.models import Article
+from program.models import Article, Lesson
 
 Status = Comment.Status
 
@@ -60,6 +60,41 @@ def _refuse(rule: str, field: str = NON_FIELD_ERRORS):
 
 def _target_fields(target) -> dict:
     return {"article": target} if isinstance(target, Article) else {"lesson": target}
+
+
+def thread_size_refresh(*, lesson_id: int | None = None, article_id: int | None = None) -> int:
+    """Store how many questions the thread under a lesson or article shows everyone (its
+    `thread_size`), so pages read it instead of counting. Every service that changes what a thread
+    shows calls this in its transaction; the target row is locked first, so two changes at once
+    store the count both of them made. Returns the count."""
+    model, pk = (Lesson, lesson_id) if lesson_id is not None else (Article, article_id)
+    if pk is None:
+        raise ValueError("thread_size_refresh needs a lesson_id or an article_id")
+    with transaction.atomic():
+        if not model.objects.select_for_update().filter(pk=pk).exists():
+            return 0  # deleted with its comments
+        size = selectors.thread_size(
+            target_filter={"lesson_id": pk} if model is Lesson else {"article_id": pk}
+        )
+        model.objects.filter(pk=pk).update(thread_size=size)
+    return size
+
+
+def _refresh_for(comment: Comment) -> None:
+    thread_size_refresh(lesson_id=comment.lesson_id, article_id=comment.article_id)
+
+
+def comments_delete_by_author(*, author) -> int:
+    """Delete every comment `author` wrote (account deletion) and store the new size of each thread
+    they were in. Returns how many comments were deleted (replies to them included)."""
+    with transaction.atomic():
+        written = Comment.objects.filter(author=author)
+        threads = set(written.values_list("lesson_id", "article_id").distinct())
+        count = written.count()
+        written.delete()
+        for lesson_id, article_id in threads:
+            thread_size_refresh(lesson_id=lesson_id, article_id=article_id)
+    return count
 
 
 @transaction.atomic
@@ -135,6 +170,8 @@ def comment_post(
     )
     comment.full_clean()
     comment.save()
+    if comment.status == Status.APPROVED:
+        _refresh_for(comment)
     if not author.is_staff:
         spam.rate_count(kind="account", ident=str(author.pk))
         if ip_hash:
@@ -157,6 +194,7 @@ def _moderate(*, comment: Comment, status: str, actor) -> Comment:
         comment.approved_by = actor
         fields += ["approved_at", "approved_by"]
     comment.save(update_fields=fields)
+    _refresh_for(comment)
     return comment
 
 
@@ -219,6 +257,7 @@ def reply_post(*, parent: Comment, author, body: str) -> Comment:
     )
     reply.full_clean()
     reply.save()
+    _refresh_for(reply)  # an answer keeps a removed question in the thread, as a notice
     if parent.notify_on_reply and parent.author_id != author.pk:
         tasks.email_reply_to_asker.enqueue(reply.pk)
     return reply

@@ -151,7 +151,12 @@ if REDIS_URL:
             "REDIS_URL is set but the redis package is not installed"
         ) from missing
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Two sites (or a test) sharing one Redis keep apart by prefix.
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX"),
+        }
     }
 elif DEBUG:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -162,6 +167,14 @@ else:
             "LOCATION": "django_cache",
         }
     }
+
+# Sessions are read from the cache and written through to the database (cached_db): with Redis a
+# signed-in page makes no session query, on any web host. Not signed cookies: a session must be
+# revocable on the server (sign-out, account deletion delete it), its key must stay the same while
+# it lives (HLS segment links are bound to it), and allauth keeps sign-in and MFA state in it.
+# Without Redis the cache is a database table, so this is one query either way. Code that ends
+# sessions deletes them through SessionStore(key).delete(), which clears the cached copy too.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # ------------------------------------------------------------------------------
 # Authentication: django-allauth, email login, mandatory verification

@@ -22,6 +22,7 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from importlib import import_module
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -50,6 +51,7 @@ from billing.models import (
     WebhookEvent,
 )
 from comments.models import Comment
+from comments.services import comments_delete_by_author
 from core.appendonly import redaction_allowed
 from core.mail import email_message, email_subject
 from help.models import ConsultationRequest, MentoringRequest
@@ -190,7 +192,9 @@ def _delete_sessions(user: User) -> int:
     count = 0
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
         if session.get_decoded().get("_auth_user_id") == str(user.pk):
-            session.delete()
+            # Through the session engine: cached_db also drops its cached copy (settings).
+            store = import_module(settings.SESSION_ENGINE).SessionStore
+            store(session_key=session.session_key).delete()
             count += 1
     return count
 
@@ -299,12 +303,13 @@ def _remove_personal_records(user: User, *, emails: set[str], comments: str) -> 
         "abandoned-checkout e-mails": CheckoutRecoveryEmail.objects.filter(user=user),
         "abandoned-checkout opt-out": CheckoutRecoveryOptOut.objects.filter(user=user),
     }
-    if comments == AccountDeletion.Comments.REMOVE:
-        querysets["comments"] = Comment.objects.filter(author=user)
-    else:
+    if comments != AccountDeletion.Comments.REMOVE:
         # Kept comments stay public under "A former member"; nobody is left to e-mail.
         Comment.objects.filter(author=user, notify_on_reply=True).update(notify_on_reply=False)
     removed = {}
+    if comments == AccountDeletion.Comments.REMOVE:
+        # Through comments.services: the threads they were in store their new size.
+        removed["comments"] = comments_delete_by_author(author=user)
     for label, queryset in querysets.items():
         removed[label] = queryset.count()
         queryset.delete()

@@ -12,7 +12,7 @@ published article shows it.
 """
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Value
 
 from accounts.models import User
 from program.models import Access, Article, Lesson, Program, Unit, Video
@@ -32,6 +32,16 @@ def user_has_access(*, user: Person, program: Program) -> bool:
     if user.is_staff:
         return True
     return Access.objects.active().filter(user=user, program=program).exists()
+
+
+def has_access_expression(*, user: Person, program_ref: str) -> Exists | Value:
+    """`user_has_access` as an expression on a query whose `program_ref` (e.g. "unit__program")
+    is the program, so a page reads its object and the access answer in one query."""
+    if user is None or not user.is_authenticated:
+        return Value(False)
+    if user.is_staff:
+        return Value(True)
+    return Exists(Access.objects.active().filter(user=user, program=OuterRef(program_ref)))
 
 
 def unit_is_open(*, user: Person, unit: Unit, has_access: bool | None = None) -> bool:

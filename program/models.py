@@ -180,6 +180,12 @@ class Lesson(TimeStamped):
         help_text="Gentle enough for a day of high pain: offered on the Today page when a "
         "member's pain is at or above the program's threshold.",
     )
+    thread_size = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Questions shown under it to everyone (approved, or removed with an approved "
+        "answer). Kept up to date by the comments app, so pages need not count them.",
+    )
 
     class Meta:
         ordering = ["position", "id"]
@@ -229,6 +235,12 @@ class Article(TimeStamped):
         help_text="A public video shown with the article (e.g. the self-assessment).",
     )
     published = models.BooleanField(default=False)
+    thread_size = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Questions shown under it to everyone (approved, or removed with an approved "
+        "answer). Kept up to date by the comments app, so pages need not count them.",
+    )
 
     objects = ArticleQuerySet.as_manager()
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch
 
-from program.access import unit_is_open, user_has_access
+from program.access import Person, has_access_expression, unit_is_open, user_has_access
 from program.models import Article, Lesson, Program, Unit
 from program.panels import Panel, collect, offers
 from program.practice.selectors import (
@@ -74,13 +74,23 @@ def unit_neighbours(*, unit: Unit) -> tuple[Unit | None, Unit | None]:
     return previous_unit, next_unit
 
 
-def lesson_for_page(*, program_slug: str, unit_slug: str, lesson_slug: str) -> Lesson:
-    return Lesson.objects.select_related("unit__program", "video").get(
-        unit__program__slug=program_slug,
-        unit__program__published=True,
-        unit__slug=unit_slug,
-        slug=lesson_slug,
+def lesson_for_page(
+    *, program_slug: str, unit_slug: str, lesson_slug: str, user: Person = None
+) -> tuple[Lesson, bool]:
+    """The lesson with its unit, program and video, and whether `user` has access to its program
+    (`user_has_access`), in one query."""
+    found = (
+        Lesson.objects.select_related("unit__program", "video")
+        .annotate(user_has_access=has_access_expression(user=user, program_ref="unit__program"))
+        .get(
+            unit__program__slug=program_slug,
+            unit__program__published=True,
+            unit__slug=unit_slug,
+            slug=lesson_slug,
+        )
     )
+    has_access = bool(found.__dict__.pop("user_has_access"))  # the page's answer, not the row's
+    return found, has_access
 
 
 def lesson_neighbours(*, lesson: Lesson) -> tuple[list[Lesson], Lesson | None, Lesson | None]:
@@ -202,10 +212,9 @@ def lesson_page(
 ) -> LessonPage:
     """Raises Lesson.DoesNotExist. A locked lesson reads no practice data; the other panels'
     providers decide for themselves, told it is locked. `params`: the page's query parameters."""
-    lesson = lesson_for_page(
-        program_slug=program_slug, unit_slug=unit_slug, lesson_slug=lesson_slug
+    lesson, has_access = lesson_for_page(
+        program_slug=program_slug, unit_slug=unit_slug, lesson_slug=lesson_slug, user=user
     )
-    has_access = user_has_access(user=user, program=lesson.unit.program)
     is_open = unit_is_open(user=user, unit=lesson.unit, has_access=has_access)
     siblings, previous_lesson, next_lesson = lesson_neighbours(lesson=lesson)
     _, next_unit = unit_neighbours(unit=lesson.unit)

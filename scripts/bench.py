@@ -1,7 +1,8 @@
-"""Benchmark: the site under gunicorn on PostgreSQL, driven by wrk from a second process.
+"""Benchmark: the site under gunicorn on PostgreSQL (and Redis), driven by wrk from a second
+process, its rows interleaved over several rounds so a noisy machine skews no row.
 
-    ./scripts/bench.sh [--duration 10] [--threads 2] [--connections 8] [--workers N]
-                       [--only healthz,home,lesson]
+    ./scripts/bench.sh [--rounds 8] [--duration 3] [--threads 2] [--connections 8] [--workers N]
+                       [--only home,outline,public,lesson]
 
 Not a test. BENCH_DB names the database (default si_bench), so two checkouts can be measured back
 to back without sharing one. It
@@ -11,14 +12,23 @@ to back without sharing one. It
 2. collects static files (WhiteNoise's hashed, compressed manifest needs them when DEBUG is off);
 3. starts gunicorn with config/gunicorn.py and production settings (DEBUG off, a throwaway secret
    key, ALLOWED_HOSTS for loopback, HTTPS assumed behind a proxy: every request carries
-   `X-Forwarded-Proto: https`, as the load balancer would add);
-4. runs wrk against each endpoint for a fixed time after a short warm-up, and prints one table:
-   requests per second, p50 and p95 latency, and the throughput as a ratio to `healthz`.
+   `X-Forwarded-Proto: https`, as the load balancer would add). The cache is Redis, as production
+   with more than one host runs it (BENCH_REDIS_URL, default redis://127.0.0.1:6379/13, under a key
+   prefix of this run's own; the database cache table when no Redis answers);
+4. warms every row up once, then runs the rows one after another (healthz first), and that again
+   for --rounds rounds: A B C A B C ... Each row's throughput is divided by healthz's from the
+   same round, so a neighbour's load during one round moves both; the table shows the median of
+   those ratios and their min-max over the rounds;
+5. reads the server's own timing of every measured request from gunicorn's access log
+   (duration_us, config/gunicorn.py) and prints each row's p50 and p95, and its p95 as a multiple
+   of healthz's; wrk's latency includes the wait in the listen queue, the server's does not.
+The load average (1 minute) is printed per round and at the end: figures from a machine whose load
+is above its CPU count are the ratios, not the absolute numbers.
 
 The webhook row posts one signed Stripe event body again and again: the first delivery records
 and handles it, every later one is a verified duplicate (signature checked, event found, answered
 "Already processed"), which is what Stripe's retries look like. Its signature is made just before
-that run, well inside the 5-minute tolerance.
+each run, well inside the 5-minute tolerance.
 """
 
 import argparse
@@ -30,6 +40,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,7 +55,8 @@ PG_SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 VIDEO_BYTES = 5 * 1024 * 1024
 WEBHOOK_SECRET = "whsec_bench_" + "0" * 24
 # The rows of the table, in order, as --only names them (see endpoints()).
-ENDPOINT_KEYS = ["healthz", "home", "outline", "lesson", "video", "segment", "webhook"]
+ENDPOINT_KEYS = ["healthz", "home", "outline", "public", "lesson", "video", "segment", "webhook"]
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 def free_port() -> int:
@@ -109,6 +121,8 @@ def prepare_in_django() -> None:
     from program.models import Lesson, Program, Video
 
     program = Program.objects.filter(published=True).order_by("pk").first()
+    free_unit = program.units.filter(is_free=True).order_by("position").first()
+    public_lesson = free_unit.lessons.order_by("position").first()
     paid_unit = program.units.filter(is_free=False).order_by("position").first()
     lesson = paid_unit.lessons.order_by("position").first()
     video = Video.objects.filter(title="Benchmark 5 MB").first()
@@ -148,6 +162,9 @@ def prepare_in_django() -> None:
             {
                 "cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
                 "outline": reverse("program:detail", args=[program.slug]),
+                "public": reverse(
+                    "program:lesson", args=[program.slug, free_unit.slug, public_lesson.slug]
+                ),
                 "lesson": reverse(
                     "program:lesson", args=[program.slug, paid_unit.slug, lesson.slug]
                 ),
@@ -276,11 +293,24 @@ def prepare_site(secret_key: str) -> tuple[dict, dict[str, str]]:
     if prepared.returncode != 0:
         sys.exit(f"preparing failed:\n{prepared.stdout}\n{prepared.stderr}")
     urls = json.loads(prepared.stdout.strip().splitlines()[-1])
-    prod_env = site_env(ROOT, secret_key)
+    prod_env = site_env(ROOT, secret_key, **redis_env())
     manage("createcachetable", env=prod_env)
     manage("collectstatic", "--noinput", env=prod_env)
     manage("check", "--deploy", "--fail-level", "WARNING", env=prod_env)
     return urls, prod_env
+
+
+def redis_env() -> dict[str, str]:
+    """REDIS_URL and a key prefix of this run's own when Redis answers; else nothing (the site
+    then keeps its cache in a database table)."""
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except Exception as error:  # noqa: BLE001 (no Redis, or no redis package: say so, go on)
+        print(f"No Redis at {REDIS_URL} ({error}): the cache is a database table.")
+        return {}
+    return {"REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": f"bench-{secrets.token_hex(4)}"}
 
 
 def start_gunicorn(
@@ -322,6 +352,7 @@ def endpoints(urls: dict) -> list[tuple]:
         ("healthz", "healthz", "/healthz", "GET", proxy, None, 200),
         ("home", "home article (visitor)", "/", "GET", proxy, None, 200),
         ("outline", "outline (visitor)", urls["outline"], "GET", proxy, None, 200),
+        ("public", "public lesson, Unit 1 (visitor)", urls["public"], "GET", proxy, None, 200),
         ("lesson", "lesson page (member)", urls["lesson"], "GET", member, None, 200),
         ("video", "1 MB video range (member)", urls["video"], "GET", video, None, 206),
         ("segment", "HLS segment, 2 s at 240p (member)", urls["segment"], "GET", member, None, 200),
@@ -358,10 +389,36 @@ def measure(
     return run_wrk(base + path, script, duration=duration, threads=threads, connections=connections)
 
 
+def load_average() -> str:
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
+def server_durations(log_path: Path, start: int, path: str) -> tuple[list[float], int]:
+    """Durations in ms of the access-log lines for `path` written since byte `start`, and the
+    new end of the log."""
+    with log_path.open("rb") as log:
+        log.seek(start)
+        chunk = log.read()
+    found = []
+    marker = f'path="{path}"'.encode()
+    for line in chunk.splitlines():
+        if marker in line and b"duration_us=" in line:
+            found.append(int(line.rsplit(b"duration_us=", 1)[1].split()[0]) / 1000)
+    return found, start + len(chunk)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=10, help="seconds per endpoint")
-    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per endpoint")
+    parser.add_argument("--rounds", type=int, default=8, help="rounds of every row")
+    parser.add_argument("--duration", type=float, default=3, help="seconds per row and round")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per row, once")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
@@ -384,42 +441,81 @@ def main() -> None:
 
     secret_key = secrets.token_urlsafe(50)
     urls, prod_env = prepare_site(secret_key)
+    chosen = set(filter(None, args.only.split(",")))
+    rows = [row for row in endpoints(urls) if row[0] == "healthz" or not chosen or row[0] in chosen]
     workdir = Path(tempfile.mkdtemp(prefix="si-bench-"))
-    log = (workdir / "gunicorn.log").open("w")
+    log_path = workdir / "gunicorn.log"
+    log = log_path.open("w")
     server, base = start_gunicorn(ROOT, prod_env, workers=args.workers, log=log)
+    rps: dict[str, list[float]] = {row[0]: [] for row in rows}
+    wrk_p95: dict[str, list[float]] = {row[0]: [] for row in rows}
+    errors: dict[str, int] = {row[0]: 0 for row in rows}
+    durations: dict[str, list[float]] = {row[0]: [] for row in rows}
+    loads = [load_average()]
+    options = {"threads": args.threads, "connections": args.connections}
     try:
-        rows = []
-        for key, name, *endpoint in endpoints(urls):
-            if key == "healthz" or not args.only or key in args.only.split(","):
+        print(f"Warming up every row for {args.warmup:g} s ...", flush=True)
+        for key, _name, *endpoint in rows:
+            if args.warmup:
+                measure(
+                    base,
+                    *endpoint,
+                    script=workdir / f"{key}.lua",
+                    duration=args.warmup,
+                    warmup=0,
+                    **options,
+                )
+        for round_ in range(args.rounds):
+            for key, _name, *endpoint in rows:
+                start = log_path.stat().st_size
                 result = measure(
                     base,
                     *endpoint,
                     script=workdir / f"{key}.lua",
                     duration=args.duration,
-                    warmup=args.warmup,
-                    threads=args.threads,
-                    connections=args.connections,
+                    warmup=0,
+                    **options,
                 )
-                rows.append((name, result))
+                found, _end = server_durations(log_path, start, endpoint[0])
+                durations[key] += found
+                rps[key].append(result["rps"])
+                wrk_p95[key].append(result["p95_us"] / 1000)
+                errors[key] += result["bad_status"] + result["socket_errors"]
+            loads.append(load_average())
+            print(
+                f"round {round_ + 1}/{args.rounds}: "
+                + ", ".join(f"{k} {v[-1]:,.0f}/s" for k, v in rps.items())
+                + f"; load {loads[-1]}",
+                flush=True,
+            )
     finally:
         stop_gunicorn(server)
         log.close()
 
-    base_rps = rows[0][1]["rps"]
     workers = args.workers or f"{os.cpu_count() * 2 + 1} (default)"
+    cache = "Redis" if "REDIS_URL" in prod_env else "database cache"
+    base_p95 = percentile(durations["healthz"], 95)
     print()
     print(
-        f"gunicorn gthread, {workers} workers x 4 threads; PostgreSQL; wrk -t{args.threads} "
-        f"-c{args.connections} -d{args.duration:g}s on loopback; {os.cpu_count()} CPUs"
+        f"gunicorn gthread, {workers} workers x 4 threads; PostgreSQL; {cache}; wrk -t{args.threads}"
+        f" -c{args.connections}, {args.rounds} rounds x {args.duration:g} s per row, interleaved;"
+        f" loopback; {os.cpu_count()} CPUs; load average (1 min) {min(loads)}-{max(loads)},"
+        f" median {statistics.median(float(v) for v in loads):.2f}"
     )
     print()
-    print("| Endpoint | Requests/s | p50 ms | p95 ms | vs healthz | Errors |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for name, r in rows:
-        errors = r["bad_status"] + r["socket_errors"]
+    print(
+        "| Endpoint | Requests/s (median) | vs healthz: median (min-max) | server p50 ms "
+        "| server p95 ms | server p95 vs healthz's | wrk p95 ms (median) | Errors |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for key, name, *_ in rows:
+        ratios = [r / h for r, h in zip(rps[key], rps["healthz"], strict=True)]
+        p95 = percentile(durations[key], 95)
         print(
-            f"| {name} | {r['rps']:,.0f} | {r['p50_us'] / 1000:.1f} | {r['p95_us'] / 1000:.1f} "
-            f"| {r['rps'] / base_rps:.2f} | {errors} |"
+            f"| {name} | {statistics.median(rps[key]):,.0f} "
+            f"| {statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) "
+            f"| {percentile(durations[key], 50):.1f} | {p95:.1f} | {p95 / base_p95:.1f}x "
+            f"| {statistics.median(wrk_p95[key]):.1f} | {errors[key]} |"
         )
     shutil.rmtree(workdir, ignore_errors=True)
 

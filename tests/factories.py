@@ -65,6 +65,7 @@ def article_factory(**extra) -> Article:
 def comment_factory(*, target=None, author=None, status: str = "approved", parent=None, **extra):
     """A comment stored directly (test set-up); posting rules live in comments.services."""
     from comments.models import Comment
+    from comments.services import thread_size_refresh
 
     if parent is not None:
         target = parent.target
@@ -78,7 +79,13 @@ def comment_factory(*, target=None, author=None, status: str = "approved", paren
         "lesson": target if isinstance(target, Lesson) else None,
     }
     defaults.update(extra)
-    return Comment.objects.create(**defaults)
+    comment = Comment.objects.create(**defaults)
+    # As comments.services does after every change to what a thread shows.
+    # The caller's instance too, as a page reading it afresh would see it.
+    target.thread_size = thread_size_refresh(
+        lesson_id=comment.lesson_id, article_id=comment.article_id
+    )
+    return comment
 
 
 # ------------------------------------------------------------------------------

@@ -99,3 +99,37 @@ def test_the_thread_selector_refuses_a_paid_lesson_without_access(
     free_user = user_factory()
     assert selectors.thread_panel(user=free_user, target=paid_lesson, params={"page": page}) is None
     assert _thread(_lesson_page(free_user, paid_lesson, {"page": page}).panels) is None
+
+
+def test_pages_come_from_the_stored_size_and_a_members_own_waiting_comments_still_show(
+    member, article_factory, comment_factory, settings, django_assert_num_queries
+):
+    settings.COMMENTS_PER_PAGE = 2
+    article = article_factory()
+    for n in range(3):
+        comment_factory(target=article, body=f"Shown {n}")
+    visitor = AnonymousUser()
+    with django_assert_num_queries(2):  # the page and its replies; no count
+        page = selectors.thread_for_target(target=article, viewer=visitor, page_number="7")
+    assert (page.number, page.paginator.num_pages, len(page.object_list)) == (2, 2, 1)
+    # The member's two comments awaiting review are not in the stored size (3), yet they see
+    # them first and can page to every comment.
+    comment_factory(target=article, author=member, status="pending", body="Mine 1")
+    comment_factory(target=article, author=member, status="pending", body="Mine 2")
+    assert article.thread_size == 3
+    seen = []
+    number = 1
+    while True:
+        page = selectors.thread_for_target(target=article, viewer=member, page_number=number)
+        seen += [c.body for c in page.object_list]
+        if not page.has_next():
+            break
+        number = page.next_page_number()
+    assert seen == ["Mine 2", "Mine 1", "Shown 2", "Shown 1", "Shown 0"]
+
+
+def test_a_visitors_empty_thread_costs_no_query(article_factory, django_assert_num_queries):
+    article = article_factory()
+    with django_assert_num_queries(0):
+        page = selectors.thread_for_target(target=article, viewer=AnonymousUser())
+    assert page.paginator.count == 0 and list(page.object_list) == []

@@ -280,3 +280,55 @@ def test_posting_the_same_text_twice_keeps_one_comment(member, staff_user, artic
     assert again.pk == first.pk
     assert Comment.objects.count() == 1
     assert len(mail.outbox) == 1
+
+
+# --- The stored thread size (Lesson.thread_size, Article.thread_size) ----------------------
+
+
+def _size(target) -> int:
+    target.refresh_from_db(fields=["thread_size"])
+    return target.thread_size
+
+
+def test_thread_size_follows_posting_moderation_and_answers(
+    member, staff_user, article_factory, comment_factory
+):
+    from comments.services import comment_approve, comment_remove, reply_post
+
+    article = article_factory()
+    waiting = comment_factory(target=article, status="pending")
+    assert _size(article) == 0  # awaiting review: not shown to everyone
+    comment_approve(comment=waiting, actor=staff_user)
+    assert _size(article) == 1
+    lone = comment_factory(target=article)
+    assert _size(article) == 2
+    comment_remove(comment=lone, actor=staff_user)
+    assert _size(article) == 1  # removed without an answer: gone from the thread
+    reply_post(parent=waiting, author=staff_user, body="Yes, the left side first.")
+    comment_remove(comment=waiting, actor=staff_user)
+    assert _size(article) == 1  # removed but answered: stays, as a notice above the answer
+
+
+def test_thread_size_counts_a_trusted_members_post_at_once(
+    paying_member, paid_lesson, comment_factory
+):
+    comment_factory(target=paid_lesson, author=paying_member)  # approved before: trusted
+    assert _size(paid_lesson) == 1
+    assert post(paying_member, paid_lesson, body="A second question").status == Status.APPROVED
+    assert _size(paid_lesson) == 2
+    post(paying_member, paid_lesson, body="A second question")  # the double click: no copy
+    assert _size(paid_lesson) == 2
+
+
+def test_deleting_an_account_with_its_comments_shrinks_the_threads(
+    user_factory, article_factory, comment_factory
+):
+    from comments.services import comments_delete_by_author
+
+    leaving, staying = user_factory(), user_factory()
+    article = article_factory()
+    comment_factory(target=article, author=leaving)
+    comment_factory(target=article, author=staying)
+    assert _size(article) == 2
+    assert comments_delete_by_author(author=leaving) == 1
+    assert _size(article) == 1

@@ -255,19 +255,22 @@ def _program_with(units: int) -> Program:
     return program
 
 
-# Queries per page and role. A signed-in person adds 2 (session, user); a non-staff person 1
-# more for the access check. Outline: program, units, lessons. Unit: unit+program, lessons,
-# neighbour units. Lesson: lesson+unit+program+video, sibling lessons, neighbour units.
+# Queries per page and role. A signed-in person adds 1 (the user; the session comes from the
+# cache, SESSION_ENGINE cached_db); a non-staff person 1 more for the access check, except on the
+# lesson page, where it is part of the lesson's query. Outline: program, units, lessons. Unit:
+# unit+program, lessons, neighbour units. Lesson: lesson+unit+program+video (+ access), sibling
+# lessons, neighbour units.
 QUERIES = {
     # Members and staff also see the practice panels: progress and come-back list (outline,
     # 3 queries), the unit's progress (2), the lesson's state and working side (2). The outline
     # shows their next step first (open lessons, their rows, the latest self-assessment: 3).
-    "outline": {"visitor": 3, "free": 6, "member": 12, "staff": 11},
-    "unit": {"visitor": 3, "free": 6, "member": 8, "staff": 7},
-    # An open lesson also shows its comment thread: count, page of comments, their replies
-    # (the page query is skipped when the count is zero). The thread reuses the page's access
-    # check instead of asking again.
-    "lesson": {"visitor": 3, "free": 6, "member": 10, "staff": 9},
+    "outline": {"visitor": 3, "free": 5, "member": 11, "staff": 10},
+    "unit": {"visitor": 3, "free": 5, "member": 7, "staff": 6},
+    # An open lesson also shows its comment thread: for a signed-in person the verified email and
+    # a page of comments (with their replies when there are any; a visitor's empty thread needs
+    # no query). Its size is stored on the lesson (no count), and the thread reuses the page's
+    # access answer instead of asking again.
+    "lesson": {"visitor": 3, "free": 4, "member": 8, "staff": 8},
 }
 
 

@@ -223,7 +223,7 @@ def test_a_full_refund_gives_back_what_was_paid_not_the_list_price(
     purchase = buy(standin, factories.user_factory(), program, code="SPRING-20")
     request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
 
-    done = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
+    done = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user).request
 
     assert done.status == "refunded"
     (refund,) = stripe_refunds_of(stripe_standin_server, purchase)

@@ -139,7 +139,7 @@ def test_a_refund_gives_back_the_tax_with_the_rest(
     purchase.refresh_from_db()
     request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
 
-    done = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user)
+    done = refund_services.refund_request_approve(request_id=request.pk, actor=admin_user).request
 
     assert done.status == "refunded"
     (refund,) = stripe_refunds_of(stripe_standin_server, purchase)

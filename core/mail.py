@@ -71,8 +71,8 @@ class _SitePolicy(email.policy.EmailPolicy):
 class SiteEmail(EmailMultiAlternatives):
     """Every e-mail of the site: Django's, with the URL headers kept whole (_SitePolicy)."""
 
-    def message(self, *, policy: email.policy.Policy = email.policy.default) -> Any:
-        return super().message(policy=_SitePolicy(**vars(policy)))
+    def message(self, *, policy: email.policy.Policy | None = email.policy.default) -> Any:
+        return super().message(policy=_SitePolicy(**vars(policy or email.policy.default)))
 
 
 def email_message(

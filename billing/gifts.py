@@ -278,6 +278,7 @@ def _claim_email_send(gift: Gift, *, token: str) -> None:
         to=[gift.recipient_email],
         subject=f"{context['buyer_name']} has given you {gift.purchase.program.title}",
         text_template="billing/gifts/email/claim.txt",
+        html_template="billing/gifts/email/claim.html",
         context=context,
     ).send()
 

@@ -643,3 +643,19 @@ def test_a_gift_whose_checkout_expires_unpaid_says_so_and_a_late_payment_still_s
             purchase=purchase, gift=purchase.gift, source_label="a late payment"
         )
     assert moved.moved and moved.status == "scheduled"
+
+
+def test_the_claim_email_has_an_html_part_that_shows_the_message_as_text(
+    client, standin, standin_events, deliver_event, program
+):
+    """The recipient's e-mail reads well in a mail program (an HTML part with a button), and the
+    buyer's message is shown as they typed it, never as markup."""
+    message = "Get well <b>soon</b> & <script>alert(1)</script>"
+    paid_gift(client, standin, standin_events, deliver_event, program, message=message)
+    (email,) = [m for m in mail.outbox if m.to == ["friend@example.com"]]
+    (html, mimetype), *_ = email.alternatives
+    assert mimetype == "text/html"
+    (link,) = claim_links("friend@example.com")
+    assert f'{link}"' in html and "Receive your gift" in html
+    assert "Get well &lt;b&gt;soon&lt;/b&gt; &amp; &lt;script&gt;" in html
+    assert "<script>" not in html and message in email.body

@@ -23,6 +23,7 @@ class Gift(Guarded, TimeStamped):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for payment"
+        NOT_PAID = "not_paid", "Checkout not completed (nothing charged)"
         SCHEDULED = "scheduled", "Paid, e-mail scheduled"
         SENT = "sent", "Sent, not claimed yet"
         CLAIMED = "claimed", "Claimed"

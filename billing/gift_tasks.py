@@ -61,6 +61,7 @@ def gift_email_buyer(*, gift_id: int, kind: str) -> str:
         to=[gift.purchase.user.email],
         subject=BUYER_SUBJECTS[kind],
         text_template="billing/gifts/email/buyer.txt",
+        html_template="billing/gifts/email/buyer.html",
         context={
             "gift": gift,
             "kind": kind,
@@ -84,6 +85,7 @@ def gift_email_recipient(*, gift_id: int, kind: str) -> str:
         to=[gift.recipient.email],
         subject=RECIPIENT_SUBJECTS[kind],
         text_template="billing/gifts/email/recipient.txt",
+        html_template="billing/gifts/email/recipient.html",
         context={
             "gift": gift,
             "kind": kind,

@@ -61,7 +61,10 @@ _G = Gift.Status
 # is with us again): the gift returns to where it was (billing.gifts.gift_refund_reversed).
 # A claim itself never starts from "refunded": gift_claim_state answers "ended" first.
 GIFT_ALLOWED_FROM: dict[str, frozenset[str]] = {
-    _G.SCHEDULED: frozenset({_G.PENDING, _G.REFUNDED}),
+    # An unpaid checkout that expired or failed; Stripe may still report it paid (as a purchase
+    # may go from expired to paid), and then the gift is scheduled as any other.
+    _G.NOT_PAID: frozenset({_G.PENDING}),
+    _G.SCHEDULED: frozenset({_G.PENDING, _G.NOT_PAID, _G.REFUNDED}),
     _G.SENT: frozenset({_G.SCHEDULED, _G.REFUNDED}),
     _G.CLAIMED: frozenset({_G.SENT, _G.REFUNDED}),
     _G.REFUNDED: frozenset({_G.SCHEDULED, _G.SENT, _G.CLAIMED}),
@@ -244,6 +247,21 @@ def gift_purchase_paid(*, purchase: Purchase, gift: Gift, source_label: str) -> 
     return moved
 
 
+def gift_checkout_ended(*, purchase: Purchase, source_label: str) -> GiftMoved | None:
+    """The gift's purchase became expired or failed without a payment (inside its locked
+    transition): the gift says so instead of waiting for a payment forever. None for a purchase
+    that is not a gift's."""
+    gift = Gift.objects.filter(purchase=purchase).only("pk").first()
+    if gift is None:
+        return None
+    return gift_transition(
+        gift_id=gift.pk,
+        to=Gift.Status.NOT_PAID,
+        actor_label=source_label,
+        note="The checkout ended without a payment: nothing was charged and nothing is sent.",
+    )
+
+
 # ------------------------------------------------------------------------------------------------
 # Delivery and resend
 # ------------------------------------------------------------------------------------------------
@@ -260,6 +278,7 @@ def _claim_email_send(gift: Gift, *, token: str) -> None:
         to=[gift.recipient_email],
         subject=f"{context['buyer_name']} has given you {gift.purchase.program.title}",
         text_template="billing/gifts/email/claim.txt",
+        html_template="billing/gifts/email/claim.html",
         context=context,
     ).send()
 

@@ -367,6 +367,8 @@ def purchase_transition(
             note=note,
             data=data or {},
         )
+        if to in (_S.EXPIRED, _S.FAILED):
+            gifts.gift_checkout_ended(purchase=locked, source_label=source_label)
         if to == _S.EXPIRED:
             recovery.purchase_expired(purchase_id=locked.pk)  # abandoned-checkout recovery hook
     for name in ("status", *changes, "updated_at"):

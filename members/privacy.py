@@ -38,6 +38,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from announcements.models import AnnouncementOptOut, AnnouncementRecipient
 from billing.models import (
     CheckoutRecoveryEmail,
     CheckoutRecoveryOptOut,
@@ -302,6 +303,11 @@ def _remove_personal_records(user: User, *, emails: set[str], comments: str) -> 
         "data exports": DataExport.objects.filter(user=user),
         "abandoned-checkout e-mails": CheckoutRecoveryEmail.objects.filter(user=user),
         "abandoned-checkout opt-out": CheckoutRecoveryOptOut.objects.filter(user=user),
+        # Who each announcement went to: the person's rows go (the announcement stays).
+        "announcements received": AnnouncementRecipient.objects.filter(
+            Q(user=user) | _email_q("email", emails)
+        ),
+        "announcement opt-out": AnnouncementOptOut.objects.filter(_email_q("email", emails)),
     }
     if comments != AccountDeletion.Comments.REMOVE:
         # Kept comments stay public under "A former member"; nobody is left to e-mail.

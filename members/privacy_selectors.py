@@ -12,8 +12,11 @@ from allauth.account.models import EmailAddress
 from django.db.models import Q
 
 from accounts.models import User
+from announcements.models import AnnouncementOptOut, AnnouncementRecipient
 from billing.beneficiary import refund_askers_q
 from billing.models import (
+    CheckoutRecoveryEmail,
+    CheckoutRecoveryOptOut,
     Dispute,
     Gift,
     Purchase,
@@ -303,6 +306,45 @@ def email_course(user: User) -> Iterator[Row]:
         }
 
 
+def announcements(user: User) -> Iterator[Row]:
+    emails = _user_emails(user)
+    rows = AnnouncementRecipient.objects.filter(Q(user=user) | _email_match(emails))
+    for r in rows.select_related("announcement").order_by("id"):
+        yield {
+            "announcement": r.announcement.subject,
+            "to": r.email,
+            "status": r.get_status_display(),
+            "sent": r.sent_at,
+        }
+    for opt_out in AnnouncementOptOut.objects.filter(_email_match(emails)).order_by("id"):
+        yield {
+            "announcement": "(no more announcements: you unsubscribed)",
+            "to": opt_out.email,
+            "status": "Unsubscribed",
+            "sent": opt_out.created_at,
+        }
+
+
+def checkout_recovery(user: User) -> Iterator[Row]:
+    rows = CheckoutRecoveryEmail.objects.filter(user=user).select_related("purchase")
+    for r in rows.order_by("created_at", "id"):
+        yield {
+            "checkout_of_purchase": r.purchase.pk,
+            "decided": r.created_at,
+            "status": r.get_status_display(),
+            "why_not_sent": r.reason if r.status == r.Status.SKIPPED else "",
+            "sent": r.sent_at,
+        }
+    for opt_out in CheckoutRecoveryOptOut.objects.filter(user=user):
+        yield {
+            "checkout_of_purchase": "",
+            "decided": opt_out.created_at,
+            "status": "Unsubscribed from these e-mails",
+            "why_not_sent": "",
+            "sent": None,
+        }
+
+
 def safety_stops(user: User) -> Iterator[Row]:
     for stop in SafetyStop.objects.filter(user=user).order_by("created_at", "id"):
         yield {"when": stop.created_at, "warning_signs": "; ".join(stop.signs), "pain": stop.pain}
@@ -394,6 +436,8 @@ SECTIONS: list[tuple[str, str, Callable[[User], Iterable[Row]]]] = [
     ("consultation_forms", "consultation forms", consultation_forms),
     ("mentoring_forms", "mentoring requests", mentoring_forms),
     ("email_course", "the free email course", email_course),
+    ("announcements", "announcements we sent you, and whether you unsubscribed", announcements),
+    ("checkout_reminders", "e-mails about a checkout you did not finish", checkout_recovery),
 ]
 
 

@@ -5,6 +5,7 @@ the wipe needs: "deadlock detected" on PostgreSQL, "database table is locked" on
 import threading
 
 _in_flight = 0
+_started = 0  # requests ever started: a new one breaks a quiet moment
 _changed = threading.Condition()
 
 
@@ -13,9 +14,11 @@ class InFlightMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        global _in_flight
+        global _in_flight, _started
         with _changed:
             _in_flight += 1
+            _started += 1
+            _changed.notify_all()
         try:
             return self.get_response(request)
         finally:
@@ -24,7 +27,20 @@ class InFlightMiddleware:
                 _changed.notify_all()
 
 
-def wait_until_idle(timeout: float) -> bool:
-    """True once no request is being served; False after timeout seconds."""
+def wait_until_idle(timeout: float, settle: float = 0.2) -> bool:
+    """True once no request has been served for `settle` seconds; False after timeout seconds.
+
+    Quiet for a moment, not only at one instant: a request the browser sent just before its
+    context closed may have been accepted by the server and not yet reached this middleware (a
+    COMMIT of it then raced the wipe's TRUNCATE: "deadlock detected" on PostgreSQL, seen once)."""
+    import time
+
+    deadline = time.monotonic() + timeout
     with _changed:
-        return _changed.wait_for(lambda: _in_flight == 0, timeout)
+        while True:
+            if not _changed.wait_for(lambda: _in_flight == 0, deadline - time.monotonic()):
+                return False
+            seen = _started
+            _changed.wait_for(lambda seen=seen: _started != seen, settle)
+            if _started == seen and _in_flight == 0:
+                return True

@@ -57,6 +57,7 @@ class Migration(migrations.Migration):
                     models.CharField(
                         choices=[
                             ("pending", "Waiting for payment"),
+                            ("not_paid", "Checkout not completed (nothing charged)"),
                             ("scheduled", "Paid, e-mail scheduled"),
                             ("sent", "Sent, not claimed yet"),
                             ("claimed", "Claimed"),
@@ -126,6 +127,7 @@ class Migration(migrations.Migration):
                     models.CharField(
                         choices=[
                             ("pending", "Waiting for payment"),
+                            ("not_paid", "Checkout not completed (nothing charged)"),
                             ("scheduled", "Paid, e-mail scheduled"),
                             ("sent", "Sent, not claimed yet"),
                             ("claimed", "Claimed"),

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -610,3 +611,53 @@ def test_a_gift_refund_that_fails_later_gives_the_recipient_the_gift_back(
     restore = AccessEvent.objects.get(action="restore")
     assert restore.access.user == recipient and f"gift #{purchase.gift.pk}" in restore.reason
     assert not user_has_access(user=purchase.user, program=program)
+
+
+def test_a_gift_whose_checkout_expires_unpaid_says_so_and_a_late_payment_still_schedules_it(
+    client, standin, standin_events, deliver_event, program, mailoutbox
+):
+    """An abandoned gift checkout does not wait for a payment forever: the gift becomes "not
+    paid" (nothing charged, nothing sent, no recovery e-mail offering the program to the buyer);
+    if Stripe reports it paid after all, the gift is scheduled like any other."""
+    buyer = factories.user_factory()
+    purchase = buy_gift(client, buyer, program)
+    standin.expire(purchase.stripe_checkout_session_id)
+    (expired,) = standin_events(purchase.stripe_checkout_session_id, "checkout.session.expired")
+    assert deliver_event(expired["id"]).status_code == 200
+
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.EXPIRED
+    assert purchase.gift.status == "not_paid"
+    assert list(purchase.gift.events.values_list("status_before", "status_after")) == [
+        ("", "pending"),
+        ("pending", "not_paid"),
+    ]
+    page = client.get(reverse("billing:purchases")).content.decode()
+    assert "Nothing was charged." in page and "data-gift-state=" not in page
+    assert claim_links("friend@example.com") == []
+
+    # Should a payment be reported after all (Purchase allows expired -> paid), the gift is
+    # scheduled as any other: the money is never taken for a gift that cannot be sent.
+    from billing import gifts
+
+    with transaction.atomic():
+        moved = gifts.gift_purchase_paid(
+            purchase=purchase, gift=purchase.gift, source_label="a late payment"
+        )
+    assert moved.moved and moved.status == "scheduled"
+
+
+def test_the_claim_email_has_an_html_part_that_shows_the_message_as_text(
+    client, standin, standin_events, deliver_event, program
+):
+    """The recipient's e-mail reads well in a mail program (an HTML part with a button), and the
+    buyer's message is shown as they typed it, never as markup."""
+    message = "Get well <b>soon</b> & <script>alert(1)</script>"
+    paid_gift(client, standin, standin_events, deliver_event, program, message=message)
+    (email,) = [m for m in mail.outbox if m.to == ["friend@example.com"]]
+    (html, mimetype), *_ = email.alternatives
+    assert mimetype == "text/html"
+    (link,) = claim_links("friend@example.com")
+    assert f'{link}"' in html and "Receive your gift" in html
+    assert "Get well &lt;b&gt;soon&lt;/b&gt; &amp; &lt;script&gt;" in html
+    assert "<script>" not in html and message in email.body

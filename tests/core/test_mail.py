@@ -68,3 +68,69 @@ def test_staff_emails_fall_back_to_active_staff_with_an_address(settings, db):
     factories.user_factory(email="gone@example.com", is_staff=True, is_active=False)
     factories.user_factory(email="member@example.com")
     assert staff_emails() == ["zed@example.com", "amy@example.com"]
+
+
+# ------------------------------------------------------------------------------------------------
+# URL headers over a real SMTP server
+# ------------------------------------------------------------------------------------------------
+class _Inbox:
+    def __init__(self):
+        self.raw: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.raw.append(envelope.original_content or envelope.content)
+        return "250 OK"
+
+
+def test_a_long_unsubscribe_link_reaches_the_mail_program_whole(email_templates, settings):
+    """Python's email package cuts a long header with no space into RFC 2047 encoded words, which
+    mail programs do not decode in List-Unsubscribe: the one-click button would break. The link
+    arrives as written, on one line, through Django's SMTP backend to a real SMTP server."""
+    import email
+    import email.policy
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings.MAILERS = {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+            }
+        }
+        url = "https://site.example/announcements/stop/" + "Ab1-_" * 30 + "/"
+        message = email_message(
+            to=["member@example.org"],
+            subject="A subject long enough to be folded as usual " * 3,
+            text_template="note.txt",
+            html_template="note.html",
+            context={"name": "Ann"},
+            headers={
+                "List-Unsubscribe": f"<{url}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+        )
+        assert message.send() == 1
+    finally:
+        controller.stop()
+
+    (raw,) = inbox.raw
+    assert f"\r\nList-Unsubscribe: <{url}>\r\n".encode() in raw
+    assert b"=?utf-8?" not in raw.split(b"\r\n\r\n", 1)[0].split(b"List-Unsubscribe")[1]
+    received = email.message_from_bytes(raw, policy=email.policy.default)
+    assert received["List-Unsubscribe"] == f"<{url}>"
+    assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # Other headers are folded as before (a long subject stays within 78-character lines).
+    assert received["Subject"] == " ".join(
+        ("A subject long enough to be folded as usual " * 3).split()
+    )
+    header_block = raw.split(b"\r\n\r\n", 1)[0]
+    subject_lines = header_block.split(b"Subject:")[1].split(b"\r\nFrom:")[0]
+    assert b"\r\n " in subject_lines

@@ -161,6 +161,22 @@ def full_history(
     factories.consultation_request_factory(user=user, name=NAME, email=EMAIL, phone="555 0101")
     MentoringRequest.objects.create(user=user, name=NAME, email=EMAIL, message="Can we talk?")
     factories.subscriber_factory(email=EMAIL.upper(), first_name="Zelda")
+    # An announcement she received, then unsubscribed from; an abandoned checkout's e-mail.
+    from announcements.models import Announcement, AnnouncementOptOut, AnnouncementRecipient
+    from billing.models import CheckoutRecoveryEmail, CheckoutRecoveryOptOut
+
+    news = Announcement.objects.create(subject="New unit", body="Hello", created_by=admin_user)
+    AnnouncementRecipient.objects.create(
+        announcement=news, email=EMAIL.lower(), user=user, status="sent", sent_at=timezone.now()
+    )
+    AnnouncementOptOut.objects.create(email=EMAIL.lower())
+    expired = Purchase.objects.create(
+        user=user, program=program, amount_cents=program.price_cents, currency=program.currency
+    )
+    CheckoutRecoveryEmail.objects.create(
+        purchase=expired, user=user, status="skipped", reason="Bought since."
+    )
+    CheckoutRecoveryOptOut.objects.create(user=user)
     LogEntry.objects.create(
         user=admin_user,
         content_type=ContentType.objects.get_for_model(User),
@@ -265,15 +281,22 @@ def test_deleting_a_member_with_a_full_history_leaves_no_name_or_address_and_kee
     assert not OfflineAction.objects.filter(user=user).exists()
     assert not Authenticator.objects.filter(user=user).exists()
     assert not Subscriber.objects.exists()
+    from announcements.models import Announcement, AnnouncementOptOut, AnnouncementRecipient
+    from billing.models import CheckoutRecoveryEmail, CheckoutRecoveryOptOut
+
+    assert not AnnouncementRecipient.objects.exists() and not AnnouncementOptOut.objects.exists()
+    assert Announcement.objects.count() == 1  # the announcement itself stays
+    assert not CheckoutRecoveryEmail.objects.exists()
+    assert not CheckoutRecoveryOptOut.objects.exists()
     kept = Comment.objects.get(author=user)
     assert kept.author_display == "A former member" and kept.replies.count() == 1
     # Amounts and ids stay in the stored Stripe bodies; the personal fields do not.
     session_event = WebhookEvent.objects.get(type="checkout.session.completed")
     obj = session_event.body["data"]["object"]
     assert obj["customer_email"] == "[redacted]" and obj["customer_details"] == "[redacted]"
-    assert obj["amount_total"] == Purchase.objects.get(gift__isnull=True).amount_cents and obj[
-        "id"
-    ].startswith("cs_")
+    assert obj["amount_total"] == Purchase.objects.get(
+        paid_at__isnull=False, gift__isnull=True
+    ).amount_cents and obj["id"].startswith("cs_")
     deletion = AccountDeletion.objects.get(pk=result.deletion_id)
     assert deletion.account_id == user.pk and deletion.requested_by == "member"
     kinds = dict(Redaction.objects.filter(deletion=deletion).values_list("record_kind", "count"))
@@ -294,6 +317,12 @@ def test_deleting_a_member_with_a_full_history_leaves_no_name_or_address_and_kee
     assert data["account"][0]["email"] == EMAIL
     assert data["refund_requests"][0]["reason"].startswith(NAME)
     assert "Stiff" in archive.read("journal.csv").decode("utf-8-sig")
+    assert [r["status"] for r in data["announcements"]] == ["Sent", "Unsubscribed"]
+    assert data["announcements"][0]["announcement"] == "New unit"
+    assert [r["status"] for r in data["checkout_reminders"]] == [
+        "Not sent",
+        "Unsubscribed from these e-mails",
+    ]
 
 
 def test_comments_can_be_removed_with_the_account(full_history):

@@ -330,9 +330,15 @@ def refund_request_decline(*, request_id: int, actor: User, note: str) -> Refund
             to=Status.DECLINED,
             note=note,
             actor=actor,
-            changes={"staff_note": note, "decided_by": actor, "decided_at": timezone.now()},
+            changes=_staff_decision(note, actor),
         )
     return RefundDecision(request)
+
+
+def _staff_decision(note: str, actor: User) -> dict[str, Any]:
+    """What a request records when staff end it themselves (declined, or closed as refunded
+    outside Stripe): their note for the member, who decided and when."""
+    return {"staff_note": note, "decided_by": actor, "decided_at": timezone.now()}
 
 
 @dataclass(frozen=True)
@@ -458,7 +464,7 @@ def _close_outside(
         to=Status.CLOSED_OUTSIDE,
         note=note,
         actor=actor,
-        changes={"staff_note": note, "decided_by": actor, "decided_at": timezone.now()},
+        changes=_staff_decision(note, actor),
     )
     purchase_refunds_settle(purchase, label=label, actor=actor, reason=note)
 

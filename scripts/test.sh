@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs ruff, mypy (scripts/mypy_check.py) and the whole test suite with two pytest-xdist workers
+# Runs ruff (lint and format check), mypy (scripts/mypy_check.py) and the whole test suite with two pytest-xdist workers
 # (set DATABASE_URL=postgres://... to run it on PostgreSQL).
 # Installs Debian's Chromium for the browser tests when it is missing and we may install it.
 source "$(dirname "$0")/env.sh"
@@ -25,6 +25,7 @@ if [ ! -f tools/axe/node_modules/axe-core/axe.min.js ]; then
 fi
 
 "$VENV_PY" -m ruff check --quiet .
+"$VENV_PY" -m ruff format --check --quiet .
 # mypy against its baseline (mypy-baseline.txt may only shrink); cached in .mypy_cache.
 # SKIP_MYPY=1 leaves it out of a quick loop on a few tests.
 if [ -z "${SKIP_MYPY:-}" ]; then "$VENV_PY" scripts/mypy_check.py; fi

@@ -159,7 +159,11 @@ def _run_ffmpeg(command: list[str], *, duration: float, on_percent, workdir: Pat
                 if now - started > FFMPEG_TIMEOUT_SECONDS:
                     process.kill()
                     raise TranscodeError("ffmpeg took longer than the time allowed; stopped.")
-                if seconds is not None and duration > 0 and now - last_report >= PROGRESS_EVERY_SECONDS:
+                if (
+                    seconds is not None
+                    and duration > 0
+                    and now - last_report >= PROGRESS_EVERY_SECONDS
+                ):
                     last_report = now
                     on_percent(min(99, int(seconds * 100 / duration)))
             returncode = process.wait(timeout=60)

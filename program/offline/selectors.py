@@ -46,9 +46,7 @@ def unit_pack(*, unit: Unit) -> dict:
                 item["files"].append(reverse("program:media", args=[video.pk, "captions"]))
             if video.poster:
                 item["files"].append(reverse("program:media", args=[video.pk, "poster"]))
-            offline = next(
-                (r for r in video.hls_renditions if r.get("kind") == "offline"), None
-            )
+            offline = next((r for r in video.hls_renditions if r.get("kind") == "offline"), None)
             if video.hls_ready and offline:
                 item["video"] = {
                     "url": reverse("program:media", args=[video.pk, "offline"]),

@@ -164,5 +164,3 @@ def sync(request):
     except ValidationError as error:
         return _bad(" ".join(error.messages))
     return JsonResponse({"status": "recorded" if result.recorded else "duplicate"})
-
-

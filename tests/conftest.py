@@ -4,26 +4,35 @@ import pytest
 
 from tests import factories
 
-
 # --- test collection: parallel runs (scripts/test.sh: pytest-xdist `-n 2 --dist loadgroup`) ---
-def _runs_serially(item) -> bool:
-    """Browser journeys and PostgreSQL concurrency tests: timing-sensitive (threads racing on row
-    locks, a Chromium per worker), so they share one xdist group and run one after another on
-    one worker while the other worker takes the rest."""
-    if "tests/browser/" in item.nodeid or item.get_closest_marker("postgres"):
-        return True
+# A test in a group runs on one worker, after the others of its group; groups and the rest run
+# side by side on the two workers.
+#   browser:   browser journeys, one Chromium at a time (timing-sensitive players and pages);
+#   long-play: the one journey that plays a minute of video on a throttled link (network-bound,
+#              not CPU-bound), beside the other journeys instead of after them;
+#   postgres:  PostgreSQL concurrency tests (threads racing on row locks), one at a time.
+LONG_PLAY = ("tests/browser/test_hls.py::test_a_long_lesson_plays_a_minute",)
+
+
+def _serial_group(item) -> str | None:
+    if "tests/browser/" in item.nodeid:
+        return "long-play" if item.nodeid.startswith(LONG_PLAY) else "browser"
+    if item.get_closest_marker("postgres"):
+        return "postgres"
     # The concurrency tests written before the marker skip on SQLite with a reason naming it.
-    return any(
-        "PostgreSQL" in str(mark.kwargs.get("reason", "")) for mark in item.iter_markers("skipif")
-    )
+    for mark in item.iter_markers("skipif"):
+        if "PostgreSQL" in str(mark.kwargs.get("reason", "")):
+            return "postgres"
+    return None
 
 
 def pytest_collection_modifyitems(config, items):
     from django.db import connection
 
     for item in items:
-        if _runs_serially(item):
-            item.add_marker(pytest.mark.xdist_group("serial"))
+        group = _serial_group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
         # `@pytest.mark.postgres` alone is enough: such a test skips on SQLite, saying why.
         if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (row locks, concurrency)"))

@@ -26,6 +26,7 @@ def _serial_group(item) -> str | None:
     return None
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     from django.db import connection
 
@@ -36,6 +37,28 @@ def pytest_collection_modifyitems(config, items):
         # `@pytest.mark.postgres` alone is enough: such a test skips on SQLite, saying why.
         if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (row locks, concurrency)"))
+
+
+class _GroupNodeIds:
+    """xdist's loadgroup keeps a group on one worker by renaming each grouped node
+    "<id>@<group>" (xdist 3.8 sets `item._nodeid`); pytest 9.2 keeps the id in `item._id`, so
+    that rename does nothing and every group was spread over both workers. Done here, after
+    xdist's own hook, only where its rename did not take (a no-op once xdist does it itself)."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config, items):
+        if not config.getvalue("loadgroup"):
+            return
+        from _pytest.nodeid import NodeId
+
+        for item in items:
+            groups = sorted({str(m.args[0]) for m in item.iter_markers("xdist_group") if m.args})
+            if groups and "@" not in item.nodeid:
+                item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(_GroupNodeIds(), "si-group-node-ids")
 
 
 @pytest.fixture

@@ -38,7 +38,6 @@ from datetime import datetime, timedelta
 import stripe
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.tasks import task
@@ -50,6 +49,7 @@ from billing.recovery_models import CheckoutRecoveryEmail, CheckoutRecoveryOptOu
 from billing.stripe_client import stripe_client
 from billing.stripe_objects import as_dict
 from core.mail import email_message
+from core.signing import id_token_check, id_token_make
 from program.course.emails import absolute_url, one_click_unsubscribe_headers
 from program.course.tasks import enqueue
 from program.selectors import user_has_access
@@ -225,15 +225,11 @@ def checkout_recovery_send(purchase_id: int) -> str:
 
 
 def unsubscribe_token_make(*, user_id: int) -> str:
-    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign(str(user_id))
+    return id_token_make(user_id, salt=UNSUBSCRIBE_SALT)
 
 
 def unsubscribe_token_check(token: str) -> int | None:
-    try:
-        value = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign(token)
-    except signing.BadSignature:
-        return None
-    return int(value) if value.isdigit() else None
+    return id_token_check(token, salt=UNSUBSCRIBE_SALT)
 
 
 def recovery_message(purchase: Purchase) -> EmailMultiAlternatives:

@@ -3,12 +3,12 @@
 one-click POST a mail program sends (no session, no CSRF token)."""
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from billing import recovery
+from core.http import one_click_unsubscribe_page
 
 
 @never_cache
@@ -16,9 +16,9 @@ from billing import recovery
 @require_http_methods(["GET", "HEAD", "POST"])
 def recovery_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     user_id = recovery.unsubscribe_token_check(token)
-    if user_id is None:
-        return render(request, "billing/recovery_unsubscribe.html", {"bad": True}, status=400)
-    if request.method != "POST":
-        return render(request, "billing/recovery_unsubscribe.html", {"done": False})
-    recovery.checkout_recovery_opt_out(user_id=user_id)
-    return render(request, "billing/recovery_unsubscribe.html", {"done": True})
+    return one_click_unsubscribe_page(
+        request,
+        template="billing/recovery_unsubscribe.html",
+        known=user_id is not None,
+        unsubscribe=lambda: recovery.checkout_recovery_opt_out(user_id=user_id or 0),
+    )

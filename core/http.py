@@ -74,3 +74,20 @@ def same_origin_post(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def one_click_unsubscribe_page(
+    request: HttpRequest, *, template: str, known: bool, unsubscribe: Callable[[], object]
+) -> HttpResponse:
+    """An e-mail's unsubscribe link (csrf_exempt on the view: RFC 8058's one-click POST comes
+    from the mail program without a session or token). GET shows a button, so a mail scanner
+    fetching links changes nothing; POST (the button, or the mail program) unsubscribes. The
+    template gets `bad` for a link that names nobody (400), else `done`."""
+    from django.shortcuts import render
+
+    if not known:
+        return render(request, template, {"bad": True}, status=400)
+    if request.method != "POST":
+        return render(request, template, {"done": False})
+    unsubscribe()
+    return render(request, template, {"done": True})

@@ -20,3 +20,17 @@ class ClockSigner(signing.TimestampSigner):
         if self._now is None:
             return super().timestamp()
         return signing.b62_encode(int(self._now.timestamp()))
+
+
+def id_token_make(pk: int, *, salt: str) -> str:
+    """A link's token naming a row (an unsubscribe link): the id, signed; it never expires."""
+    return signing.Signer(salt=salt).sign(str(pk))
+
+
+def id_token_check(token: str, *, salt: str) -> int | None:
+    """The id an `id_token_make` token names, or None for a forged or mangled one."""
+    try:
+        value = signing.Signer(salt=salt).unsign(token)
+    except signing.BadSignature:
+        return None
+    return int(value) if value.isdigit() else None

@@ -47,7 +47,7 @@ class _GroupNodeIds:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config, items):
-        if not config.getvalue("loadgroup"):
+        if not config.getoption("loadgroup", default=False):
             return
         from _pytest.nodeid import NodeId
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from django.core import signing
 
-from core.signing import ClockSigner
+from core.signing import ClockSigner, id_token_check, id_token_make
 
 CHECK_IN_SALT = "program.practice.check-in"
 UNSUBSCRIBE_SALT = "program.practice.reminders-unsubscribe"
@@ -42,12 +42,8 @@ def check_in_token_check(token: str, *, max_age: int = CHECK_IN_MAX_AGE_SECONDS)
 
 
 def unsubscribe_token_make(*, user_id: int) -> str:
-    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign(str(user_id))
+    return id_token_make(user_id, salt=UNSUBSCRIBE_SALT)
 
 
 def unsubscribe_token_check(token: str) -> int | None:
-    try:
-        value = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign(token)
-    except signing.BadSignature:
-        return None
-    return int(value) if value.isdigit() else None
+    return id_token_check(token, salt=UNSUBSCRIBE_SALT)

@@ -12,10 +12,16 @@ published article shows it.
 """
 
 from django.contrib.auth.models import AnonymousUser
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, Value
 
 from accounts.models import User
 from program.models import Access, Article, Lesson, Program, Unit, Video
+
+_ACTIVE_ACCESS_SQL = (
+    f"SELECT 1 FROM {Access._meta.db_table}"  # noqa: S608 (the name is ours)
+    " WHERE user_id = %s AND program_id = %s AND revoked_at IS NULL LIMIT 1"
+)
 
 # Whoever asks: a signed-in user, a visitor (AnonymousUser), or nobody (a task, an email).
 Person = User | AnonymousUser | None
@@ -31,7 +37,12 @@ def user_has_access(*, user: Person, program: Program) -> bool:
         return False
     if user.is_staff:
         return True
-    return Access.objects.active().filter(user=user, program=program).exists()
+    # `Access.objects.active().filter(user=user, program=program).exists()`, written as SQL: every
+    # signed-in outline, unit and lesson page asks, and building it through the ORM cost several
+    # times what running it does. Active means revoked_at is empty (AccessQuerySet.active).
+    with connection.cursor() as cursor:
+        cursor.execute(_ACTIVE_ACCESS_SQL, [user.pk, program.pk])
+        return cursor.fetchone() is not None
 
 
 def has_access_expression(*, user: Person, program_ref: str) -> Exists | Value:

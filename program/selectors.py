@@ -23,7 +23,7 @@ from program.practice.selectors import (
     ProgramPanel,
     TodayPlan,
     UnitPanel,
-    lesson_panel,
+    lesson_panel_and_access,
     program_panel,
     today_plan,
     unit_panel,
@@ -283,12 +283,13 @@ def lesson_page(
     params: Mapping[str, str] | None = None,
     fragments: Callable[[LessonContent], dict[str, str]] | None = None,
 ) -> LessonPage:
-    """Raises Lesson.DoesNotExist. A locked lesson reads no practice data; the other panels'
+    """Raises Lesson.DoesNotExist. A locked lesson shows no practice data; the other panels'
     providers decide for themselves, told it is locked. `params`: the page's query parameters;
     `fragments`: renders the HTML kept with the lesson's content (see lesson_content).
 
-    Queries, once the content is cached: the access check (a non-staff member), the practice
-    panel's two (open and signed in) and what the panels' providers read."""
+    Queries, once the content is cached: signed in, one for the access answer with the practice
+    panel (program.practice.selectors.lesson_panel_and_access), and what the panels' providers
+    read."""
     content = lesson_content(
         program_slug=program_slug,
         unit_slug=unit_slug,
@@ -296,13 +297,14 @@ def lesson_page(
         fragments=fragments,
     )
     lesson = content.lesson
-    has_access = user_has_access(user=user, program=lesson.unit.program)
+    # The access answer and the practice panel in one query; the panel is shown only when open.
+    panel, has_access = lesson_panel_and_access(user=user, lesson=lesson)
     is_open = unit_is_open(user=user, unit=lesson.unit, has_access=has_access)
     return LessonPage(
         content=content,
         has_access=has_access,
         is_open=is_open,
-        panel=lesson_panel(user=user, lesson=lesson) if is_open else None,
+        panel=panel if is_open else None,
         panels=collect(user=user, target=lesson, is_open=is_open, params=params or {}),
         offers=offers(user=user, program=lesson.unit.program, has_access=has_access),
     )

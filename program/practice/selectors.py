@@ -9,7 +9,7 @@ from django.db.models import Count, Model
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from program.access import open_lessons_q
+from program.access import ACTIVE_ACCESS_SQL, open_lessons_q
 from program.models import (
     JournalEntry,
     Lesson,
@@ -388,31 +388,35 @@ def _instance(model: type[Model], fields: list, values) -> Model | None:
     return model.from_db(connection.alias, [f.attname for f in fields], converted)
 
 
-def lesson_panel(*, user, lesson: Lesson) -> LessonPanel:
+def lesson_panel_and_access(*, user, lesson: Lesson) -> tuple[LessonPanel, bool]:
     """The working side and the member's state of `lesson` (`latest_journal_entry` and
-    `lesson_progress`) in one query, none for a visitor.
+    `lesson_progress`), and `user_has_access` to its program, in one query (none for a visitor);
+    the lesson page shows the panel only when the lesson is open to them.
 
-    Written as SQL: every open lesson a member views asks, and building the two ORM queries cost
+    Written as SQL: every lesson a member views asks, and building the three ORM queries cost
     several times what running them does."""
     if not user.is_authenticated:
-        return LessonPanel()
+        return LessonPanel(), False
     entry_fields, entry_columns = _rows_as(JournalEntry, "e")
     progress_fields, progress_columns = _rows_as(LessonProgress, "p")
     journal = JournalEntry._meta.db_table
     sql = (
-        f"SELECT {entry_columns}, {progress_columns} FROM (SELECT 1 AS one) AS x"  # noqa: S608
+        f"SELECT {ACTIVE_ACCESS_SQL}, {entry_columns}, {progress_columns}"  # noqa: S608
+        " FROM (SELECT 1 AS one) AS x"
         f" LEFT JOIN {journal} e ON e.id = (SELECT j.id FROM {journal} j WHERE j.user_id = %s"
         " ORDER BY j.created_at DESC, j.id DESC LIMIT 1)"
         f" LEFT JOIN {LessonProgress._meta.db_table} p ON p.user_id = %s AND p.lesson_id = %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user.pk, user.pk, lesson.pk])
+        cursor.execute(sql, [user.pk, lesson.unit.program_id, user.pk, user.pk, lesson.pk])
         row = cursor.fetchone()
+    has_access = bool(user.is_staff or row[0])
+    row = row[1:]
     entry = _instance(JournalEntry, entry_fields, row[: len(entry_fields)])
     progress = _instance(LessonProgress, progress_fields, row[len(entry_fields) :])
     if progress is not None:
         progress.lesson = lesson  # known already: nothing reads it again
-    return LessonPanel(entry=entry, progress=progress)  # type: ignore[arg-type]
+    return LessonPanel(entry=entry, progress=progress), has_access  # type: ignore[arg-type]
 
 
 @dataclass

@@ -75,7 +75,8 @@ def versioned[T](key: str, build: Callable[[], T]) -> T:
         version = content_version()
     stored = found.get(full_key)
     if stored is not None and stored[0] == version:
-        return stored[1]
+        kept: T = stored[1]
+        return kept
     value = build()
     cache.set(full_key, (version, value), VERSIONED_SECONDS)
     return value

@@ -369,10 +369,10 @@ def _rows_as(model: type[Model], alias: str) -> tuple[list, str]:
     """A model's concrete fields and their columns under `alias`, for a hand-written SELECT."""
     fields = list(model._meta.concrete_fields)
     quote = connection.ops.quote_name
-    return fields, ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
+    return fields, ", ".join(f"{alias}.{quote(str(f.column))}" for f in fields)
 
 
-def _instance(model: type[Model], fields: list, values) -> Model | None:
+def _instance[M: Model](model: type[M], fields: list, values) -> M | None:
     """The row as a model instance, its values converted as the ORM converts them (SQLite's
     datetimes made aware, booleans, ...); None for the empty side of a LEFT JOIN."""
     if values[0] is None:
@@ -416,7 +416,7 @@ def lesson_panel_and_access(*, user, lesson: Lesson) -> tuple[LessonPanel, bool]
     progress = _instance(LessonProgress, progress_fields, row[len(entry_fields) :])
     if progress is not None:
         progress.lesson = lesson  # known already: nothing reads it again
-    return LessonPanel(entry=entry, progress=progress), has_access  # type: ignore[arg-type]
+    return LessonPanel(entry=entry, progress=progress), has_access
 
 
 @dataclass

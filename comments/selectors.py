@@ -11,11 +11,13 @@ from math import ceil
 
 from allauth.account.models import EmailAddress
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from comments import conf
 from comments.forms import CommentForm
 from comments.models import Comment, target_url
+from core import pagecache
 from program.access import lesson_is_open, open_lessons_q
 from program.models import Article, Lesson
 
@@ -150,12 +152,55 @@ class Thread:
     kind: str  # "article" or "lesson", as in the comments:post URL
     page: Page
     can_comment: bool
-    target_url: str
+
+    @cached_property
+    def target_url(self) -> str:
+        # Only a visitor's sign-in link names it.
+        return target_url(self.target)
 
     @cached_property
     def form(self) -> CommentForm | None:
         # Made when the page renders: its hidden field holds the time the form was shown.
         return CommentForm() if self.can_comment else None
+
+
+def viewer_state(*, user, target) -> tuple[bool, bool]:
+    """Whether a signed-in `user` may comment (`user_can_comment`) and whether they have a comment
+    awaiting review under `target` (a question or a reply, which only they see), in one query.
+
+    Written as SQL: it runs on every signed-in lesson and article page, and building it through
+    the ORM (two EXISTS subqueries) cost ten times what running it does."""
+    if not user.is_authenticated:
+        return False, False
+    column = "article_id" if isinstance(target, Article) else "lesson_id"
+    sql = (
+        f"SELECT EXISTS(SELECT 1 FROM {EmailAddress._meta.db_table}"  # noqa: S608 (names are ours)
+        " WHERE user_id = %s AND verified),"
+        f" EXISTS(SELECT 1 FROM {Comment._meta.db_table}"
+        f" WHERE author_id = %s AND {column} = %s AND status = %s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk, user.pk, target.pk, Status.PENDING.value])
+        verified, pending = cursor.fetchone()
+    return bool(user.is_active and verified), bool(pending)
+
+
+def _everyones_page(*, target, page_number) -> Page:
+    """`thread_for_target` as everyone without a comment awaiting review sees it, kept under the
+    content version (saving any Comment replaces it, core.pagecache): only approved comments, or
+    removed ones with approved replies, so nothing in it belongs to one viewer."""
+    if not target.thread_size:  # nothing to read: page 1 of an empty thread
+        per_page = conf.get("COMMENTS_PER_PAGE")
+        return Page([], 1, _StoredCountPaginator(per_page=per_page, count=0))
+    try:
+        number = max(1, int(page_number))
+    except (TypeError, ValueError):
+        number = 1
+    kind = "article" if isinstance(target, Article) else "lesson"
+    return pagecache.versioned(
+        f"thread:{kind}:{target.pk}:{number}",
+        lambda: thread_for_target(target=target, viewer=None, page_number=number),
+    )
 
 
 def thread_panel(
@@ -165,17 +210,24 @@ def thread_panel(
     None when `user` may not read `target`, whatever `params["page"]` says.
 
     `is_open`: the page's answer from program.access for a lesson, so nothing is asked twice; None
-    asks. Queries: the thread's (see thread_for_target) and, signed in, the verified email.
+    asks. Queries: signed in, one (`viewer_state`: may they comment, have they a comment awaiting
+    review here). Only a viewer with a comment awaiting review reads their own page of the thread
+    (see thread_for_target); everyone else gets the page everyone sees, kept in the cache under
+    the content version (none when the thread is empty).
     """
     if not target_is_visible(user=user, target=target, lesson_open=is_open):
         return None
-    can_comment = user_can_comment(user=user)
+    can_comment, pending = viewer_state(user=user, target=target)
+    page_number = params.get("page", 1)
+    if pending:
+        page = thread_for_target(target=target, viewer=user, page_number=page_number)
+    else:
+        page = _everyones_page(target=target, page_number=page_number)
     return Thread(
         target=target,
         kind="article" if isinstance(target, Article) else "lesson",
-        page=thread_for_target(target=target, viewer=user, page_number=params.get("page", 1)),
+        page=page,
         can_comment=can_comment,
-        target_url=target_url(target),
     )
 
 

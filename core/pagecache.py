@@ -12,7 +12,7 @@ never match it again (a counter restarting at 0 could).
 """
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.core.cache import cache
 from django.db import models, transaction
@@ -50,3 +50,33 @@ def watch(models_shown: Iterable[type[models.Model]]) -> None:
         uid = f"pagecache-{model._meta.label}"
         post_save.connect(content_changed, sender=model, dispatch_uid=f"{uid}-save")
         post_delete.connect(content_changed, sender=model, dispatch_uid=f"{uid}-delete")
+
+
+# Content kept under the version (`versioned`) outlives no version; the timeout only bounds memory
+# for rarely asked keys.
+VERSIONED_SECONDS = 24 * 60 * 60
+
+
+def versioned[T](key: str, build: Callable[[], T]) -> T:
+    """What `build()` returns, kept in the cache until the content version changes.
+
+    For the parts of a page that are the same for everyone who may see it (a lesson with its unit
+    and neighbours, its rendered instructions, a thread's approved comments): never anything
+    personal, and never a permission (the caller checks access on every request). The value is
+    stored with the version read before building, and the version and the value are read in one
+    round trip (`get_many`): a staff edit replaces the version, so the next request builds afresh.
+    Reading the version first means a value built from rows read before an edit was committed is
+    stored under a version that the commit replaces again (see content_changed).
+    """
+    full_key = f"versioned:{key}"
+    found = cache.get_many([VERSION_KEY, full_key])
+    version = found.get(VERSION_KEY)
+    if version is None:
+        version = content_version()
+    stored = found.get(full_key)
+    if stored is not None and stored[0] == version:
+        kept: T = stored[1]
+        return kept
+    value = build()
+    cache.set(full_key, (version, value), VERSIONED_SECONDS)
+    return value

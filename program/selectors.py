@@ -8,12 +8,14 @@ through program.panels (the comment thread), and the outline, unit and lesson pa
 (billing's Buy box), read here too.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from django.db.models import Prefetch
+from django.urls import reverse
 
-from program.access import Person, has_access_expression, unit_is_open, user_has_access
+from core import pagecache
+from program.access import unit_is_open, user_has_access
 from program.models import Article, Lesson, Program, Unit
 from program.panels import Panel, collect, offers
 from program.practice.selectors import (
@@ -21,7 +23,7 @@ from program.practice.selectors import (
     ProgramPanel,
     TodayPlan,
     UnitPanel,
-    lesson_panel,
+    lesson_panel_and_access,
     program_panel,
     today_plan,
     unit_panel,
@@ -72,25 +74,6 @@ def unit_neighbours(*, unit: Unit) -> tuple[Unit | None, Unit | None]:
     previous_unit = units[index - 1] if index > 0 else None
     next_unit = units[index + 1] if index + 1 < len(units) else None
     return previous_unit, next_unit
-
-
-def lesson_for_page(
-    *, program_slug: str, unit_slug: str, lesson_slug: str, user: Person = None
-) -> tuple[Lesson, bool]:
-    """The lesson with its unit, program and video, and whether `user` has access to its program
-    (`user_has_access`), in one query."""
-    found = (
-        Lesson.objects.select_related("unit__program", "video")
-        .annotate(user_has_access=has_access_expression(user=user, program_ref="unit__program"))
-        .get(
-            unit__program__slug=program_slug,
-            unit__program__published=True,
-            unit__slug=unit_slug,
-            slug=lesson_slug,
-        )
-    )
-    has_access = bool(found.__dict__.pop("user_has_access"))  # the page's answer, not the row's
-    return found, has_access
 
 
 def lesson_neighbours(*, lesson: Lesson) -> tuple[list[Lesson], Lesson | None, Lesson | None]:
@@ -174,20 +157,109 @@ def unit_page(*, user, program_slug: str, unit_slug: str) -> UnitPage:
 
 
 @dataclass
-class LessonPage:
-    """The lesson page's data. `is_open` is program.access's answer, also handed to the panels'
-    providers; the transcript is `lesson.video.caption_cues`, stored when the video was saved."""
+class LessonContent:
+    """What a lesson page shows that is the same for everyone who may open it: the lesson with its
+    unit, program and video, its sibling lessons and the next unit, its URLs, and the HTML of the
+    parts that hold nothing personal (`html`, made by the caller's `fragments`). Kept under the
+    content version (core.pagecache.versioned), so a staff edit shows at the next request. Never
+    holds a permission or anything of one person's: access is read for every request."""
 
     lesson: Lesson
-    has_access: bool
-    is_open: bool
     siblings: list[Lesson]
     previous_lesson: Lesson | None
     next_lesson: Lesson | None
     next_unit: Unit | None
+    urls: dict[str, str]
+    html: dict[str, str]
+
+    @property
+    def lesson_number(self) -> int:
+        return next((i for i, s in enumerate(self.siblings, 1) if s.pk == self.lesson.pk), 1)
+
+
+def lesson_urls(lesson: Lesson) -> dict[str, str]:
+    """The lesson's own URLs its page links to, reversed once with its content."""
+    unit = lesson.unit
+    args = [unit.program.slug, unit.slug, lesson.slug]
+    return {
+        "page": reverse("program:lesson", args=args),
+        "unit": reverse("program:unit", args=args[:2]),
+        "program": reverse("program:detail", args=args[:1]),
+        "position": reverse("program:lesson-position", args=[lesson.pk]),
+        "practised": reverse("program:lesson-practised", args=[lesson.pk]),
+        "skip": reverse("program:lesson-skip", args=[lesson.pk]),
+    }
+
+
+def lesson_content(
+    *,
+    program_slug: str,
+    unit_slug: str,
+    lesson_slug: str,
+    fragments: Callable[[LessonContent], dict[str, str]] | None = None,
+) -> LessonContent:
+    """The lesson's LessonContent, from the cache while the content version holds, else in three
+    queries (the lesson with its unit, program and video; its siblings; the program's units).
+    `fragments` renders the HTML kept with it. Raises Lesson.DoesNotExist (not kept)."""
+
+    def build() -> LessonContent:
+        lesson = Lesson.objects.select_related("unit__program", "video").get(
+            unit__program__slug=program_slug,
+            unit__program__published=True,
+            unit__slug=unit_slug,
+            slug=lesson_slug,
+        )
+        siblings, previous_lesson, next_lesson = lesson_neighbours(lesson=lesson)
+        _, next_unit = unit_neighbours(unit=lesson.unit)
+        content = LessonContent(
+            lesson=lesson,
+            siblings=siblings,
+            previous_lesson=previous_lesson,
+            next_lesson=next_lesson,
+            next_unit=next_unit,
+            urls=lesson_urls(lesson),
+            html={},
+        )
+        if fragments is not None:
+            content.html = fragments(content)
+        return content
+
+    key = f"lesson:{program_slug}/{unit_slug}/{lesson_slug}:{'html' if fragments else 'data'}"
+    return pagecache.versioned(key, build)
+
+
+@dataclass
+class LessonPage:
+    """The lesson page's data. `is_open` is program.access's answer, also handed to the panels'
+    providers; the transcript is `lesson.video.caption_cues`, stored when the video was saved.
+    `content` is the part that is the same for everyone (cached); the rest is this person's."""
+
+    content: LessonContent
+    has_access: bool
+    is_open: bool
     panel: LessonPanel | None
     panels: list[Panel]
     offers: list[Panel]
+
+    @property
+    def lesson(self) -> Lesson:
+        return self.content.lesson
+
+    @property
+    def siblings(self) -> list[Lesson]:
+        return self.content.siblings
+
+    @property
+    def previous_lesson(self) -> Lesson | None:
+        return self.content.previous_lesson
+
+    @property
+    def next_lesson(self) -> Lesson | None:
+        return self.content.next_lesson
+
+    @property
+    def next_unit(self) -> Unit | None:
+        return self.content.next_unit
 
     @property
     def unit(self) -> Unit:
@@ -199,7 +271,7 @@ class LessonPage:
 
     @property
     def lesson_number(self) -> int:
-        return next((i for i, s in enumerate(self.siblings, 1) if s.pk == self.lesson.pk), 1)
+        return self.content.lesson_number
 
 
 def lesson_page(
@@ -209,24 +281,30 @@ def lesson_page(
     unit_slug: str,
     lesson_slug: str,
     params: Mapping[str, str] | None = None,
+    fragments: Callable[[LessonContent], dict[str, str]] | None = None,
 ) -> LessonPage:
-    """Raises Lesson.DoesNotExist. A locked lesson reads no practice data; the other panels'
-    providers decide for themselves, told it is locked. `params`: the page's query parameters."""
-    lesson, has_access = lesson_for_page(
-        program_slug=program_slug, unit_slug=unit_slug, lesson_slug=lesson_slug, user=user
+    """Raises Lesson.DoesNotExist. A locked lesson shows no practice data; the other panels'
+    providers decide for themselves, told it is locked. `params`: the page's query parameters;
+    `fragments`: renders the HTML kept with the lesson's content (see lesson_content).
+
+    Queries, once the content is cached: signed in, one for the access answer with the practice
+    panel (program.practice.selectors.lesson_panel_and_access), and what the panels' providers
+    read."""
+    content = lesson_content(
+        program_slug=program_slug,
+        unit_slug=unit_slug,
+        lesson_slug=lesson_slug,
+        fragments=fragments,
     )
+    lesson = content.lesson
+    # The access answer and the practice panel in one query; the panel is shown only when open.
+    panel, has_access = lesson_panel_and_access(user=user, lesson=lesson)
     is_open = unit_is_open(user=user, unit=lesson.unit, has_access=has_access)
-    siblings, previous_lesson, next_lesson = lesson_neighbours(lesson=lesson)
-    _, next_unit = unit_neighbours(unit=lesson.unit)
     return LessonPage(
-        lesson=lesson,
+        content=content,
         has_access=has_access,
         is_open=is_open,
-        siblings=siblings,
-        previous_lesson=previous_lesson,
-        next_lesson=next_lesson,
-        next_unit=next_unit,
-        panel=lesson_panel(user=user, lesson=lesson) if is_open else None,
+        panel=panel if is_open else None,
         panels=collect(user=user, target=lesson, is_open=is_open, params=params or {}),
         offers=offers(user=user, program=lesson.unit.program, has_access=has_access),
     )

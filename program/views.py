@@ -7,6 +7,8 @@ lesson answers 200 with what its unit offers and the way to buy; it never names 
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from program import selectors
@@ -137,6 +139,24 @@ def unit_detail(request, program: str, unit: str):
     )
 
 
+def lesson_fragments(content: selectors.LessonContent) -> dict[str, str]:
+    """The HTML of the lesson page's parts that are the same for everyone who may open it, kept
+    with its content (program.selectors.lesson_content) so they are rendered once per content
+    version: the breadcrumb and heading, the player, the transcript and audio, the instructions
+    and the pager. Nothing here may depend on who asks."""
+    lesson = content.lesson
+    html = {
+        "top": render_to_string("program/lesson/top.html", {"content": content}),
+        "player": render_to_string("program/lesson/player.html", {"content": content}),
+        "body": render_to_string("program/lesson/body.html", {"content": content}),
+    }
+    if lesson.video:
+        html["media"] = render_to_string(
+            "program/practice/lesson_media.html", {"lesson": lesson, "video": lesson.video}
+        )
+    return {name: mark_safe(part.strip()) for name, part in html.items()}  # noqa: S308 (ours)
+
+
 @require_safe
 def lesson_detail(request, program: str, unit: str, lesson: str):
     try:
@@ -146,6 +166,7 @@ def lesson_detail(request, program: str, unit: str, lesson: str):
             unit_slug=unit,
             lesson_slug=lesson,
             params=request.GET,
+            fragments=lesson_fragments,
         )
     except Lesson.DoesNotExist:
         raise Http404("No such lesson.") from None
@@ -153,16 +174,14 @@ def lesson_detail(request, program: str, unit: str, lesson: str):
         request,
         "program/lesson_detail.html",
         {
+            "content": page.content,
+            "lesson_urls": page.content.urls,
             "program": page.program,
             "unit": page.unit,
             "lesson": page.lesson,
             "has_access": page.has_access,
             "is_open": page.is_open,
             "siblings": page.siblings,
-            "lesson_number": page.lesson_number,
-            "previous_lesson": page.previous_lesson,
-            "next_lesson": page.next_lesson,
-            "next_unit": page.next_unit,
             "panel": page.panel,
             "panels": page.panels,
             "offers": page.offers,

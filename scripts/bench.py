@@ -5,7 +5,7 @@ process, its rows interleaved over several rounds so a noisy machine skews no ro
                        [--only home,outline,public,lesson]
 
 Not a test. BENCH_DB names the database (default si_bench), so two checkouts can be measured back
-to back without sharing one. It
+to back without sharing one; BENCH_PORT the port gunicorn listens on (default: a free one). It
 1. creates (if missing) and migrates the PostgreSQL database, seeds the demo content
    (seed_demo runs with DJANGO_DEBUG=1, as it requires), stores a 5 MB video on a member lesson,
    and opens a member's session directly in the database (its cookie goes to wrk);
@@ -57,6 +57,8 @@ WEBHOOK_SECRET = "whsec_bench_" + "0" * 24
 # The rows of the table, in order, as --only names them (see endpoints()).
 ENDPOINT_KEYS = ["healthz", "home", "outline", "public", "lesson", "video", "segment", "webhook"]
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+# The port gunicorn listens on (a free one when unset), for a machine whose ports are shared out.
+PORT = int(os.environ.get("BENCH_PORT", "0"))
 
 
 def free_port() -> int:
@@ -317,7 +319,7 @@ def start_gunicorn(
     tree: Path, prod_env: dict[str, str], *, workers: int | None, log
 ) -> tuple[subprocess.Popen, str]:
     """gunicorn serving the checkout in `tree` on a free loopback port, once it answers."""
-    port = free_port()
+    port = PORT or free_port()
     base = f"http://127.0.0.1:{port}"
     gunicorn_env = dict(prod_env, GUNICORN_BIND=f"127.0.0.1:{port}")
     if workers:
@@ -499,7 +501,8 @@ def main() -> None:
     print(
         f"gunicorn gthread, {workers} workers x 4 threads; PostgreSQL; {cache}; wrk -t{args.threads}"
         f" -c{args.connections}, {args.rounds} rounds x {args.duration:g} s per row, interleaved;"
-        f" loopback; {os.cpu_count()} CPUs; load average (1 min) {min(loads)}-{max(loads)},"
+        f" loopback; {os.cpu_count()} CPUs; load average (1 min) {min(loads, key=float)}-"
+        f"{max(loads, key=float)},"
         f" median {statistics.median(float(v) for v in loads):.2f}"
     )
     print()

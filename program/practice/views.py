@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.http import safe_next_path
 from program.practice import selectors, services
 from program.practice.forms import JournalEntryForm, PositionForm
+from program.selectors import lesson_urls
 
 PARTIAL_HEADER = "X-Practice-Partial"
 
@@ -115,7 +116,12 @@ def _state_response(request, lesson, progress, message: str):
         return render(
             request,
             "program/practice/lesson_panel.html#lesson-state",
-            {"lesson": lesson, "progress": progress, "status_message": message},
+            {
+                "lesson": lesson,
+                "lesson_urls": lesson_urls(lesson),
+                "progress": progress,
+                "status_message": message,
+            },
         )
     messages.success(request, message)
     return _redirect_next(request, _lesson_url(lesson))

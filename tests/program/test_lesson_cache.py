@@ -1,0 +1,116 @@
+"""The member's lesson page keeps what is the same for everyone (the lesson, its neighbours, the
+HTML of its instructions, player and transcript, a thread's approved comments) under the content
+version, and reads everything personal (access, working side, progress, the member's comments
+awaiting review, the CSRF token) on every request."""
+
+import pickle
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from comments.models import Comment
+from core import pagecache
+from program.practice.services import journal_entry_create, lesson_mark_practised
+from program.services import access_grant, access_revoke
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def lesson(program):
+    found = program.units.get(position=2).lessons.first()
+    found.uses_working_side = True
+    found.instructions = "Lie on your back and breathe."
+    found.save()
+    return found
+
+
+def _url(lesson):
+    return reverse("program:lesson", args=[lesson.unit.program.slug, lesson.unit.slug, lesson.slug])
+
+
+def _member_with_access(program, **extra):
+    user = factories.user_factory(**extra)
+    access_grant(user=user, program=program, source="purchase", reason="test")
+    return user
+
+
+def _stored(lesson) -> bytes:
+    """What `pagecache.versioned` keeps for the lesson page (its content with the HTML, and its
+    thread's first page), pickled as the cache stores it."""
+    slugs = f"{lesson.unit.program.slug}/{lesson.unit.slug}/{lesson.slug}"
+    keys = [f"versioned:lesson:{slugs}:html", f"versioned:thread:lesson:{lesson.pk}:1"]
+    found = cache.get_many(keys)
+    assert f"versioned:lesson:{slugs}:html" in found
+    return b"".join(pickle.dumps(value) for value in found.values())
+
+
+def test_a_staff_edit_shows_at_the_next_request(client, program, lesson):
+    client.force_login(_member_with_access(program))
+    assert "breathe." in client.get(_url(lesson)).text
+    lesson.instructions = "Lie on your side and rest."
+    lesson.save()
+    html = client.get(_url(lesson)).text
+    assert "Lie on your side and rest." in html and "breathe." not in html
+
+
+def test_a_queryset_update_followed_by_content_changed_shows_too(client, program, lesson):
+    client.force_login(_member_with_access(program))
+    client.get(_url(lesson))
+    type(lesson).objects.filter(pk=lesson.pk).update(title="Renamed by a bulk update")
+    pagecache.content_changed()
+    assert "Renamed by a bulk update" in client.get(_url(lesson)).text
+
+
+def test_access_is_read_on_every_request(client, program, lesson):
+    member = _member_with_access(program)
+    client.force_login(member)
+    assert "How to do it" in client.get(_url(lesson)).text  # open, and now cached
+    access_revoke(user=member, program=program, source="refund", reason="test")
+    html = client.get(_url(lesson)).text
+    assert "This lesson is part of the full program" in html
+    assert "How to do it" not in html and "breathe." not in html
+
+
+def test_each_member_gets_their_own_panel_and_nothing_personal_is_stored(client, program, lesson):
+    first = _member_with_access(program, name="Ada Lovelace")
+    journal_entry_create(user=first, program=program, side="left")
+    lesson_mark_practised(user=first, lesson=lesson)
+    client.force_login(first)
+    html = client.get(_url(lesson)).text
+    assert "Work on your <strong>LEFT</strong> side today" in html
+    assert "Practised 1 time" in html
+
+    second = _member_with_access(program)
+    client.force_login(second)
+    html = client.get(_url(lesson)).text
+    assert "LEFT" not in html and "Practised 1 time" not in html
+    assert "Not practised yet" in html and "Record a self-assessment" in html
+
+    stored = _stored(lesson)
+    assert b"breathe." in stored  # the lesson's HTML is kept ...
+    for personal in (b"LEFT", b"Practised", b"csrf", b"Ada Lovelace", first.email.encode()):
+        assert personal not in stored  # ... and nothing of one member's
+
+
+def test_a_members_comment_awaiting_review_shows_to_them_only(client, program, lesson):
+    author = _member_with_access(program, name="Grace Hopper")
+    other = _member_with_access(program)
+    factories.comment_factory(target=lesson, body="An approved question")
+    client.force_login(other)
+    assert "An approved question" in client.get(_url(lesson)).text  # everyone's page, cached
+    # Stored without save() (no signal, the content version stays): the thread everyone sees is
+    # still the cached one, yet its author sees it, because their page is read, not the cache's.
+    Comment.objects.bulk_create(
+        [Comment(author=author, lesson=lesson, body="My question awaits", status="pending")]
+    )
+    client.force_login(author)
+    html = client.get(_url(lesson)).text
+    assert "My question awaits" in html and "Awaiting review" in html
+    assert "An approved question" in html
+    client.force_login(other)
+    assert "My question awaits" not in client.get(_url(lesson)).text
+    assert b"My question awaits" not in _stored(lesson)
+    assert b"Grace Hopper" not in _stored(lesson)

@@ -13,6 +13,17 @@ class CommentsConfig(AppConfig):
 
         # Lesson, article and Q&A pages show approved comments and their count.
         pagecache.watch([Comment])
+        # ... and each comment's author as Comment.author_display shows them.
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import post_save
+
+        from comments.signals import author_display_changed
+
+        post_save.connect(
+            author_display_changed,
+            sender=get_user_model(),
+            dispatch_uid="comments-author-display",
+        )
 
         # program's lesson and article pages show the thread without importing comments.
         panels.register("comments", thread_panel, template="comments/includes/thread.html")

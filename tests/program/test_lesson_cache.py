@@ -114,3 +114,41 @@ def test_a_members_comment_awaiting_review_shows_to_them_only(client, program, l
     assert "My question awaits" not in client.get(_url(lesson)).text
     assert b"My question awaits" not in _stored(lesson)
     assert b"Grace Hopper" not in _stored(lesson)
+
+
+def test_a_commenters_new_name_and_a_deleted_account_show_at_the_next_request(
+    client, program, lesson
+):
+    """Cached pages show comments' authors: a name changed (in the admin) or an account deleted
+    with its comments kept ("A former member") shows on the next request, never the old name."""
+    from members.privacy import account_delete
+
+    author = _member_with_access(program, name="Margaret Quill")
+    factories.comment_factory(target=lesson, author=author, body="Does this help the hip?")
+    client.force_login(_member_with_access(program))
+    assert "Margaret Quill" in client.get(_url(lesson)).text  # now cached under the version
+
+    author.name = "Meg Quill"
+    author.save(update_fields=["name"])
+    html = client.get(_url(lesson)).text
+    assert "Meg Quill" in html and "Margaret Quill" not in html
+
+    account_delete(user=author, comments="keep")
+    html = client.get(_url(lesson)).text
+    assert "Meg Quill" not in html and "A former member" in html
+
+
+def test_a_sign_in_leaves_the_cached_pages_alone(program, lesson):
+    """Only what a comment shows of its author replaces the version: a sign-in (last_login)
+    does not empty every cached page."""
+    author = _member_with_access(program, name="Margaret Quill")
+    factories.comment_factory(target=lesson, author=author)
+    before = pagecache.content_version()
+    from django.utils import timezone
+
+    author.last_login = timezone.now()
+    author.save(update_fields=["last_login"])
+    assert pagecache.content_version() == before
+    author.name = "Meg"
+    author.save()
+    assert pagecache.content_version() != before

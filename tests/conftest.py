@@ -11,10 +11,23 @@ from tests import factories
 #   long-play: the one journey that plays a minute of video on a throttled link (network-bound,
 #              not CPU-bound), beside the other journeys instead of after them;
 #   postgres:  PostgreSQL concurrency tests (threads racing on row locks), one at a time.
+# Only tests that commit (transactional: they wipe the database after them) join a group. xdist
+# schedules a group where its first test stands, and pytest-django stands transactional tests
+# last: a group holding an ordinary test would run early, and its wipes would take the rows the
+# migrations made (the Support group) from the ordinary tests after it on that worker.
 LONG_PLAY = ("tests/browser/test_hls.py::test_a_long_lesson_plays_a_minute",)
 
 
+def _transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction"):
+        return True
+    return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
+
+
 def _serial_group(item) -> str | None:
+    if not _transactional(item):
+        return None
     if "tests/browser/" in item.nodeid:
         return "long-play" if item.nodeid.startswith(LONG_PLAY) else "browser"
     if item.get_closest_marker("postgres"):

@@ -97,7 +97,7 @@ def test_an_event_that_may_be_ours_but_cannot_be_placed_waits_and_is_retried(
     assert signed_post(client, body, secret=settings.STRIPE_WEBHOOK_SECRET).status_code == 200
     event = WebhookEvent.objects.get()
     assert event.processed_at is None and event.next_attempt_at is not None
-    assert event.note.startswith("Waiting:")
+    assert event.note.startswith("Waiting:") and event.error == ""  # waiting, not failing
 
     # Before its next attempt is due the reconciliation leaves it alone (the backoff holds).
     stripe_reconcile(now=event.next_attempt_at - timedelta(seconds=1))
@@ -109,6 +109,21 @@ def test_an_event_that_may_be_ours_but_cannot_be_placed_waits_and_is_retried(
     assert event.processing_attempts == 2 and event.processed_at is None
     assert event.next_attempt_at > event.received_at + timedelta(minutes=1)
     assert report.errors == ()
+
+
+def test_an_object_naming_only_a_charge_is_traced_through_stripe_to_its_purchase(standin, program):
+    """A dispute or refund that names the charge but no payment intent, for a payment whose
+    events the site has not heard of: Stripe says the charge's payment intent, and the Checkout
+    Session that made it names our purchase."""
+    from billing.reconcile import purchase_locate
+
+    purchase, intent = unpaid_at_stripe(standin, program)
+    charge = stripe_client().v1.payment_intents.retrieve(intent).latest_charge
+
+    located = purchase_locate({"object": "dispute", "id": "dp_unseen", "charge": charge})
+
+    assert located is not None and located.purchase == purchase
+    assert located.session_ids == (purchase.stripe_checkout_session_id,)
 
 
 # ------------------------------------------------------------------------------------------------

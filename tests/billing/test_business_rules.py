@@ -396,3 +396,19 @@ def test_closing_outside_stripe_a_purchase_stripe_never_took_records_who_checked
         "stripe_check": "no_stripe_payment",
     }
     assert check.note.endswith("No Stripe payment to check for refunds.")
+
+
+def test_a_refunds_history_row_says_the_refunded_total(
+    standin, paid_purchase_factory, standin_events, deliver_event
+):
+    purchase = paid_purchase_factory()
+    refund = standin.refund(
+        payment_intent=purchase.stripe_payment_intent_id, amount=300, deliver="none"
+    )
+    deliver_all(standin_events, deliver_event, refund["id"])
+
+    purchase.refresh_from_db()
+    assert (purchase.status, purchase.amount_refunded_cents) == ("partially_refunded", 300)
+    row = purchase.events.get(kind="partially_refunded")
+    assert row.data == {"amount_refunded_cents": 300}
+    assert (row.status_before, row.status_after) == ("paid", "partially_refunded")

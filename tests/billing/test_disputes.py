@@ -144,3 +144,22 @@ def test_a_decided_dispute_is_recorded_at_stripes_amount_and_ends_the_disputed_f
     else:
         assert purchase.status == Purchase.Status.PAID
         assert request.status == RefundRequest.Status.REQUESTED
+
+
+def test_a_lost_dispute_on_a_refunded_purchase_ends_the_disputed_flag(
+    standin, paid_purchase_factory, standin_events, deliver_event
+):
+    """Already refunded in full, the purchase stays refunded when the bank also returns the
+    payment, but the dispute is over: staff no longer see it as disputed."""
+    purchase = paid_purchase_factory()
+    refund = standin.refund(payment_intent=purchase.stripe_payment_intent_id, deliver="none")
+    for event in reversed(standin_events(refund["id"])):
+        assert deliver_event(event["id"]).status_code == 200
+    dispute = standin.dispute(payment_intent=purchase.stripe_payment_intent_id, deliver="none")
+    standin.dispute_close(dispute["id"], outcome="lost", deliver="none")
+    for event in reversed(standin_events(dispute["id"])):
+        assert deliver_event(event["id"]).status_code == 200
+
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.REFUNDED and not purchase.disputed
+    assert purchase.events.get(kind="dispute_lost").data == {"dispute": dispute["id"]}

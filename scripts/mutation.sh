@@ -10,8 +10,11 @@
 #   scripts/mutation.sh program/access.py     # one or more of them
 #   SAMPLE=20 scripts/mutation.sh billing/services.py   # every 20th mutant: a quicker estimate
 #
-# Mutants run one at a time against one reused test database (pytest-django's --reuse-db), so
-# no two of them share a database at once. rm -rf mutants/ to start over.
+# Mutants run one at a time (--max-children 1) against one reused test database (pytest-django's
+# --reuse-db). Not two at a time: the SQLite test database is a file whose name
+# config/test_settings.py picks when the settings are imported, and mutmut's fork server imports
+# them once before forking every mutant's test run, so parallel mutants would share that file
+# (and flush each other's rows). rm -rf mutants/ to start over.
 source "$(dirname "$0")/env.sh"
 MUTMUT="$ROOT/.venv/bin/mutmut"
 

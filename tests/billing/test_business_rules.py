@@ -197,6 +197,29 @@ def test_a_refund_stripe_has_that_the_request_did_not_know_stops_a_retry(
     assert RefundRequest.objects.get(pk=request.pk).status == "failed"
 
 
+def test_a_dashboard_refund_found_on_retry_stops_it_even_after_an_older_attempt_failed(
+    standin, paid_purchase_factory, admin_user
+):
+    """Only an attempt Stripe is still working on moves the request back to processing; an
+    older attempt Stripe refused (it has a Stripe id too) does not, so a refund made in the
+    dashboard stops the retry and staff see it."""
+    purchase = paid_purchase_factory()
+    request = factories.refund_request_factory(purchase=purchase, status="failed", attempts=2)
+    _site_attempt(purchase, request, attempt=1, status="failed", stripe_id="re_refused_before")
+    _site_attempt(purchase, request, attempt=2)  # no answer from Stripe
+    dashboard = standin.refund(
+        payment_intent=purchase.stripe_payment_intent_id, amount=100, deliver="none"
+    )
+
+    with pytest.raises(refund_services.RefundFoundAtStripe) as raised:
+        refund_services.refund_request_retry(request_id=request.pk, actor=admin_user)
+
+    assert [news["id"] for news in raised.value.news] == [dashboard["id"]]
+    request.refresh_from_db()
+    assert (request.status, request.attempts) == ("failed", 2)
+    assert not request.events.exists()
+
+
 def test_an_older_attempts_failure_does_not_fail_the_request(member, program):
     purchase = factories.purchase_factory(user=member, program=program, status="paid")
     request = factories.refund_request_factory(purchase=purchase, status="processing", attempts=2)
@@ -221,6 +244,14 @@ def test_an_older_attempts_failure_does_not_fail_the_request(member, program):
     assert request.status == "failed" and "(declined)" in request.failure_reason
     purchase.refresh_from_db()
     assert purchase.needs_attention
+
+
+def test_a_refund_of_a_payment_that_is_not_ours_is_ignored(member, program):
+    purchase = factories.purchase_factory(user=member, program=program, status="paid")
+    theirs = _stripe_refund(purchase, "re_theirs", "succeeded", payment_intent="pi_not_ours")
+
+    assert stripe_sync.refund_sync_from_stripe(refund=theirs, source_label="evt") is None
+    assert not Refund.objects.exists() and not purchase.events.exists()
 
 
 @pytest.mark.parametrize(
@@ -343,3 +374,41 @@ def test_closing_outside_stripe_after_checking_the_dashboard_records_stripes_err
     )
     purchase.refresh_from_db()
     assert purchase.status == "refunded"
+
+
+def test_closing_outside_stripe_a_purchase_stripe_never_took_records_who_checked_what(
+    member, program, admin_user
+):
+    purchase = factories.purchase_factory(
+        user=member, program=program, status="paid", stripe_payment_intent_id=None
+    )
+    request = factories.refund_request_factory(purchase=purchase, status="requested")
+
+    decision = refund_services.refund_request_close_outside(
+        request_id=request.pk, actor=admin_user, note="Paid in cash, refunded in cash."
+    )
+
+    assert decision.request.status == "closed_outside"
+    check = purchase.events.get(data__stripe_check="no_stripe_payment")
+    assert check.data == {
+        "refund_request": request.pk,
+        "checked_by": admin_user.pk,
+        "stripe_check": "no_stripe_payment",
+    }
+    assert check.note.endswith("No Stripe payment to check for refunds.")
+
+
+def test_a_refunds_history_row_says_the_refunded_total(
+    standin, paid_purchase_factory, standin_events, deliver_event
+):
+    purchase = paid_purchase_factory()
+    refund = standin.refund(
+        payment_intent=purchase.stripe_payment_intent_id, amount=300, deliver="none"
+    )
+    deliver_all(standin_events, deliver_event, refund["id"])
+
+    purchase.refresh_from_db()
+    assert (purchase.status, purchase.amount_refunded_cents) == ("partially_refunded", 300)
+    row = purchase.events.get(kind="partially_refunded")
+    assert row.data == {"amount_refunded_cents": 300}
+    assert (row.status_before, row.status_after) == ("paid", "partially_refunded")

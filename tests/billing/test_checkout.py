@@ -48,6 +48,26 @@ def test_pressing_buy_twice_reuses_the_open_checkout(client, standin, program):
     assert Purchase.objects.count() == 1
 
 
+def test_a_new_checkout_closes_only_the_members_own_earlier_checkouts(client, standin, program):
+    """Starting a checkout expires the member's own earlier ones at Stripe (one lifetime
+    membership is never paid twice), never another member's open checkout page."""
+    other = start_checkout(client, factories.user_factory(), program)
+    user = factories.user_factory()
+    mine = start_checkout(client, user, program)
+    program.price_cents += 100  # the open checkout is at the old price: a new one starts
+    program.save(update_fields=["price_cents"])
+
+    again = start_checkout(client, user, program)
+
+    assert again.pk != mine.pk
+    mine.refresh_from_db()
+    other.refresh_from_db()
+    assert mine.status == Purchase.Status.EXPIRED
+    assert other.status == Purchase.Status.PENDING
+    session = stripe_client().v1.checkout.sessions.retrieve(other.stripe_checkout_session_id)
+    assert session.status == "open"
+
+
 def test_visitor_is_asked_to_sign_in_and_comes_back_to_the_program(client, standin, program):
     response = client.post(reverse("billing:checkout", args=[program.slug]))
     program_url = reverse("program:detail", args=[program.slug])

@@ -3,7 +3,8 @@ revokes, won restores; safe twice and out of order."""
 
 import pytest
 
-from billing.models import Dispute, Purchase, WebhookEvent
+from billing import refund_services
+from billing.models import Dispute, Purchase, RefundRequest, WebhookEvent
 from program.models import AccessEvent
 from program.selectors import user_has_access
 from program.services import access_revoke
@@ -112,3 +113,53 @@ def test_a_dispute_stores_the_charge_of_a_purchase_that_had_none(
     assert deliver_event(opened["id"]).status_code == 200
     purchase.refresh_from_db()
     assert purchase.disputed and purchase.stripe_charge_id == charge_id
+
+
+@pytest.mark.parametrize("outcome", ["lost", "won"])
+def test_a_decided_dispute_is_recorded_at_stripes_amount_and_ends_the_disputed_flag(
+    standin, paid_purchase_factory, standin_events, deliver_event, outcome
+):
+    """Delivered through the test client (not the live server), so a mutation run sees it: the
+    dispute is stored at the amount Stripe took back, the decision clears the disputed flag and
+    its history row names the dispute; a lost one closes the member's open refund request
+    saying why."""
+    purchase = paid_purchase_factory()
+    request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
+    dispute = standin.dispute(payment_intent=purchase.stripe_payment_intent_id, deliver="none")
+    standin.dispute_close(dispute["id"], outcome=outcome, deliver="none")
+    for event in reversed(standin_events(dispute["id"])):
+        assert deliver_event(event["id"]).status_code == 200
+
+    row = Dispute.objects.get()
+    assert (row.amount_cents, row.currency) == (purchase.amount_cents, purchase.currency)
+    purchase.refresh_from_db()
+    assert not purchase.disputed
+    decided = purchase.events.get(kind=f"dispute_{outcome}")
+    assert decided.data == {"dispute": dispute["id"]}
+    request.refresh_from_db()
+    if outcome == "lost":
+        assert purchase.status == Purchase.Status.CHARGED_BACK
+        assert request.status == RefundRequest.Status.CLOSED_OUTSIDE
+        assert "bank returned the payment" in request.events.latest("pk").note
+    else:
+        assert purchase.status == Purchase.Status.PAID
+        assert request.status == RefundRequest.Status.REQUESTED
+
+
+def test_a_lost_dispute_on_a_refunded_purchase_ends_the_disputed_flag(
+    standin, paid_purchase_factory, standin_events, deliver_event
+):
+    """Already refunded in full, the purchase stays refunded when the bank also returns the
+    payment, but the dispute is over: staff no longer see it as disputed."""
+    purchase = paid_purchase_factory()
+    refund = standin.refund(payment_intent=purchase.stripe_payment_intent_id, deliver="none")
+    for event in reversed(standin_events(refund["id"])):
+        assert deliver_event(event["id"]).status_code == 200
+    dispute = standin.dispute(payment_intent=purchase.stripe_payment_intent_id, deliver="none")
+    standin.dispute_close(dispute["id"], outcome="lost", deliver="none")
+    for event in reversed(standin_events(dispute["id"])):
+        assert deliver_event(event["id"]).status_code == 200
+
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.REFUNDED and not purchase.disputed
+    assert purchase.events.get(kind="dispute_lost").data == {"dispute": dispute["id"]}

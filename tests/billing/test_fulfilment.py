@@ -354,3 +354,44 @@ def test_a_session_whose_id_was_never_saved_still_fulfils_when_everything_matche
     assert purchase.stripe_checkout_session_id == paid["session"]["id"]
     assert not WebhookEvent.objects.get().refused
     assert user_has_access(user=user, program=program)
+
+
+def test_an_expired_checkout_that_does_not_match_its_purchase_changes_nothing_and_is_flagged(
+    client, standin, program, standin_events, deliver_event
+):
+    from billing.stripe_client import stripe_client
+
+    user = factories.user_factory()
+    purchase = factories.purchase_factory(
+        user=user, program=program, stripe_checkout_session_id=None
+    )
+    # A session naming this purchase in its metadata, made for another amount, never paid.
+    session = stripe_client().v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": purchase.currency,
+                        "unit_amount": purchase.amount_cents + 100,
+                        "product_data": {"name": "Something else"},
+                    },
+                }
+            ],
+            "success_url": "https://elsewhere.example.com/thanks",
+            "metadata": {"purchase_id": str(purchase.pk), "user_id": str(user.pk)},
+        }
+    )
+    standin.expire(session.id, deliver="none")
+    (expired,) = standin_events(session.id, "checkout.session.expired")
+
+    assert deliver_event(expired["id"]).status_code == 200
+
+    purchase.refresh_from_db()
+    assert purchase.status == Purchase.Status.PENDING and purchase.needs_attention
+    assert purchase.stripe_checkout_session_id is None
+    event = WebhookEvent.objects.get(type="checkout.session.expired")
+    assert event.refused and "does not match the purchase: amount_total" in event.note
+    (flagged,) = purchase.events.filter(data__checkout_session=session.id)
+    assert flagged.note.startswith("Not fulfilled:")

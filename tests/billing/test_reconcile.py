@@ -6,10 +6,11 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from billing import refund_services, services
 from billing.models import Dispute, Purchase, PurchaseEvent, Refund, RefundRequest, WebhookEvent
-from billing.reconcile import stripe_reconcile
+from billing.reconcile import Repair, purchases_to_reconcile, stripe_reconcile
 from billing.stripe_client import stripe_client
 from program.models import AccessEvent
 from program.selectors import user_has_access
@@ -96,7 +97,7 @@ def test_an_event_that_may_be_ours_but_cannot_be_placed_waits_and_is_retried(
     assert signed_post(client, body, secret=settings.STRIPE_WEBHOOK_SECRET).status_code == 200
     event = WebhookEvent.objects.get()
     assert event.processed_at is None and event.next_attempt_at is not None
-    assert event.note.startswith("Waiting:")
+    assert event.note.startswith("Waiting:") and event.error == ""  # waiting, not failing
 
     # Before its next attempt is due the reconciliation leaves it alone (the backoff holds).
     stripe_reconcile(now=event.next_attempt_at - timedelta(seconds=1))
@@ -108,6 +109,21 @@ def test_an_event_that_may_be_ours_but_cannot_be_placed_waits_and_is_retried(
     assert event.processing_attempts == 2 and event.processed_at is None
     assert event.next_attempt_at > event.received_at + timedelta(minutes=1)
     assert report.errors == ()
+
+
+def test_an_object_naming_only_a_charge_is_traced_through_stripe_to_its_purchase(standin, program):
+    """A dispute or refund that names the charge but no payment intent, for a payment whose
+    events the site has not heard of: Stripe says the charge's payment intent, and the Checkout
+    Session that made it names our purchase."""
+    from billing.reconcile import purchase_locate
+
+    purchase, intent = unpaid_at_stripe(standin, program)
+    charge = stripe_client().v1.payment_intents.retrieve(intent).latest_charge
+
+    located = purchase_locate({"object": "dispute", "id": "dp_unseen", "charge": charge})
+
+    assert located is not None and located.purchase == purchase
+    assert located.session_ids == (purchase.stripe_checkout_session_id,)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -165,6 +181,23 @@ def test_an_approval_that_died_before_stripe_goes_back_to_staff_and_retry_refund
     assert retried.status == RefundRequest.Status.REFUNDED and retried.attempts == 1
     assert len(stripe_refunds(purchase)) == 1
     assert not user_has_access(user=purchase.user, program=program)
+
+
+def test_an_approval_that_never_reached_stripe_flags_the_purchase_for_staff(
+    standin, paid_purchase_factory, admin_user, monkeypatch
+):
+    purchase = paid_purchase_factory()
+    request, _ = refund_services.refund_request_create(user=purchase.user, purchase_id=purchase.pk)
+    approve_and_die(monkeypatch, request, admin_user, after_stripe=False)
+    assert not Purchase.objects.get(pk=purchase.pk).needs_attention
+
+    report = stripe_reconcile(grace=timedelta(0))
+
+    purchase.refresh_from_db()
+    assert purchase.needs_attention
+    assert Repair(f"refund request #{request.pk}", "processing -> failed") in report.repairs
+    noted = purchase.events.get(data__not_sent=True)
+    assert noted.data["refund_request"] == request.pk
 
 
 def test_an_approval_that_died_after_stripe_refunded_is_recorded_and_retry_changes_nothing(
@@ -272,7 +305,28 @@ def test_two_payments_that_both_succeed_refund_the_later_once_and_grant_once(
     assert receipts(mailoutbox, first) == 1
     told = [m for m in mailoutbox if "refund" in m.subject.lower() or "twice" in m.subject]
     assert {tuple(m.to) for m in told} == {(user.email,), (admin_user.email,)}
-    assert second.events.filter(kind=PurchaseEvent.Kind.DUPLICATE_PAYMENT).count() == 1
+    duplicate = second.events.get(kind=PurchaseEvent.Kind.DUPLICATE_PAYMENT)
+    assert duplicate.data == {"first_purchase": first.pk}
+
+
+def test_the_reconciliation_sends_an_unsent_second_payment_refund_and_records_the_answer(
+    standin, paid_purchase_factory
+):
+    """An automatic refund of a second payment that never reached Stripe (the worker stopped)
+    is sent by the reconciliation; Stripe's answer is recorded at once, in the refund's history
+    under the reconciliation's name, and the report says so."""
+    purchase = paid_purchase_factory()
+    unsent = factories.refund_row_factory(
+        purchase=purchase, status="pending", source=Refund.Source.DUPLICATE, stripe_refund_id=None
+    )
+
+    report = stripe_reconcile(source_label="nightly check", grace=timedelta(0))
+
+    unsent.refresh_from_db()
+    (at_stripe,) = stripe_refunds(purchase)
+    assert (unsent.stripe_refund_id, unsent.status) == (at_stripe.id, "succeeded")
+    assert unsent.events.filter(source_label="Stripe's answer to the nightly check").exists()
+    assert report.repairs[-1].why == "second payment refund sent: succeeded"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -351,6 +405,25 @@ def test_the_reconciliation_records_a_dashboard_refund_and_a_lost_dispute_nobody
         f"purchase #{refunded.pk}",
         f"purchase #{disputed.pk}",
     }
+
+
+def test_a_refund_still_in_progress_at_stripe_keeps_an_old_payment_under_reconciliation(program):
+    """Payments older than RECENT_PAYMENTS are compared with Stripe only while something of
+    theirs may still change: a refund Stripe has and is still working on is such a thing."""
+    now = timezone.now()
+    in_progress, settled = (
+        factories.purchase_factory(user=factories.user_factory(), program=program, status="paid")
+        for _ in range(2)
+    )
+    Purchase.objects.filter(pk__in=[in_progress.pk, settled.pk]).update(
+        paid_at=now - timedelta(days=60)
+    )
+    factories.refund_row_factory(purchase=in_progress, status="pending", amount_cents=100)
+    factories.refund_row_factory(purchase=settled, status="succeeded", amount_cents=100)
+    # An attempt that never reached Stripe is the stuck-request repair's, not this check's.
+    factories.refund_row_factory(purchase=settled, status="pending", stripe_refund_id=None)
+
+    assert purchases_to_reconcile(now=now) == [in_progress.pk]
 
 
 def test_the_reconciliation_expires_a_checkout_that_expired_at_stripe(standin, program):

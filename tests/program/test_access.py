@@ -102,3 +102,20 @@ def test_staff_have_every_program_and_open_a_video_no_page_shows_without_a_query
         assert user_has_access(user=staff, program=program) is True
         assert video_is_open(user=staff, video=unused) is True
     assert not video_is_open(user=_person("member", program), video=unused)
+
+
+def test_access_to_one_program_does_not_open_another_programs_paid_lesson(program):
+    """The lesson page reads its access answer in its own query (has_access_expression): it is
+    the access to the lesson's program that counts, not any access the person holds."""
+    from program.selectors import lesson_for_page
+
+    other = factories.program_factory(units=2, lessons_per_unit=1)
+    user = factories.user_factory()
+    access_grant(user=user, program=other, source="purchase", reason="the other program")
+    paid = Lesson.objects.filter(unit__program=program, unit__is_free=False).first()
+    where = {"program_slug": program.slug, "unit_slug": paid.unit.slug, "lesson_slug": paid.slug}
+
+    assert lesson_for_page(user=user, **where)[1] is False
+
+    access_grant(user=user, program=program, source="purchase", reason="this program")
+    assert lesson_for_page(user=user, **where)[1] is True

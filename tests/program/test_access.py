@@ -105,9 +105,10 @@ def test_staff_have_every_program_and_open_a_video_no_page_shows_without_a_query
 
 
 def test_access_to_one_program_does_not_open_another_programs_paid_lesson(program):
-    """The lesson page reads its access answer in its own query (has_access_expression): it is
-    the access to the lesson's program that counts, not any access the person holds."""
-    from program.selectors import lesson_for_page
+    """The lesson page reads its access answer in its own query (with the practice panel, in
+    program.practice.selectors): it is the access to the lesson's program that counts, not any
+    access the person holds."""
+    from program.selectors import lesson_page
 
     other = factories.program_factory(units=2, lessons_per_unit=1)
     user = factories.user_factory()
@@ -115,7 +116,7 @@ def test_access_to_one_program_does_not_open_another_programs_paid_lesson(progra
     paid = Lesson.objects.filter(unit__program=program, unit__is_free=False).first()
     where = {"program_slug": program.slug, "unit_slug": paid.unit.slug, "lesson_slug": paid.slug}
 
-    assert lesson_for_page(user=user, **where)[1] is False
+    assert lesson_page(user=user, **where).has_access is False
 
     access_grant(user=user, program=program, source="purchase", reason="this program")
-    assert lesson_for_page(user=user, **where)[1] is True
+    assert lesson_page(user=user, **where).has_access is True

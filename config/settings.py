@@ -152,7 +152,8 @@ if REDIS_URL:
         ) from missing
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's, reusing one redis-py client per pool (core/rediscache.py).
+            "BACKEND": "core.rediscache.RedisCache",
             "LOCATION": REDIS_URL,
             # Two sites (or a test) sharing one Redis keep apart by prefix.
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX"),

@@ -8,8 +8,9 @@ through program.panels (the comment thread), and the outline, unit and lesson pa
 (billing's Buy box), read here too.
 """
 
+import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Prefetch
 from django.urls import reverse
@@ -171,6 +172,9 @@ class LessonContent:
     next_unit: Unit | None
     urls: dict[str, str]
     html: dict[str, str]
+    # New with every build: names this content's copy, so what is kept for it (the member page's
+    # frame, program.views.lesson_detail) is unreachable once a staff edit rebuilds it.
+    stamp: str = field(default_factory=lambda: secrets.token_hex(8))
 
     @property
     def lesson_number(self) -> int:

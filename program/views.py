@@ -4,8 +4,13 @@ Each view reads through program.selectors (a fixed number of queries) and render
 lesson answers 200 with what its unit offers and the way to buy; it never names the video.
 """
 
+import secrets
+
 from django.conf import settings
-from django.http import Http404
+from django.contrib.messages import get_messages
+from django.core.cache import cache
+from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
@@ -13,6 +18,7 @@ from django.views.decorators.http import require_safe
 
 from program import selectors
 from program.models import Article, Lesson, Program, Unit
+from program.practice.today import comfort_on
 
 PAGE_TEMPLATES = {
     Article.Page.SYMPTOMS: "program/symptoms.html",
@@ -170,23 +176,89 @@ def lesson_detail(request, program: str, unit: str, lesson: str):
         )
     except Lesson.DoesNotExist:
         raise Http404("No such lesson.") from None
+    context = {
+        "content": page.content,
+        "lesson_urls": page.content.urls,
+        "program": page.program,
+        "unit": page.unit,
+        "lesson": page.lesson,
+        "has_access": page.has_access,
+        "is_open": page.is_open,
+        "siblings": page.siblings,
+        "panel": page.panel,
+        "panels": page.panels,
+        "offers": page.offers,
+    }
+    # The member's page from its kept frame (not for a page with messages, nor for content kept
+    # by a release without its stamp).
+    stamped = getattr(page.content, "stamp", None)
+    if stamped and page.is_open and request.user.is_authenticated and not get_messages(request):
+        return HttpResponse(_member_page(request, context))
     return render(
         request,
         "program/lesson_detail.html",
-        {
-            "content": page.content,
-            "lesson_urls": page.content.urls,
-            "program": page.program,
-            "unit": page.unit,
-            "lesson": page.lesson,
-            "has_access": page.has_access,
-            "is_open": page.is_open,
-            "siblings": page.siblings,
-            "panel": page.panel,
-            "panels": page.panels,
-            "offers": page.offers,
-        },
+        context,
         # A locked lesson is a page with the buy prompt, not an error: link previews and search
         # engines read 403 as one. Nothing paid is on it (no video, no instructions).
         status=200,
+    )
+
+
+class _FrameUser:
+    """Stands for the signed-in member while their lesson page's frame is rendered: the frame is
+    the same for every member, so it holds a mark (`pk`) where the page names who is signed in."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, mark: str) -> None:
+        self.pk = self.id = mark
+
+
+FRAME_SECONDS = 24 * 60 * 60
+
+
+def _member_page(request, context: dict) -> str:
+    """A signed-in member's open lesson page. The frame (the site's header, navigation and footer
+    around the lesson's heading, and the scripts) is the same for every member and kept with the
+    lesson's content; only the personal part (the working side, the player's resume point, the
+    practice panel, the comment thread, each with this request's CSRF token) is rendered here, and
+    the member's id and this request's CSRF token are put in the frame's marks.
+
+    The frame is rendered with a stand-in user, a mark for the CSRF token and no messages (a page
+    with messages is rendered whole), so nothing of one member's is in it. It is kept under the
+    content's `stamp` (new whenever a staff edit rebuilds the content, so the edit shows at the
+    next request) and what else it depends on: the path (the header marks the current page) and
+    the larger-text choice (the body's class)."""
+    comfort = comfort_on(request)
+    key = f"lesson-frame:{context['content'].stamp}:{comfort:d}:{request.path}"
+    stored = cache.get(key)
+    if stored is None:
+        mark = f"frame-{secrets.token_hex(12)}"
+        frame = render_to_string(
+            "program/lesson_detail.html",
+            {
+                **context,
+                "open_slot": mark_safe(f"{mark}-open"),  # noqa: S308 (a token of ours)
+                "panel": None,
+                "panels": [],
+                "user": _FrameUser(f"{mark}-user"),
+                "csrf_token": f"{mark}-csrf",
+                "messages": (),
+                "perms": None,
+                "comfort": comfort,
+            },
+            request,
+        )
+        stored = (mark, frame)
+        cache.set(key, stored, FRAME_SECONDS)
+    mark, frame = stored
+    token = get_token(request)
+    personal = render_to_string(
+        "program/lesson/open.html", {**context, "csrf_token": token}, request
+    )
+    return (
+        frame.replace(f"{mark}-csrf", token)
+        .replace(f"{mark}-user", str(request.user.pk))
+        .replace(f"{mark}-open", personal)
     )

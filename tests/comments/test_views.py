@@ -384,3 +384,37 @@ def test_questions_page_queries_are_constant(
     assert few == many
     html = client.get(reverse("comments:questions")).content.decode()
     assert "200 comments" in html or "300 comments" in html
+
+
+def test_the_thread_form_kept_per_process_gets_this_requests_token_and_time(
+    paying_member, paid_lesson
+):
+    """The empty comment form is rendered once per process with marks (comments/templatetags/
+    comment_form.py): each page gets its own CSRF token and time the form was shown, both valid,
+    and what is kept holds neither."""
+    from django.test import Client
+
+    from comments.templatetags import comment_form
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(paying_member)
+    url = target_url(paid_lesson)
+    client.get(url)
+    html = client.get(url).content.decode()
+    form = re.search(
+        r'<form method="post" action="([^"]+)" class="comment-form".*?</form>', html, re.S
+    )
+    assert form is not None
+    action, form_html = form.group(1), form.group(0)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form_html).group(1)
+    started = re.search(r'name="started" value="([^"]+)"', form_html).group(1)
+    assert 0 <= spam.form_age(started) < 60  # a real, fresh time, not the mark
+    kept = comment_form._empty[action]
+    assert token not in kept and started not in kept and comment_form._MARK in kept
+    time.sleep(0.01)
+    again = client.get(url).content.decode()
+    assert f'name="started" value="{started}"' not in again  # a new time for every page
+    data = form_data(started=spam.form_token(now=time.time() - 60), csrfmiddlewaretoken=token)
+    response = client.post(action, data)
+    assert response.status_code == 302  # the page's token passes the CSRF check
+    assert Comment.objects.filter(lesson=paid_lesson, author=paying_member).exists()

@@ -4,14 +4,17 @@ version, and reads everything personal (access, working side, progress, the memb
 awaiting review, the CSRF token) on every request."""
 
 import pickle
+import re
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from django.urls import reverse
 
 from comments.models import Comment
 from core import pagecache
 from program.practice.services import journal_entry_create, lesson_mark_practised
+from program.practice.today import COMFORT_SESSION_KEY
 from program.services import access_grant, access_revoke
 from tests import factories
 
@@ -152,3 +155,92 @@ def test_a_sign_in_leaves_the_cached_pages_alone(program, lesson):
     author.name = "Meg"
     author.save()
     assert pagecache.content_version() != before
+
+
+def _frame(lesson, path: str, comfort: bool = False) -> tuple[str, str]:
+    """The member page's frame kept for this lesson (program.views._member_page): (mark, HTML)."""
+    slugs = f"{lesson.unit.program.slug}/{lesson.unit.slug}/{lesson.slug}"
+    _, content = cache.get(f"versioned:lesson:{slugs}:html")
+    stored = cache.get(f"lesson-frame:{content.stamp}:{comfort:d}:{path}")
+    assert stored is not None
+    return stored
+
+
+def _tokens(html: str) -> set[str]:
+    return set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)) | set(
+        re.findall(r'data-csrf="([^"]+)"', html)
+    )
+
+
+def test_the_member_page_frame_is_shared_and_holds_nothing_of_a_members(program, lesson):
+    """The header, navigation and footer are kept once for every member; each member's page
+    names them (the offline script's user id) and carries this request's CSRF token, and the
+    personal part (working side, progress) is theirs; the frame holds none of it."""
+    first = _member_with_access(program, name="Ada Lovelace")
+    journal_entry_create(user=first, program=program, side="left")
+    lesson_mark_practised(user=first, lesson=lesson)
+    ada = Client()
+    ada.force_login(first)
+    html = ada.get(_url(lesson)).text
+    assert f'data-user="{first.pk}"' in html and "Sign out" in html
+    assert "Work on your <strong>LEFT</strong> side today" in html
+    mark, frame = _frame(lesson, _url(lesson))
+    assert f"{mark}-open" in frame and f"{mark}-csrf" in frame  # the frame's marks ...
+    assert "Sign out" in frame and "breathe." not in frame  # ... around the lesson's heading
+    for personal in (
+        "LEFT",
+        "Practised",
+        "Ada Lovelace",
+        first.email,
+        f'data-user="{first.pk}"',
+        *_tokens(html),
+    ):
+        assert personal not in frame
+
+    second = _member_with_access(program)
+    grace = Client()
+    grace.force_login(second)
+    html = grace.get(_url(lesson)).text
+    assert _frame(lesson, _url(lesson))[0] == mark  # the same frame, not rendered again
+    assert f'data-user="{second.pk}"' in html and f'data-user="{first.pk}"' not in html
+    assert "LEFT" not in html and "Not practised yet" in html and mark not in html
+
+
+def test_the_member_pages_csrf_tokens_are_this_requests_and_valid(program, lesson):
+    from program.practice.services import safety_acknowledge
+
+    member = _member_with_access(program)
+    safety_acknowledge(user=member)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(member)
+    client.get(_url(lesson))  # the frame is now kept
+    html = client.get(_url(lesson)).text
+    tokens = _tokens(html)
+    assert tokens and not any("frame-" in token for token in tokens)
+    practised = reverse("program:lesson-practised", args=[lesson.pk])
+    for token in tokens:  # the frame's (sign-out form, offline script) and the panel's
+        response = client.post(practised, {"csrfmiddlewaretoken": token})
+        assert response.status_code == 302
+
+
+def test_a_message_and_the_larger_text_show_on_the_members_page(program, lesson):
+    """A page with a message is rendered whole (the message shows once); the larger-text choice
+    is part of the frame's key."""
+    from program.practice.services import safety_acknowledge
+
+    member = _member_with_access(program)
+    safety_acknowledge(user=member)
+    client = Client()
+    client.force_login(member)
+    assert 'class="comfort' not in client.get(_url(lesson)).text  # the plain frame is kept
+    response = client.post(
+        reverse("program:lesson-practised", args=[lesson.pk]), {"next": _url(lesson)}, follow=True
+    )
+    assert response.status_code == 200
+    assert 'class="message message-success"' in response.text
+    assert "message-success" not in client.get(_url(lesson)).text  # shown once
+    session = client.session
+    session[COMFORT_SESSION_KEY] = True  # the member's larger-text choice
+    session.save()
+    assert '<body class="comfort ' in client.get(_url(lesson)).text
+    _frame(lesson, _url(lesson), comfort=True)

@@ -2,6 +2,7 @@
 
 from typing import TYPE_CHECKING
 
+from django.core.validators import slug_re
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -53,4 +54,9 @@ def promotion_codes_usable() -> QuerySet[PromotionCode]:
 
 
 def program_for_checkout(*, slug: str) -> Program | None:
+    """The published program with this slug; None for anything that cannot be a slug (the
+    checkout pages read it from the address, where a NUL byte would be a database error on
+    PostgreSQL)."""
+    if not slug_re.fullmatch(slug):
+        return None
     return Program.objects.published().filter(slug=slug).first()

@@ -50,6 +50,15 @@ def test_cancel_page_says_nothing_was_charged_and_links_back(client, program):
     assert reverse("program:detail", args=[program.slug]) in html
 
 
+@pytest.mark.parametrize("value", ["%00", "a%00b", "%C3%A9t%C3%A9", "x" * 60, "../admin"])
+def test_cancel_page_answers_any_program_value_without_an_error(client, program, value):
+    """Whatever the address carries (a NUL byte is a database error on PostgreSQL), the page
+    still says nothing was charged."""
+    response = client.get(reverse("billing:checkout-cancel") + f"?program={value}")
+    assert response.status_code == 200
+    assert "nothing was charged" in response.content.decode()
+
+
 def test_success_page_for_unknown_or_malformed_session_is_404(client, standin):
     url = reverse("billing:checkout-success")
     assert client.get(url).status_code == 404

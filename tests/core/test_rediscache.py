@@ -1,13 +1,15 @@
 """core.rediscache: Django's Redis backend with one redis-py client per connection pool, on the
 Redis every web host would share (127.0.0.1:6379 here)."""
 
+import os
 import threading
 
 import pytest
 
 from core.rediscache import RedisCache
 
-LOCATION = "redis://127.0.0.1:6379/15"
+# A database no other test empties (test_origin_cache flushes 15), and a prefix per xdist worker.
+LOCATION = "redis://127.0.0.1:6379/11"
 
 
 @pytest.fixture
@@ -18,7 +20,8 @@ def redis_cache():
         redis.Redis.from_url(LOCATION, socket_connect_timeout=1).ping()
     except redis.ConnectionError:
         pytest.skip("No Redis server on 127.0.0.1:6379 (CI machines run one)")
-    backend = RedisCache(LOCATION, {"KEY_PREFIX": "test-rediscache"})
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    backend = RedisCache(LOCATION, {"KEY_PREFIX": f"test-rediscache-{worker}"})
     yield backend
     backend.delete_many(["a", "b", "shared"])
 

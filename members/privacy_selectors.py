@@ -82,34 +82,22 @@ def purchases(user: User) -> Iterator[Row]:
 def gifts(user: User) -> Iterator[Row]:
     """Gifts the member gave (with their message and the recipient's address, which they typed)
     and gifts they received (with the giver's message to them, not the giver's address)."""
-    given = Gift.objects.filter(purchase__user=user).select_related("purchase__program")
-    for g in given.order_by("id"):
-        yield {
-            "role": "given",
-            "purchase": g.purchase_id,
-            "program": g.purchase.program.title,
-            "recipient_email": g.recipient_email,
-            "recipient_name": g.recipient_name,
-            "message": g.message,
-            "deliver_on": g.deliver_on,
-            "status": g.get_status_display(),
-            "sent": g.sent_at,
-            "claimed": g.claimed_at,
-        }
-    received = Gift.objects.filter(recipient=user).select_related("purchase__program")
-    for g in received.order_by("id"):
-        yield {
-            "role": "received",
-            "purchase": g.purchase_id,
-            "program": g.purchase.program.title,
-            "recipient_email": g.recipient_email,
-            "recipient_name": g.recipient_name,
-            "message": g.message,
-            "deliver_on": g.deliver_on,
-            "status": g.get_status_display(),
-            "sent": g.sent_at,
-            "claimed": g.claimed_at,
-        }
+    given = Gift.objects.filter(purchase__user=user)
+    received = Gift.objects.filter(recipient=user)
+    for role, gifts_of in (("given", given), ("received", received)):
+        for g in gifts_of.select_related("purchase__program").order_by("id"):
+            yield {
+                "role": role,
+                "purchase": g.purchase_id,
+                "program": g.purchase.program.title,
+                "recipient_email": g.recipient_email,
+                "recipient_name": g.recipient_name,
+                "message": g.message,
+                "deliver_on": g.deliver_on,
+                "status": g.get_status_display(),
+                "sent": g.sent_at,
+                "claimed": g.claimed_at,
+            }
 
 
 def payment_history(user: User) -> Iterator[Row]:

@@ -661,3 +661,20 @@ def test_the_claim_email_has_an_html_part_that_shows_the_message_as_text(
     assert f'{link}"' in html and "Receive your gift" in html
     assert "Get well &lt;b&gt;soon&lt;/b&gt; &amp; &lt;script&gt;" in html
     assert "<script>" not in html and message in email.body
+
+
+def test_download_my_data_shows_a_gift_to_its_buyer_and_to_its_recipient(
+    client, standin, standin_events, deliver_event, program
+):
+    from members import privacy_selectors
+
+    purchase = paid_gift(client, standin, standin_events, deliver_event, program)
+    (link,) = claim_links("friend@example.com")
+    recipient = factories.user_factory(email="friend@example.com")
+    claim(client, recipient, link)
+
+    (given,) = privacy_selectors.gifts(purchase.user)
+    (received,) = privacy_selectors.gifts(recipient)
+    assert given["role"] == "given" and received["role"] == "received"
+    assert given["purchase"] == received["purchase"] == purchase.pk
+    assert received["message"] == "For your back. Love, Sam" and received["status"] == "Claimed"

@@ -104,7 +104,7 @@ class RecoveryResult:
 
 
 def _bought_since(purchase: Purchase) -> bool:
-    from billing.services import _payment_processing  # the one statement of "processing"
+    from billing.services import payment_processing  # the one statement of "processing"
 
     user, program = purchase.user, purchase.program
     if user is None:
@@ -112,7 +112,7 @@ def _bought_since(purchase: Purchase) -> bool:
     return (
         user_has_access(user=user, program=program)
         or Purchase.objects.holding_payment().benefiting(user).filter(program=program).exists()
-        or _payment_processing(user=user, program=program)
+        or payment_processing(user=user, program=program)
     )
 
 

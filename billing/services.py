@@ -55,7 +55,7 @@ def _absolute(path: str) -> str:
     return settings.SITE_URL + path
 
 
-def _payment_processing(*, user: "User", program: Program) -> bool:
+def payment_processing(*, user: "User", program: Program) -> bool:
     """A checkout of this program was completed with a delayed payment method (a bank debit)
     that Stripe is still collecting: paying again now would charge the member twice."""
     return Purchase.objects.filter(
@@ -113,7 +113,7 @@ def _purchase_allowed_check(
         raise PurchaseNotAllowed("has_access", "You already have the full program.")
     if not email_checked and not _email_is_verified(user):
         raise PurchaseNotAllowed("unverified", "Please confirm your email address first.")
-    if for_self and _payment_processing(user=user, program=program):
+    if for_self and payment_processing(user=user, program=program):
         raise PurchaseNotAllowed("processing", "A payment for this program is being processed.")
 
 

@@ -13,7 +13,7 @@ published article shows it.
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models import Exists, OuterRef, Q
 
 from accounts.models import User
 from program.models import Access, Article, Lesson, Program, Unit, Video
@@ -45,16 +45,6 @@ def user_has_access(*, user: Person, program: Program) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {ACTIVE_ACCESS_SQL}", [user.pk, program.pk])
         return bool(cursor.fetchone()[0])
-
-
-def has_access_expression(*, user: Person, program_ref: str) -> Exists | Value:
-    """`user_has_access` as an expression on a query whose `program_ref` (e.g. "unit__program")
-    is the program, so a page reads its object and the access answer in one query."""
-    if user is None or not user.is_authenticated:
-        return Value(False)
-    if user.is_staff:
-        return Value(True)
-    return Exists(Access.objects.active().filter(user=user, program=OuterRef(program_ref)))
 
 
 def unit_is_open(*, user: Person, unit: Unit, has_access: bool | None = None) -> bool:

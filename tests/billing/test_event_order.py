@@ -2,9 +2,9 @@
 events is not guaranteed, and that an event may come twice).
 
 One payment per case is made at the stand-in and left there; each order of its events is then
-posted to the webhook (signed, over the test client) inside a savepoint that is rolled back
+posted to the webhook (signed, over the test client) inside savepoints that are rolled back
 afterwards, so every order starts from the same pending purchase and the stand-in is asked for
-nothing new. The final state of each order is compared with the first's and with what it must be.
+nothing new (orders that begin alike share the savepoint of their common beginning). The final state of each order is compared with the first's and with what it must be.
 """
 
 from itertools import permutations
@@ -46,14 +46,35 @@ def final_state(purchase: Purchase, mailoutbox) -> dict:
 
 
 def states_of_every_order(purchase, event_ids, deliver_event, mailoutbox) -> list[dict]:
+    """Delivers every order and returns the final state of each. Orders that begin alike share
+    their first deliveries: each prefix is delivered once, inside a savepoint that is rolled back
+    when its branch is done (the database is exactly as if that prefix alone had been delivered;
+    the outbox is cut back with it), so the 42 orders of three events cost 72 deliveries, not 162.
+    """
+    wanted = orders(event_ids)
+    tree: dict = {}
+    for order in wanted:
+        node = tree
+        for event_id in order:
+            node = node.setdefault(event_id, {})
+        node[None] = order  # an order ends here
     states = []
-    for order in orders(event_ids):
-        mailoutbox.clear()
-        with transaction.atomic():
-            for event_id in order:
+    mailoutbox.clear()
+
+    def walk(node: dict) -> None:
+        for event_id, child in node.items():
+            if event_id is None:
+                states.append({"order": child, **final_state(purchase, mailoutbox)})
+                continue
+            sent = len(mailoutbox)
+            with transaction.atomic():
                 assert deliver_event(event_id).status_code == 200
-            states.append({"order": order, **final_state(purchase, mailoutbox)})
-            transaction.set_rollback(True)
+                walk(child)
+                transaction.set_rollback(True)
+            del mailoutbox[sent:]
+
+    walk(tree)
+    assert sorted(state["order"] for state in states) == wanted
     return states
 
 

@@ -492,7 +492,9 @@ def answer_lost(stripe_standin_server):
     server.target = stripe_standin_server.state.public_url
     server.forwarded = []
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), daemon=True
+    )  # quick shutdown
     thread.start()
     yield server
     server.shutdown()

@@ -28,7 +28,8 @@ def running_standin(settings, state_file, *, port=0, **kwargs):
         state_file=state_file,
         **kwargs,
     )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Polled every 50 ms, not the default 500: shutdown() waits for the next poll.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     settings.STRIPE_SECRET_KEY = "sk_test_standin"
     settings.STRIPE_API_BASE = server.state.public_url

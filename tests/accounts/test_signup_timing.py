@@ -2,7 +2,6 @@
 who has an account (issue 17, defect 8). Measured with Django's real password hasher: the test
 settings' fast MD5 hasher would hide the difference."""
 
-import statistics
 import time
 
 import pytest
@@ -37,9 +36,9 @@ def test_signup_takes_as_long_for_a_taken_address_as_for_a_new_one(settings):
     for n in range(TRIES):  # interleaved, so a busy moment on the machine hits both alike
         taken.append(_signup_seconds("taken@example.com"))
         new.append(_signup_seconds(f"new-{n}@example.com"))
-    ratio = statistics.median(taken) / statistics.median(new)
-    print(
-        f"sign-up median: taken {statistics.median(taken):.3f}s, new {statistics.median(new):.3f}s"
-    )
+    # The fastest of each: a busy machine only ever adds time, so the minimum is the sign-up's
+    # own cost (the median still moved with the load of parallel test workers).
+    ratio = min(taken) / min(new)
+    print(f"sign-up fastest: taken {min(taken):.3f}s, new {min(new):.3f}s")
     assert User.objects.filter(email__startswith="new-").count() == TRIES
     assert 0.6 < ratio < 1.6, f"taken/new time ratio {ratio:.2f}"

@@ -1,21 +1,26 @@
+import functools
 import time
+from pathlib import Path
 
 import pytest
 
-from tests import factories
+from tests import dbtemplate, factories, pgflush
 
-# --- test collection: parallel runs (scripts/test.sh: pytest-xdist `-n 2 --dist loadgroup`) ---
+# --- test collection: parallel runs (scripts/test.sh: pytest-xdist `-n 5 --dist loadgroup`) ---
 # A test in a group runs on one worker, after the others of its group; groups and the rest run
-# side by side on the two workers.
-#   browser:   browser journeys, one Chromium at a time (timing-sensitive players and pages);
+# side by side on the workers.
+#   browser-1, browser-2: browser journeys, one Chromium per group (the journey files alternate
+#              between the two, by name): two journeys at a time, each on its own worker, live
+#              server and database;
 #   long-play: the one journey that plays a minute of video on a throttled link (network-bound,
-#              not CPU-bound), beside the other journeys instead of after them;
+#              not CPU-bound), started first so that its minute of waiting overlaps the rest;
 #   postgres:  PostgreSQL concurrency tests (threads racing on row locks), one at a time.
 # Only tests that commit (transactional: they wipe the database after them) join a group. xdist
 # schedules a group where its first test stands, and pytest-django stands transactional tests
 # last: a group holding an ordinary test would run early, and its wipes would take the rows the
 # migrations made (the Support group) from the ordinary tests after it on that worker.
 LONG_PLAY = ("tests/browser/test_hls.py::test_a_long_lesson_plays_a_minute",)
+BROWSER_GROUPS = 2
 
 
 def _transactional(item) -> bool:
@@ -25,11 +30,18 @@ def _transactional(item) -> bool:
     return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
 
 
+@functools.cache
+def _browser_files() -> list[str]:
+    return sorted(path.name for path in (Path(__file__).parent / "browser").glob("test_*.py"))
+
+
 def _serial_group(item) -> str | None:
     if not _transactional(item):
         return None
     if "tests/browser/" in item.nodeid:
-        return "long-play" if item.nodeid.startswith(LONG_PLAY) else "browser"
+        if item.nodeid.startswith(LONG_PLAY):
+            return "long-play"
+        return f"browser-{_browser_files().index(item.path.name) % BROWSER_GROUPS + 1}"
     if item.get_closest_marker("postgres"):
         return "postgres"
     # The concurrency tests written before the marker skip on SQLite with a reason naming it.
@@ -64,6 +76,11 @@ class _GroupNodeIds:
             return
         from _pytest.nodeid import NodeId
 
+        # The minute of playback first (after pytest-django's order, which stands transactional
+        # tests last): xdist hands out the largest groups first, then the rest in collection
+        # order, and that minute of waiting is best spent while the other tests run.
+        items.sort(key=lambda item: not item.nodeid.startswith(LONG_PLAY))
+
         for item in items:
             groups = sorted({str(m.args[0]) for m in item.iter_markers("xdist_group") if m.args})
             if groups and "@" not in item.nodeid:
@@ -72,6 +89,12 @@ class _GroupNodeIds:
 
 def pytest_configure(config):
     config.pluginmanager.register(_GroupNodeIds(), "si-group-node-ids")
+    dbtemplate.configure(config)
+    pgflush.install()
+
+
+def pytest_unconfigure(config):
+    dbtemplate.drop_template(config)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from tests import dbtemplate, factories, pgflush
 
-# --- test collection: parallel runs (scripts/test.sh: pytest-xdist `-n 5 --dist loadgroup`) ---
+# --- test collection: parallel runs (scripts/test.sh: pytest-xdist `-n 4 --dist loadgroup`) ---
 # A test in a group runs on one worker, after the others of its group; groups and the rest run
 # side by side on the workers.
 #   browser-1, browser-2: browser journeys, one Chromium per group (the journey files alternate

@@ -11,6 +11,7 @@ from stripe.params import (
     DisputeListParams,
     DisputeRetrieveParams,
     InvoiceRetrieveParams,
+    ProductRetrieveParams,
     PromotionCodeCreateParams,
     PromotionCodeListParams,
     PromotionCodeRetrieveParams,
@@ -53,6 +54,7 @@ ROUTES = [
     ("GET", r"/v1/promotion_codes/(?P<id>promo_[\w]+)", "api_promotion_code_retrieve"),
     ("POST", r"/v1/promotion_codes/(?P<id>promo_[\w]+)", "api_promotion_code_update"),
     ("GET", r"/v1/invoices/(?P<id>in_[\w]+)", "api_invoice_retrieve"),
+    ("GET", r"/v1/products/(?P<id>prod_[\w]+)", "api_product_retrieve"),
 ]
 
 
@@ -308,6 +310,9 @@ class ApiRoutes(RoutesBase):
 
     def api_coupon_retrieve(self, url, id):  # noqa: A002
         self._api_get(url, CouponRetrieveParams, id, "coupon", "coupon")
+
+    def api_product_retrieve(self, url, id):  # noqa: A002
+        self._api_get(url, ProductRetrieveParams, id, "product", "product")
 
     def api_promotion_code_create(self, url):
         self._api_post(url, PromotionCodeCreateParams, self.state.promotion_code_create)

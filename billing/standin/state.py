@@ -479,7 +479,19 @@ class StandinState:
                 )
             currency = item_currency
             total += unit_amount * quantity
-            product_id = new_id("prod")
+            # Like Stripe, product_data makes an inactive product of its own for this line.
+            product_id = self.put(
+                {
+                    "id": new_id("prod"),
+                    "object": "product",
+                    "active": False,
+                    "created": _now(),
+                    "description": product_data.get("description") or None,
+                    "livemode": False,
+                    "metadata": dict(product_data.get("metadata") or {}),
+                    "name": product_data["name"],
+                }
+            )["id"]
             items.append(
                 {
                     "id": new_id("li"),

@@ -40,6 +40,28 @@ def test_verified_member_is_sent_to_stripe_with_a_pending_purchase_recorded_firs
     assert kinds == [PurchaseEvent.Kind.CREATED, PurchaseEvent.Kind.CHECKOUT_STARTED]
 
 
+def test_checkout_shows_the_program_title_and_summary_as_the_product(client, standin):
+    """Stripe's Checkout page names the product from the line's product_data: the program's
+    title, and its summary (cut to 500 characters) as the description, none when empty."""
+    summary = "Gentle movements for sacroiliac joint pain. " * 20
+    described = factories.program_factory(title="Comforting Your S-I Joints", summary=summary)
+    plain = factories.program_factory(slug="plain", title="Plain program", summary="  ")
+
+    products = []
+    for program in (described, plain):
+        purchase = start_checkout(client, factories.user_factory(), program)
+        (line,) = (
+            stripe_client()
+            .v1.checkout.sessions.line_items.list(purchase.stripe_checkout_session_id)
+            .data
+        )
+        products.append(stripe_client().v1.products.retrieve(line.price.product))
+
+    assert products[0].name == "Comforting Your S-I Joints"
+    assert products[0].description == summary.strip()[:500]
+    assert products[1].name == "Plain program" and products[1].description is None
+
+
 def test_pressing_buy_twice_reuses_the_open_checkout(client, standin, program):
     user = factories.user_factory()
     first = start_checkout(client, user, program)

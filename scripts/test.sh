@@ -34,8 +34,8 @@ if [ -z "${SKIP_MYPY:-}" ]; then "$VENV_PY" scripts/mypy_check.py; fi
 # waits (browsers, a minute of throttled playback, subprocesses, the stand-ins), so more workers
 # than cores keep both cores busy: on two cores the suite took 275-290 s with 2 workers and
 # 150-215 s with 4 (5 and 6 were no faster, and busier). TEST_WORKERS=N chooses, 0 runs serially
-# in one process. `loadgroup` keeps each group of browser journeys and the PostgreSQL concurrency tests
-# on one worker, one after another (tests/conftest.py makes the groups). A later `-n` wins.
+# in one process. `loadgroup` keeps each group of browser journeys and the PostgreSQL concurrency
+# tests on one worker, one after another (tests/conftest.py makes the groups). A later `-n` wins.
 CORES="$(nproc 2>/dev/null || echo 1)"
 DEFAULT_WORKERS=$((CORES * 2))
 if [ "$DEFAULT_WORKERS" -gt 8 ]; then DEFAULT_WORKERS=8; fi

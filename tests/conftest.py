@@ -68,7 +68,8 @@ class _GroupNodeIds:
     """xdist's loadgroup keeps a group on one worker by renaming each grouped node
     "<id>@<group>" (xdist 3.8 sets `item._nodeid`); pytest 9.2 keeps the id in `item._id`, so
     that rename does nothing and every group was spread over both workers. Done here, after
-    xdist's own hook, only where its rename did not take (a no-op once xdist does it itself)."""
+    xdist's own hook, only where its rename did not take (a no-op once xdist does it itself).
+    Under loadgroup it also puts the minute of playback first (see below)."""
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config, items):

@@ -22,7 +22,8 @@ def install() -> None:
     ) -> list[str]:
         if reset_sequences or not tables or not _superuser(self.connection):
             return truncate(self, style, tables, reset_sequences=reset_sequences, **kwargs)
-        deletes = " ".join(f"DELETE FROM {self.quote_name(table)};" for table in tables)  # noqa: S608 - table names
+        # Django's own table names, quoted as its TRUNCATE quotes them: no outside input here.
+        deletes = " ".join(f"DELETE FROM {self.quote_name(t)};" for t in tables)  # noqa: S608
         return [
             f"SET LOCAL session_replication_role = replica; {deletes} "
             "SET LOCAL session_replication_role = origin;"

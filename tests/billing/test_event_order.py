@@ -4,7 +4,8 @@ events is not guaranteed, and that an event may come twice).
 One payment per case is made at the stand-in and left there; each order of its events is then
 posted to the webhook (signed, over the test client) inside savepoints that are rolled back
 afterwards, so every order starts from the same pending purchase and the stand-in is asked for
-nothing new (orders that begin alike share the savepoint of their common beginning). The final state of each order is compared with the first's and with what it must be.
+nothing new (orders that begin alike share the savepoint of their common beginning). The final
+state of each order is compared with the first's and with what it must be.
 """
 
 from itertools import permutations

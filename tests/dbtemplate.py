@@ -9,6 +9,7 @@ ends. A run without workers (TEST_WORKERS=0, `--reuse-db`) keeps pytest-django's
 
 import fcntl
 import os
+import shutil
 import sys
 import tempfile
 import uuid
@@ -72,7 +73,11 @@ def configure(config) -> None:
 def drop_template(config) -> None:
     """From pytest_unconfigure on the controller: the workers are done with the template."""
     run = os.environ.get(RUN_ENV)
-    if hasattr(config, "workerinput") or not run or not _marker(run).exists():
+    if hasattr(config, "workerinput") or not run:
+        return
+    # The run's temporary folders (config/test_settings.py), those of killed subprocesses too.
+    shutil.rmtree(Path(tempfile.gettempdir()) / f"si-test-run-{run}", ignore_errors=True)
+    if not _marker(run).exists():
         return
     vendor, template = _marker(run).read_text().split("\n")[:2]
     if vendor == "sqlite":

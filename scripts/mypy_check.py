@@ -13,9 +13,11 @@ the configuration changes, reviewed like code).
 """
 
 import argparse
+import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -37,14 +39,21 @@ def normalise(path: str, code: str | None, message: str) -> str:
     return f"{path}:{code or 'misc'}: {message}"
 
 
+MYPY_OPTIONS = ["--no-error-summary", "--no-pretty", "--no-color-output"]
+
+
 def run_mypy() -> tuple[Counter[str], list[str], int]:
     """(errors as normalised lines, mypy's own error lines, mypy's exit status)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--no-error-summary", "--no-pretty", "--no-color-output"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    # django-stubs imports config.test_settings, which makes a temporary media folder that its
+    # exit handler removes; mypy ends with os._exit, so the folder goes into one removed here.
+    with tempfile.TemporaryDirectory(prefix="si-mypy-") as scratch:
+        result = subprocess.run(
+            [sys.executable, "-m", "mypy", *MYPY_OPTIONS],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "TMPDIR": scratch},
+        )
     found: Counter[str] = Counter()
     raw = []
     for line in result.stdout.splitlines():

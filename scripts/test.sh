@@ -33,7 +33,7 @@ if [ -z "${SKIP_MYPY:-}" ]; then "$VENV_PY" scripts/mypy_check.py; fi
 # pytest-xdist workers: two per core (four on CI's two cores), at most eight. Much of the suite
 # waits (browsers, a minute of throttled playback, subprocesses, the stand-ins), so more workers
 # than cores keep both cores busy: on two cores the suite took 275-290 s with 2 workers and
-# 150-215 s with 4 (5 and 6 were no faster, and busier). TEST_WORKERS=N chooses, 0 runs serially
+# 135-215 s with 4 (5 and 6 were no faster, and busier). TEST_WORKERS=N chooses, 0 runs serially
 # in one process. `loadgroup` keeps each group of browser journeys and the PostgreSQL concurrency
 # tests on one worker, one after another (tests/conftest.py makes the groups). A later `-n` wins.
 CORES="$(nproc 2>/dev/null || echo 1)"

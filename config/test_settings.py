@@ -22,14 +22,10 @@ import atexit  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 
-# In a parallel run every folder goes into one folder of the run (tests/dbtemplate.py names the run
-# in SI_TEST_RUN and removes that folder at the end): a server or worker a test kills has no exit
-# handler to remove its own.
-TEST_RUN_ROOT = None
-if os.environ.get("SI_TEST_RUN"):
-    TEST_RUN_ROOT = Path(tempfile.gettempdir()) / f"si-test-run-{os.environ['SI_TEST_RUN']}"  # noqa: F405
-    TEST_RUN_ROOT.mkdir(exist_ok=True)
-PRIVATE_MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="si-test-media-", dir=TEST_RUN_ROOT))  # noqa: F405
+# In a parallel run the folder goes into the run's own (SI_TEST_RUN_ROOT, which tests/dbtemplate.py
+# makes and removes at the end): a server or worker a test kills has no exit handler to remove it.
+_RUN_ROOT = os.environ.get("SI_TEST_RUN_ROOT") or None
+PRIVATE_MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="si-test-media-", dir=_RUN_ROOT))  # noqa: F405
 atexit.register(shutil.rmtree, PRIVATE_MEDIA_ROOT, ignore_errors=True)
 STORAGES["default"] = STORAGES["private"] = {  # noqa: F405
     "BACKEND": "django.core.files.storage.FileSystemStorage",

@@ -18,6 +18,9 @@ from pathlib import Path
 import pytest
 
 RUN_ENV = "SI_TEST_RUN"
+# The run's folder for temporary files (config/test_settings.py puts each process's media there),
+# removed at the end with whatever killed subprocesses left in it.
+RUN_ROOT_ENV = "SI_TEST_RUN_ROOT"
 
 
 def _marker(run: str) -> Path:
@@ -59,8 +62,9 @@ def django_db_setup(django_test_environment, django_db_blocker):
 
 
 def configure(config) -> None:
-    """From tests/conftest.py's pytest_configure: the controller names the run (its workers
-    inherit the name with its environment); each worker takes the template setup."""
+    """From tests/conftest.py's pytest_configure: the controller names the run and makes its
+    temporary folder (its workers and their subprocesses inherit both with its environment); each
+    worker takes the template setup."""
     if not config.pluginmanager.hasplugin("xdist") or config.getoption("reuse_db", False):
         return
     if hasattr(config, "workerinput"):
@@ -68,6 +72,7 @@ def configure(config) -> None:
             config.pluginmanager.register(sys.modules[__name__], "si-worker-database")
     elif config.getoption("numprocesses", None):
         os.environ[RUN_ENV] = uuid.uuid4().hex[:10]
+        os.environ[RUN_ROOT_ENV] = tempfile.mkdtemp(prefix=f"si-test-run-{os.environ[RUN_ENV]}-")
 
 
 def drop_template(config) -> None:
@@ -75,8 +80,7 @@ def drop_template(config) -> None:
     run = os.environ.get(RUN_ENV)
     if hasattr(config, "workerinput") or not run:
         return
-    # The run's temporary folders (config/test_settings.py), those of killed subprocesses too.
-    shutil.rmtree(Path(tempfile.gettempdir()) / f"si-test-run-{run}", ignore_errors=True)
+    shutil.rmtree(os.environ.get(RUN_ROOT_ENV, ""), ignore_errors=True)
     if not _marker(run).exists():
         return
     vendor, template = _marker(run).read_text().split("\n")[:2]

@@ -78,6 +78,8 @@ MIDDLEWARE = [
     # Compresses pages (WhiteNoise serves static files pre-compressed; media is never touched).
     "config.caching.PageGZipMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # A NUL byte in the address is a 400 before any view reads it (core.http).
+    "core.http.RefuseNulInAddressMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.caching.CacheControlMiddleware",

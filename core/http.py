@@ -7,10 +7,46 @@ from urllib.parse import urlsplit
 
 from allauth.account.adapter import get_adapter
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
+
+# The longest id a bigint column holds without overflow, in ASCII digits.
+_ID_MAX_DIGITS = 18
+
+
+def id_from(value: object) -> int | None:
+    """A database id from what a client sent (address, form, query string): ASCII digits that
+    fit a bigint, else None. str.isdigit() alone also accepts "²" (int() refuses it: a 500) and
+    "٢" (int() reads it as 2)."""
+    text = str(value)
+    if not (text.isascii() and text.isdigit()) or len(text) > _ID_MAX_DIGITS:
+        return None
+    return int(text)
+
+
+class NulInAddress(SuspiciousOperation):
+    """A NUL byte in the path or query string (Django answers 400 and logs it as
+    django.security.NulInAddress)."""
+
+
+class RefuseNulInAddressMiddleware:
+    """Answers 400 to an address whose path or query string holds a NUL byte, before any view
+    reads it. No link of ours makes one; PostgreSQL refuses NUL in text (a DataError, so a 500
+    wherever a value reaches a filter: a program slug, an admin list filter), and forms already
+    refuse it in POSTed fields ("Null characters are not allowed")."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path_info or any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            raise NulInAddress("NUL byte in the address")
+        return self.get_response(request)
 
 
 def safe_next_path(request: HttpRequest, fallback: str) -> str:

@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import User
+from core.http import id_from
 from members import privacy, privacy_selectors
 from members.models import DataExport
 from members.privacy_forms import AccountDeleteForm, StaffAccountDeleteForm
@@ -141,7 +142,8 @@ def account_deleted(request):
 
 # --- staff, inside the admin (MemberAdmin wraps it with admin_view) -----------------------------
 def staff_account_delete(request, *, model_admin, member_id):
-    member = User.objects.filter(pk=member_id).first() if str(member_id).isdigit() else None
+    pk = id_from(member_id)
+    member = User.objects.filter(pk=pk).first() if pk is not None else None
     if member is None:
         raise Http404("No such member.")
     if not model_admin.has_change_permission(request, member):

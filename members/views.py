@@ -10,6 +10,7 @@ from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from core.http import id_from
 from core.money import money_format
 from core.spreadsheet import csv_cell
 from members import charts, forms, presenters, selectors, services
@@ -30,17 +31,8 @@ def _forms(member, data=None, action=None):
     }
 
 
-def _as_member_id(value) -> int | None:
-    """An id from the URL: ASCII digits that fit a bigint. str.isdigit() also accepts "²" (int()
-    refuses it) and "٢" (int() reads it as 2)."""
-    text = str(value)
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        return None
-    return int(text)
-
-
 def member_page(request, *, model_admin, member_id):
-    member_id = _as_member_id(member_id)
+    member_id = id_from(member_id)
     record = selectors.member_page(member_id=member_id) if member_id is not None else None
     if record is None:
         raise Http404("No such member.")

@@ -14,6 +14,7 @@ from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from core.http import id_from
 from program import access
 from program.models import Lesson, OfflineAction, Program, Unit
 from program.offline import selectors, services
@@ -92,7 +93,7 @@ def keep_check(request):
     """Which saved lessons this browser may keep: `?lessons=1,2,3` -> {"user", "keep": [...]}.
     Asked at every online visit; what is not listed is deleted from the device."""
     raw = request.GET.get("lessons", "")[:2000]
-    ids = [int(part) for part in raw.split(",") if part.strip().isdigit()][:500]
+    ids = [n for part in raw.split(",") if (n := id_from(part.strip())) is not None][:500]
     user = request.user if request.user.is_authenticated else None
     return JsonResponse(
         {

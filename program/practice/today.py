@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from core.http import safe_next_path
+from core.http import id_from, safe_next_path
 from program.models import DailyCheckIn
 from program.practice import calendar, selectors, services, tokens
 from program.practice.forms import PracticePreferenceForm, SafetyCheckForm, TodayForm
@@ -43,8 +43,7 @@ def _with_lesson(name: str, lesson) -> str:
 
 
 def _lesson_param(request) -> int | None:
-    value = request.GET.get("lesson") or request.POST.get("lesson_id") or ""
-    return int(value) if value.isdigit() else None
+    return id_from(request.GET.get("lesson") or request.POST.get("lesson_id") or "")
 
 
 def _after_safety(*, user, program, lesson, pain):

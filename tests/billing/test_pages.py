@@ -50,10 +50,10 @@ def test_cancel_page_says_nothing_was_charged_and_links_back(client, program):
     assert reverse("program:detail", args=[program.slug]) in html
 
 
-@pytest.mark.parametrize("value", ["%00", "a%00b", "%C3%A9t%C3%A9", "x" * 60, "../admin"])
+@pytest.mark.parametrize("value", ["%C3%A9t%C3%A9", "x" * 60, "../admin", "%F0%9F%98%80"])
 def test_cancel_page_answers_any_program_value_without_an_error(client, program, value):
-    """Whatever the address carries (a NUL byte is a database error on PostgreSQL), the page
-    still says nothing was charged."""
+    """Whatever the address carries, the page still says nothing was charged (a NUL byte,
+    a database error on PostgreSQL, is a 400 before the view: tests/core/test_http.py)."""
     response = client.get(reverse("billing:checkout-cancel") + f"?program={value}")
     assert response.status_code == 200
     assert "nothing was charged" in response.content.decode()

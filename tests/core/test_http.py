@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from comments.models import Comment
 from comments.spam import client_hash, form_token
-from core.http import client_ip, same_origin_post
+from core.http import client_ip, id_from, same_origin_post
 from tests import factories
 
 CHAIN = "198.51.100.7, 203.0.113.20, 10.0.0.2"
@@ -116,3 +116,36 @@ def test_comments_read_the_client_address_through_the_one_proxy_setting(client, 
     )
     comment = Comment.objects.get()
     assert comment.ip_hash == client_hash("10.0.0.2")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("42", 42), (42, 42), ("0", 0), ("9" * 18, int("9" * 18))]
+    + [(bad, None) for bad in ["", " 1", "1.5", "-1", "²", "٢", "𝟙", "1\x00", "9" * 19, "0x1"]],
+)
+def test_id_from_takes_only_ascii_digits_that_fit_a_bigint(value, expected):
+    assert id_from(value) == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "address",
+    [
+        "/progress/?program=%00",  # PostgreSQL: "text fields cannot contain NUL" (a 500)
+        "/journal/?program=a%00b",
+        "/progress/?%00=1",
+        "/articles/a%00b/",
+    ],
+)
+def test_a_nul_byte_in_the_address_is_a_400_before_any_view_reads_it(client, member, address):
+    client.force_login(member)
+    response = client.get(address)
+    assert response.status_code == 400
+    assert b"Something in that request was not right" in response.content
+
+
+@pytest.mark.django_db
+def test_an_admin_list_filter_with_a_nul_byte_is_a_400(admin_client):
+    for name in ["billing_refundrequest", "billing_promotioncode", "comments_comment"]:
+        response = admin_client.get(reverse(f"admin:{name}_changelist") + "?status__exact=%00")
+        assert response.status_code == 400, name

@@ -297,6 +297,18 @@ ENDPOINTS: list[Endpoint] = [
         writes=(SafetyStop,),
     ),
     Endpoint(
+        "today's safety check page",
+        lambda w: reverse("program:today-check"),
+        ("lesson",),
+        method="get",
+    ),
+    Endpoint(
+        "offline copies to keep",
+        lambda w: reverse("program:offline-keep"),
+        ("lessons",),
+        method="get",
+    ),
+    Endpoint(
         "practice settings",
         lambda w: reverse("program:practice-settings"),
         ("always_check_safety", "reminders_on", "reminder_days", "reminder_time", "time_zone"),

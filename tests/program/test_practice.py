@@ -355,6 +355,11 @@ def test_practice_endpoints_redirect_to_a_path_whatever_next_says(
     answers["delete"] = member_client.post(
         reverse("program:journal-entry-delete", args=[entry.pk]) + "?" + _q(next_url)
     )
+    # In the address (the delete's `next`, the GET page's), a NUL byte is a 400 before the view
+    # (core.http.RefuseNulInAddressMiddleware); in a form it is only an unsafe `next`.
+    nul_in_address = "\x00" in next_url
+    if nul_in_address:
+        assert answers.pop("delete").status_code == 400
     for name, response in answers.items():
         assert response.status_code == 302, name
         location = response["Location"]
@@ -363,7 +368,7 @@ def test_practice_endpoints_redirect_to_a_path_whatever_next_says(
     assert answers["safety"]["Location"] == journal
     # The GET form page carries only a safe `next` into the form.
     page = member_client.get(f"{journal}?program={program.slug}&{_q(next_url)}")
-    assert page.status_code == 200
+    assert page.status_code == (400 if nul_in_address else 200)
 
 
 def _q(next_url):

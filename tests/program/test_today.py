@@ -145,6 +145,16 @@ def test_a_forged_or_inactive_sign_does_not_stop(member_client, member, program,
     assert not SafetyStop.objects.exists()
 
 
+@pytest.mark.parametrize("lesson", ["²", "x", "9" * 20, "-1"])
+def test_a_lesson_that_is_not_an_id_falls_back_to_todays_page(
+    member_client, program, signs, lesson
+):
+    # "²" passes str.isdigit() but int() refuses it (a 500 before core.http.id_from).
+    response = member_client.post(f"{reverse('program:today-check')}?lesson={lesson}", {})
+    assert response["Location"] == reverse("program:today")
+    assert member_client.get(f"{reverse('program:today-check')}?lesson={lesson}").status_code == 200
+
+
 def test_high_pain_with_no_signs_offers_the_gentler_lessons(member_client, program, signs):
     gentle = _lessons(program)[3]
     Lesson.objects.filter(pk=gentle.pk).update(is_gentle=True)

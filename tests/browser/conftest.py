@@ -3,6 +3,7 @@
 import os
 import re
 import shutil
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -63,6 +64,36 @@ def login(page, email: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+
+
+@pytest.fixture
+def sign_in_as(live_server):
+    """`sign_in_as(page, user_or_email)`: the page's browser starts signed in, as a finished
+    sign-in leaves it: a session made by Django's test client (for staff, with the second factor
+    passed: tests/conftest.py) and its cookie set in the page's context.
+
+    For journeys that are about something else: each form sign-in costs about 0.4 s of CPU
+    (0.6 s with the code step), ~30 of them a run on CI's two cores. The sign-in itself is
+    driven through the real forms by `login` and `login_staff` in the journeys that test it
+    (test_visitor, test_today, test_two_factor, test_privacy's deletion, test_practice's first
+    visit, test_phone_layout's long address)."""
+    from django.conf import settings
+    from django.test import Client
+
+    from accounts.models import User
+
+    host = urlsplit(live_server.url).hostname
+
+    def sign(page, user) -> None:
+        if isinstance(user, str):
+            user = User.objects.get(email=user)
+        client = Client()
+        client.force_login(user)
+        name = settings.SESSION_COOKIE_NAME
+        cookie = {"name": name, "value": client.cookies[name].value, "domain": host, "path": "/"}
+        page.context.add_cookies([{**cookie, "httpOnly": True, "sameSite": "Lax"}])
+
+    return sign
 
 
 def open_menu(page) -> None:

@@ -9,7 +9,6 @@ from playwright.sync_api import expect
 
 from program.services import access_grant
 from tests import factories
-from tests.browser.conftest import login_staff
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,7 +31,7 @@ def _fits(page):
 
 
 def test_refund_queue_fits_a_phone_and_opens_on_requests_needing_a_decision(
-    page, live_server, program, admin_user
+    page, live_server, program, admin_user, sign_in_as
 ):
     old = factories.user_factory(email="waiting.longest.with.a.long.address@example-clinic.org")
     new = factories.user_factory(email="new.request@example.com")
@@ -49,7 +48,7 @@ def test_refund_queue_fits_a_phone_and_opens_on_requests_needing_a_decision(
         status="declined",
     )
     page.set_viewport_size({"width": 390, "height": 844})
-    login_staff(page, admin_user, factories.PASSWORD)
+    sign_in_as(page, admin_user)
     page.goto(reverse("admin:billing_refundrequest_changelist"))
 
     rows = page.locator("#result_list tbody tr")
@@ -70,7 +69,7 @@ def test_refund_queue_fits_a_phone_and_opens_on_requests_needing_a_decision(
 
 
 def test_member_page_fits_a_phone_timeline_first_and_revoke_looks_destructive(
-    page, live_server, program, admin_user
+    page, live_server, program, admin_user, sign_in_as
 ):
     member = factories.user_factory(
         email="averylongaddressthatwillnotbreakonitsown@examplepracticeclinic.org",
@@ -78,7 +77,7 @@ def test_member_page_fits_a_phone_timeline_first_and_revoke_looks_destructive(
     )
     access_grant(user=member, program=program, source="purchase", reason="browser test")
     page.set_viewport_size({"width": 390, "height": 844})
-    login_staff(page, admin_user, factories.PASSWORD)
+    sign_in_as(page, admin_user)
     page.goto(reverse("admin:members_member_change", args=[member.pk]))
 
     timeline = page.locator("#member-timeline").bounding_box()

@@ -13,7 +13,6 @@ from announcements.models import Announcement, AnnouncementRecipient
 from billing import recovery
 from program.services import access_grant
 from tests import factories
-from tests.browser.conftest import login_staff
 from tests.browser.test_admin_phone import _fits
 from tests.browser.test_today_axe import AXE_JS
 
@@ -21,13 +20,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_staff_write_preview_test_and_send_an_announcement_on_a_phone(
-    page, live_server, program, admin_user
+    page, live_server, program, admin_user, sign_in_as
 ):
     for n in range(3):
         member = factories.user_factory(email=f"member{n}@example.com")
         access_grant(user=member, program=program, source="purchase", reason="t", actor_label="t")
     factories.subscriber_factory(email="MEMBER0@example.com", status="confirmed")
-    login_staff(page, admin_user, factories.PASSWORD)
+    sign_in_as(page, admin_user)
 
     page.goto(reverse("admin:announcements_announcement_add"))
     page.get_by_label("Subject").fill("A new lesson on sleeping positions")

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from comments.models import Comment, target_url
 from program.models import Lesson
 from program.services import access_grant
-from tests.browser.conftest import login, login_staff
+from tests.browser.conftest import login_staff
 from tests.factories import PASSWORD, program_factory, user_factory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,7 +20,7 @@ ANSWER = "Make the movement smaller and slower; stop before it hurts."
 
 
 def test_member_question_is_approved_and_answered_in_the_admin(
-    page, browser, live_server, settings
+    page, browser, live_server, settings, sign_in_as
 ):
     settings.COMMENTS_MIN_SECONDS = 0
     settings.SITE_URL = live_server.url
@@ -34,7 +34,7 @@ def test_member_question_is_approved_and_answered_in_the_admin(
     lesson_url = target_url(lesson)
 
     # The member asks under a paid lesson; a first comment waits for review.
-    login(page, "asker@example.com", PASSWORD)
+    sign_in_as(page, "asker@example.com")
     page.goto(lesson_url)
     page.get_by_label("Your question or comment").fill(QUESTION)
     page.get_by_role("button", name="Send").click()

@@ -14,7 +14,6 @@ from billing.models import Gift
 from program.models import Access, AccessEvent
 from program.selectors import user_has_access
 from tests import factories, inflight
-from tests.browser.conftest import login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,7 +38,9 @@ def axe_violations(page) -> list[str]:
     ]
 
 
-def test_a_gift_bought_on_a_phone_and_claimed_by_the_recipient(browser, live_server, standin_live):
+def test_a_gift_bought_on_a_phone_and_claimed_by_the_recipient(
+    browser, live_server, standin_live, sign_in_as
+):
     standin_live.config(delivery="async")  # the webhook races the success page, as at Stripe
     program = factories.program_factory()
     buyer = factories.user_factory(email="sam@example.com", name="Sam Giver")
@@ -49,7 +50,7 @@ def test_a_gift_bought_on_a_phone_and_claimed_by_the_recipient(browser, live_ser
     buyer_context = browser.new_context(base_url=live_server.url, bypass_csp=True, viewport=PHONE)
     buyer_context.set_default_timeout(15_000)
     page = buyer_context.new_page()
-    login(page, buyer.email, factories.PASSWORD)
+    sign_in_as(page, buyer.email)
     page.goto(f"/programs/{program.slug}/")
     page.get_by_role("link", name="Give it as a gift").click()
     page.wait_for_url(re.compile(f"/billing/gift/{program.slug}/$"))

@@ -7,8 +7,8 @@ import pytest
 from playwright.sync_api import expect
 
 from program.services import access_grant
-from tests.browser.conftest import login, open_menu
-from tests.factories import PASSWORD, program_factory, user_factory
+from tests.browser.conftest import open_menu
+from tests.factories import program_factory, user_factory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,7 +49,9 @@ def _contrast(a: str, b: str) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
-def test_phone_pages_have_large_text_no_sideways_scroll_and_member_links(page, live_server):
+def test_phone_pages_have_large_text_no_sideways_scroll_and_member_links(
+    page, live_server, sign_in_as
+):
     program = program_factory(units=3, lessons_per_unit=2)
     outline = f"/programs/{program.slug}/"
     locked_lesson = f"{outline}unit-2/lesson-1/"
@@ -60,7 +62,7 @@ def test_phone_pages_have_large_text_no_sideways_scroll_and_member_links(page, l
 
     member = user_factory(email="reader@example.com")
     access_grant(user=member, program=program, source="purchase", reason="browser test")
-    login(page, member.email, PASSWORD)
+    sign_in_as(page, member.email)
     for url in ["/", outline, locked_lesson, "/progress/"]:
         _check_phone_page(page, url)
     expect(header.get_by_role("link", name="Today")).to_be_visible()  # the next step, always

@@ -14,12 +14,11 @@ from playwright.sync_api import Error as PlaywrightError
 
 from program.models import Lesson
 from tests import factories
-from tests.browser.conftest import login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_player_recovers_from_an_expired_media_url(page, live_server, tmp_path):
+def test_player_recovers_from_an_expired_media_url(page, live_server, tmp_path, sign_in_as):
     program = factories.program_factory(units=2, lessons_per_unit=1)
     source = factories.make_sample_video(tmp_path / "long.mp4", seconds=30, size="640x360")
     video = factories.video_factory(
@@ -29,7 +28,7 @@ def test_player_recovers_from_an_expired_media_url(page, live_server, tmp_path):
     unit = program.units.get(is_free=True)
     lesson = unit.lessons.get()
     factories.user_factory(email="viewer@example.com")
-    login(page, "viewer@example.com", factories.PASSWORD)
+    sign_in_as(page, "viewer@example.com")
 
     media_path = reverse("program:media", args=[video.pk, "video"])
     size = video.file.size

@@ -6,13 +6,12 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import factories
-from tests.browser.conftest import login, login_staff
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_support_grants_complimentary_access_and_member_opens_a_paid_lesson(
-    page, browser, live_server, support_user
+    page, browser, live_server, support_user, sign_in_as
 ):
     program = factories.program_factory(title="Comforting Your S-I Joints", slug="si-joints")
     factories.user_factory(email="someone.else@example.com")
@@ -20,7 +19,7 @@ def test_support_grants_complimentary_access_and_member_opens_a_paid_lesson(
     paid_lesson = program.units.get(position=2).lessons.first()
     lesson_url = f"/programs/{program.slug}/unit-2/{paid_lesson.slug}/"
 
-    login_staff(page, support_user, factories.PASSWORD)
+    sign_in_as(page, support_user)
     page.goto("/admin/members/member/")
     page.locator("#searchbar").fill("ann.walker@")
     page.locator("#searchbar").press("Enter")
@@ -47,7 +46,7 @@ def test_support_grants_complimentary_access_and_member_opens_a_paid_lesson(
     member_context = browser.new_context(base_url=live_server.url)
     try:
         member_page = member_context.new_page()
-        login(member_page, member.email, factories.PASSWORD)
+        sign_in_as(member_page, member.email)
         response = member_page.goto(lesson_url)
         assert response.status == 200
         expect(member_page.get_by_role("heading", name=paid_lesson.title).first).to_be_visible()

@@ -20,7 +20,6 @@ from program.models import (
 )
 from program.practice.services import safety_acknowledge
 from program.services import access_revoke
-from tests.browser.conftest import login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,14 +35,14 @@ SAVED_LESSON_IDS = """async () => {
 }"""
 
 
-def save_unit_for_offline(page) -> tuple[Lesson, User, Program]:
+def save_unit_for_offline(page, sign_in_as) -> tuple[Lesson, User, Program]:
     """The demo, the back-lift ladder made, the member signed in, the unit saved (small video)."""
     call_command("seed_demo", password=PASSWORD, stdout=io.StringIO())
     lesson = Lesson.objects.get(slug="back-lift")
     assert transcode_hls.enqueue(lesson.video.pk).return_value["status"] == "done"
     member = User.objects.get(email="member@example.com")
     safety_acknowledge(user=member)
-    login(page, member.email, PASSWORD)
+    sign_in_as(page, member.email)
 
     page.goto(UNIT)
     panel = page.get_by_role("region", name="Practise without a connection")
@@ -58,8 +57,8 @@ def save_unit_for_offline(page) -> tuple[Lesson, User, Program]:
     return lesson, member, Program.objects.get()
 
 
-def test_member_saves_a_unit_practises_offline_and_the_journal_syncs_once(page):
-    lesson, member, program = save_unit_for_offline(page)
+def test_member_saves_a_unit_practises_offline_and_the_journal_syncs_once(page, sign_in_as):
+    lesson, member, program = save_unit_for_offline(page, sign_in_as)
 
     page.context.set_offline(True)
     page.goto("/symptoms/")  # not saved: the offline page says what works
@@ -127,8 +126,8 @@ AGE_LAST_CHECK = """async days => {
 }"""
 
 
-def test_saved_copies_go_after_30_days_without_an_online_check(page):
-    lesson, _, _ = save_unit_for_offline(page)
+def test_saved_copies_go_after_30_days_without_an_online_check(page, sign_in_as):
+    lesson, _, _ = save_unit_for_offline(page, sign_in_as)
     page.context.set_offline(True)
 
     # 29 days without a check: the saved lesson still opens and stays.

@@ -118,7 +118,7 @@ def test_consent_error_spans_the_form_not_a_column_beside_the_checkbox(page, liv
     assert error.bounding_box()["width"] >= 0.8 * form_width, error.bounding_box()
 
 
-def test_transcript_lines_stay_beside_their_time_buttons(page, site):
+def test_transcript_lines_stay_beside_their_time_buttons(page, site, sign_in_as):
     from program.models import Video
 
     _program, member, lesson = site
@@ -127,7 +127,7 @@ def test_transcript_lines_stay_beside_their_time_buttons(page, site):
         {"start_seconds": float(i), "start_label": f"0:{i:02d}", "text": words} for i in range(3)
     ]
     Video.objects.filter(pk=lesson.video_id).update(caption_cues=cues)
-    login(page, member.email, PASSWORD)
+    sign_in_as(page, member.email)
     page.goto(_lesson_url(lesson))
     for line in page.locator(".cue-list li").all():
         button = line.locator("button").bounding_box()
@@ -136,7 +136,7 @@ def test_transcript_lines_stay_beside_their_time_buttons(page, site):
         assert button["height"] >= 44
 
 
-def test_audio_only_player_knows_its_length_before_it_is_played(page, site, tmp_path):
+def test_audio_only_player_knows_its_length_before_it_is_played(page, site, tmp_path, sign_in_as):
     from django.core.files import File
 
     from program.models import Video
@@ -147,7 +147,7 @@ def test_audio_only_player_knows_its_length_before_it_is_played(page, site, tmp_
     video = Video.objects.get(pk=lesson.video_id)
     with open(source, "rb") as handle:
         video.audio.save("audio.m4a", File(handle), save=True)
-    login(page, member.email, PASSWORD)
+    sign_in_as(page, member.email)
     page.goto(_lesson_url(lesson))
     # The player shows 0:00 / 0:03, not 0:00 / 0:00, without pressing play.
     page.wait_for_function(

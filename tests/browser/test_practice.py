@@ -114,10 +114,12 @@ def test_member_practises_with_working_side_speed_resume_and_come_back(page, pra
     assert csp_errors == []
 
 
-def test_deleting_a_journal_entry_asks_first_by_keyboard_at_phone_width(page, practice_setup):
+def test_deleting_a_journal_entry_asks_first_by_keyboard_at_phone_width(
+    page, practice_setup, sign_in_as
+):
     program, member, _lesson, _other = practice_setup
     page.set_viewport_size({"width": 360, "height": 740})
-    login(page, member.email, PASSWORD)
+    sign_in_as(page, member.email)
     page.goto(f"/journal/?program={program.slug}")
     page.get_by_role("button", name="I have read this, continue").click()
     page.get_by_role("radio", name="Right").check()

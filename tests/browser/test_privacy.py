@@ -70,13 +70,13 @@ def test_member_downloads_their_data_then_deletes_the_account_on_a_phone(page, p
     assert not User.objects.filter(email="walker@example.com").exists()
 
 
-def test_the_page_follows_the_progress_of_an_archive_being_built(page, program):
+def test_the_page_follows_the_progress_of_an_archive_being_built(page, program, sign_in_as):
     from members import privacy
     from members.models import DataExport
 
     member = factories.user_factory(email="slow@example.com")
     export = DataExport.objects.create(user=member)  # queued: the worker has not started yet
-    login(page, "slow@example.com", factories.PASSWORD)
+    sign_in_as(page, "slow@example.com")
     page.goto(reverse("members:my-data"))
     expect(page.locator("#export-status")).to_contain_text("Waiting to start")
     expect(page.get_by_role("button", name="Prepare")).to_have_count(0)

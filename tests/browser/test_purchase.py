@@ -13,7 +13,6 @@ from billing.models import Purchase
 from program.models import Lesson, Video
 from program.selectors import user_has_access
 from tests import factories
-from tests.browser.conftest import login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,10 +67,12 @@ def shop(standin_live, settings, tmp_path, sample_webm):
     return program, lesson
 
 
-def test_free_user_buys_through_the_standin_and_opens_a_later_lesson(page, live_server, shop):
+def test_free_user_buys_through_the_standin_and_opens_a_later_lesson(
+    page, live_server, shop, sign_in_as
+):
     program, lesson = shop
     user = factories.user_factory(email="free@example.com")
-    login(page, "free@example.com", factories.PASSWORD)
+    sign_in_as(page, "free@example.com")
 
     page.goto(f"/programs/{program.slug}/")
     page.get_by_role("button", name="Buy the full program").click()
@@ -98,11 +99,11 @@ def test_free_user_buys_through_the_standin_and_opens_a_later_lesson(page, live_
 
 
 def test_cancel_on_the_standin_page_brings_the_member_back_with_nothing_charged(
-    page, live_server, shop
+    page, live_server, shop, sign_in_as
 ):
     program, _lesson = shop
     user = factories.user_factory(email="free@example.com")
-    login(page, "free@example.com", factories.PASSWORD)
+    sign_in_as(page, "free@example.com")
 
     page.goto(f"/programs/{program.slug}/unit-2/")
     page.get_by_role("button", name="Buy the full program").click()
@@ -118,7 +119,7 @@ def test_cancel_on_the_standin_page_brings_the_member_back_with_nothing_charged(
 
 
 def test_a_member_on_a_phone_buys_with_a_promotion_code_and_tax_and_sees_the_invoice(
-    page, browser, live_server, shop, settings, admin_user
+    page, browser, live_server, shop, settings, admin_user, sign_in_as
 ):
     """390 px: the code typed in the checkout page's field (a wrong one first), tax added on
     what is left, and the Purchases page showing what was paid with the invoice link."""
@@ -129,7 +130,7 @@ def test_a_member_on_a_phone_buys_with_a_promotion_code_and_tax_and_sees_the_inv
     settings.STRIPE_TAX = True
     promotion_code_create(code="FRIEND-30", percent_off=30, actor=admin_user)
     user = factories.user_factory(email="free@example.com")
-    login(page, "free@example.com", factories.PASSWORD)
+    sign_in_as(page, "free@example.com")
 
     page.goto(f"/programs/{program.slug}/")
     page.get_by_role("button", name="Buy the full program").click()

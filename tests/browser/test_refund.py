@@ -16,7 +16,6 @@ from billing.models import Refund, RefundRequest, WebhookEvent
 from program.models import AccessEvent, Lesson, Video
 from program.selectors import user_has_access
 from tests import factories
-from tests.browser.conftest import login, login_staff
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,7 +36,14 @@ def refund_webm(tmp_path_factory):
 
 
 def test_member_asks_staff_approve_and_paid_lessons_close_while_unit_1_plays(
-    page, live_server, standin_live, paid_purchase_factory, program, refund_webm, admin_user
+    page,
+    live_server,
+    standin_live,
+    paid_purchase_factory,
+    program,
+    refund_webm,
+    admin_user,
+    sign_in_as,
 ):
     # The stand-in's events race the approver like Stripe's.
     standin_live.config(delivery="async")
@@ -53,7 +59,7 @@ def test_member_asks_staff_approve_and_paid_lessons_close_while_unit_1_plays(
     paid_lesson = reverse("program:lesson", args=[program.slug, "unit-3", "lesson-1"])
     free_lesson = reverse("program:lesson", args=[program.slug, "unit-1", "lesson-1"])
 
-    login(page, "member@example.com", factories.PASSWORD)
+    sign_in_as(page, "member@example.com")
     page.goto(reverse("billing:purchases"))
     page.get_by_label("Why are you asking? (optional)").fill("My back feels the same.")
     page.get_by_role("button", name="Ask for a refund").click()
@@ -65,7 +71,7 @@ def test_member_asks_staff_approve_and_paid_lessons_close_while_unit_1_plays(
     expect(page.get_by_role("heading", name="Lesson 3.1")).to_be_visible()  # still open meanwhile
     page.context.clear_cookies()
 
-    login_staff(page, admin_user, factories.PASSWORD)
+    sign_in_as(page, admin_user)
     page.goto(reverse("admin:billing_refundrequest_changelist"))
     expect(page.get_by_text("member@example.com")).to_be_visible()
     page.locator("input[name=_selected_action]").first.check()
@@ -80,7 +86,7 @@ def test_member_asks_staff_approve_and_paid_lessons_close_while_unit_1_plays(
     assert Refund.objects.get().stripe_refund_id.startswith("re_")
     assert not user_has_access(user=member, program=program)
 
-    login(page, "member@example.com", factories.PASSWORD)
+    sign_in_as(page, "member@example.com")
     page.goto(reverse("billing:purchases"))
     expect(page.get_by_text("Refunded", exact=False).first).to_be_visible()
     response = page.goto(paid_lesson)
@@ -127,7 +133,7 @@ def page_width(page) -> int:
 
 
 def test_a_very_long_reason_wraps_on_the_purchases_page_and_in_the_admin(
-    page, live_server, program, admin_user
+    page, live_server, program, admin_user, sign_in_as
 ):
     """A reason of one 2000-character word (the most the form takes) and a long staff note
     wrap: no page grows wider than the screen, and the member can still press the button."""
@@ -145,7 +151,7 @@ def test_a_very_long_reason_wraps_on_the_purchases_page_and_in_the_admin(
         user=member, purchase_id=waiting.pk, reason=word
     )
 
-    login(page, "member@example.com", factories.PASSWORD)
+    sign_in_as(page, "member@example.com")
     page.goto(reverse("billing:purchases"))
     assert page.get_by_text("Your reason: xxx").count() == 2
     assert page_width(page) <= 390
@@ -155,7 +161,7 @@ def test_a_very_long_reason_wraps_on_the_purchases_page_and_in_the_admin(
     page.context.clear_cookies()
 
     page.set_viewport_size({"width": 1280, "height": 900})
-    login_staff(page, admin_user, factories.PASSWORD)
+    sign_in_as(page, admin_user)
     page.goto(reverse("admin:billing_refundrequest_change", args=[second.pk]))
     assert page.get_by_text(word[:50]).count() >= 1
     assert page_width(page) <= 1280

@@ -10,8 +10,7 @@ from playwright.sync_api import expect
 
 from program.models import PracticeEvent
 from program.services import access_grant
-from tests.browser.conftest import login
-from tests.factories import PASSWORD, journal_entry_factory, program_factory, user_factory
+from tests.factories import journal_entry_factory, program_factory, user_factory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,7 +46,7 @@ def journal():
 
 
 def test_member_makes_prints_and_shares_a_report_then_withdraws_it(
-    page, browser, live_server, journal
+    page, browser, live_server, journal, sign_in_as
 ):
     program, member = journal
     csp_errors = []
@@ -55,7 +54,7 @@ def test_member_makes_prints_and_shares_a_report_then_withdraws_it(
         "console",
         lambda msg: csp_errors.append(msg.text) if "Content Security Policy" in msg.text else None,
     )
-    login(page, member.email, PASSWORD)
+    sign_in_as(page, member.email)
     page.goto(f"/progress/?program={program.slug}")
     page.get_by_role("link", name="Make a progress report").click()
     expect(page.get_by_role("heading", name="A progress report for your clinician")).to_be_visible()

@@ -11,8 +11,7 @@ from program.models import PracticeSettings, WarningSign
 from program.practice import emails
 from program.practice.services import safety_acknowledge
 from program.services import access_grant
-from tests.browser.conftest import login
-from tests.factories import PASSWORD, program_factory, user_factory
+from tests.factories import program_factory, user_factory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,7 +26,7 @@ AXE_JS = Path(
 @pytest.mark.skipif(
     not AXE_JS.exists(), reason="axe-core is not installed (scripts/test.sh installs it with npm)"
 )
-def test_new_pages_have_no_axe_violations(browser, live_server):
+def test_new_pages_have_no_axe_violations(browser, live_server, sign_in_as):
     program = program_factory(units=2, lessons_per_unit=2)
     member = user_factory()
     access_grant(user=member, program=program, source="purchase", reason="axe")
@@ -41,7 +40,7 @@ def test_new_pages_have_no_axe_violations(browser, live_server):
     )
     page = context.new_page()
     axe = AXE_JS.read_text()
-    login(page, member.email, PASSWORD)
+    sign_in_as(page, member.email)
     found = {}
     for path in [
         "/",

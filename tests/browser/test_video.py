@@ -6,8 +6,6 @@ import io
 import pytest
 from django.core.management import call_command
 
-from tests.browser.conftest import login
-
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "demo-password-for-browser-5"
@@ -24,7 +22,7 @@ def wait_until_playing(page):
     page.wait_for_function("() => document.querySelector('video').currentTime > 0.2")
 
 
-def test_demo_video_plays_and_seeks_and_paid_lesson_opens_only_for_the_member(page):
+def test_demo_video_plays_and_seeks_and_paid_lesson_opens_only_for_the_member(page, sign_in_as):
     call_command("seed_demo", password=PASSWORD, stdout=io.StringIO())
     media_statuses = []
     page.on(
@@ -69,7 +67,7 @@ def test_demo_video_plays_and_seeks_and_paid_lesson_opens_only_for_the_member(pa
     assert page.locator("video").count() == 0
     assert page.get_by_role("heading", name="This lesson is part of the full program").count() == 1
 
-    login(page, "member@example.com", PASSWORD)
+    sign_in_as(page, "member@example.com")
     response = page.goto(PAID_LESSON)
     assert response.status == 200
     assert page.locator("video").count() == 1

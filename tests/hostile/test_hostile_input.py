@@ -211,7 +211,9 @@ def test_no_hostile_value_gets_a_500_or_writes_on_refusal(endpoint, world, clien
         if response.status_code not in endpoint.accepted:
             assert _counts(endpoint.writes) == before, (role, response.status_code, pairs)
 
-    for role in endpoint.roles:
+    # As the signed-in roles (a visitor meets the same code on public pages, and only the
+    # sign-in redirect on the others; the random examples still send visitors everything).
+    for role in [r for r in endpoint.roles if r != "visitor"] or endpoint.roles:
         for trap in KNOWN_TRAPS:
             attempt = example(role=role, pairs=[(name, trap) for name in endpoint.fields])(attempt)
     attempt()

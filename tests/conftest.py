@@ -88,6 +88,19 @@ class _GroupNodeIds:
                 item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
 
 
+def pytest_collection_finish(session):
+    """Python's cyclic collector rescans every object that is still alive: here Django's apps,
+    URL patterns, templates and the collected tests, hundreds of times a run. Frozen after
+    collection they are left alone, and a collection waits for 20,000 new objects instead of
+    700: the suite without browsers took ~5 % less CPU (busy 127, 125 -> 121, 118 s, 4 workers,
+    in one sitting). Tests that count objects or leaks would need gc.collect() first (none do)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
+
+
 def pytest_configure(config):
     config.pluginmanager.register(_GroupNodeIds(), "si-group-node-ids")
     dbtemplate.configure(config)

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from core.http import id_from
 from core.models import ScheduledJob
 
 if TYPE_CHECKING:
@@ -97,9 +98,7 @@ def _valid_ids(model: type[models.Model], values: list[str]) -> bool:
     try:
         for value in values:
             field.get_prep_value(field.to_python(value))
-            if isinstance(field, models.IntegerField) and not (
-                0 < int(value) < 2**63 and value.isascii()
-            ):
+            if isinstance(field, models.IntegerField) and not id_from(value):  # None or 0
                 return False
     except (ValidationError, ValueError, TypeError, OverflowError):
         return False
